@@ -1,0 +1,35 @@
+"""dedup: find and remove repeated headlines and paragraphs in articles."""
+
+from .api import clean_text, clean_texts
+from .model import (
+    CleanResult,
+    Document,
+    Keep,
+    Method,
+    NearMiss,
+    Options,
+    Removal,
+    Unit,
+    UnitKind,
+    UnitRef,
+)
+from .segment import segment
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CleanResult",
+    "Document",
+    "Keep",
+    "Method",
+    "NearMiss",
+    "Options",
+    "Removal",
+    "Unit",
+    "UnitKind",
+    "UnitRef",
+    "__version__",
+    "clean_text",
+    "clean_texts",
+    "segment",
+]

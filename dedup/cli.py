@@ -1,0 +1,210 @@
+"""The ``dedup`` command: a thin click layer over the library."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .api import clean_texts
+from .model import CleanResult, Keep, Options
+from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
+from .report import RunStats, print_removals, summary_line, unified_diff
+from .rewrite import write_atomic
+
+EXIT_OK = 0
+EXIT_WOULD_CHANGE = 1
+EXIT_USAGE = 2  # click's own code for usage errors
+EXIT_FILE_ERROR = 123
+
+CLEAN_EXAMPLES = """\b
+Examples:
+  dedup clean article.txt              rewrite in place, summary on stderr
+  dedup clean -o cleaned/ articles/    cleaned copies under cleaned/
+  cat article.txt | dedup clean -      stdin to stdout
+  dedup clean --check articles/        exit 1 if any file would change
+  dedup clean --diff articles/         unified diff on stdout, nothing written
+  dedup clean --across-files feeds/    also drop units repeated from earlier files
+
+\b
+Exit codes: 0 done or nothing to change, 1 --check found something to change,
+2 usage error, 123 at least one file could not be processed.
+"""
+
+
+def exit_code(stats: RunStats, check: bool) -> int:
+    """The one place that turns a run's outcome into an exit code."""
+    if stats.errors:
+        return EXIT_FILE_ERROR
+    if check and stats.changed:
+        return EXIT_WOULD_CHANGE
+    return EXIT_OK
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="dedup")
+def main() -> None:
+    """Find and remove repeated headlines and paragraphs in articles."""
+
+
+@main.command(epilog=CLEAN_EXAMPLES)
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option(
+    "-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Write cleaned copies (every file) under this folder instead of in place.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff.")
+@click.option(
+    "--across-files", is_flag=True,
+    help="Also remove units that repeat a unit of an earlier file (sorted path order).",
+)
+@click.option(
+    "--threshold", type=click.FloatRange(0, 100), default=Options.threshold, show_default=True,
+    help="Minimum similarity (rapidfuzz ratio, 0-100, of the normalised texts) for a near repeat.",
+)
+@click.option(
+    "--keep", type=click.Choice([k.value for k in Keep]), default=Keep.FIRST.value,
+    show_default=True, help="Which copy of a repeat stays where it is.",
+)
+@click.option(
+    "--include", multiple=True, metavar="GLOB",
+    help=f"File names to take from folders (repeatable; default {' '.join(DEFAULT_INCLUDE)}).",
+)
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Paths to skip in folders (repeatable).")
+@click.option("--encoding", help="Decode inputs with this encoding instead of detecting UTF-8/BOMs.")
+@click.option("-v", "--verbose", is_flag=True, help="List every removal with its kept twin.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def clean(
+    paths: tuple[str, ...],
+    output_dir: Path | None,
+    check: bool,
+    show_diff: bool,
+    across_files: bool,
+    threshold: float,
+    keep: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    encoding: str | None,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Remove repeated headlines and paragraphs from articles.
+
+    PATH is a file, a folder (searched recursively) or - for standard input.  With no
+    PATH and piped input, standard input is read.
+    """
+    if not paths:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise click.UsageError("no PATH given (use - to read standard input)")
+        paths = ("-",)
+    if "-" in paths and len(paths) > 1:
+        raise click.UsageError("- (standard input) cannot be combined with other paths")
+    if "-" in paths and output_dir is not None:
+        raise click.UsageError("--output-dir does not apply to standard input")
+    options = Options(threshold=threshold, keep=Keep(keep), across_files=across_files)
+    errors = Console(stderr=True, highlight=False)
+    run = _Run(options, errors, check, show_diff, output_dir, quiet, verbose)
+    if paths == ("-",):
+        run.stdin(encoding)
+    else:
+        run.files(list(paths), include or DEFAULT_INCLUDE, exclude, encoding)
+    if not quiet:
+        errors.print(summary_line(run.stats, check or show_diff), markup=False)
+    sys.exit(exit_code(run.stats, check))
+
+
+class _Run:
+    """One invocation: reads, cleans, writes or reports, and counts."""
+
+    def __init__(self, options, console, check, show_diff, output_dir, quiet, verbose) -> None:
+        self.options = options
+        self.console = console
+        self.dry = check or show_diff
+        self.check = check
+        self.show_diff = show_diff
+        self.output_dir = output_dir
+        self.quiet = quiet
+        self.verbose = verbose
+        self.stats = RunStats()
+        self.sources: dict[str, Source] = {}
+
+    def error(self, message: str) -> None:
+        self.stats.errors += 1
+        self.console.print(f"error: {message}", markup=False, style="red")
+
+    def stdin(self, encoding: str | None) -> None:
+        try:
+            source = source_from_bytes(sys.stdin.buffer.read(), "-", encoding)
+        except InputError as exc:
+            self.error(str(exc))
+            return
+        result = next(clean_texts([("-", source.text)], self.options))
+        self.stats.add(result)
+        if self.show_diff:
+            sys.stdout.write(unified_diff(result, "-"))
+        elif not self.check:
+            sys.stdout.buffer.write(source.encode(result.text))
+        sys.stdout.flush()
+        self._verbose([result])
+
+    def files(self, paths, include, exclude, encoding) -> None:
+        found = discover(paths, tuple(include), tuple(exclude), skip=self.output_dir)
+        results: list[CleanResult] = []
+        for result in clean_texts(self._read(found, encoding), self.options):
+            source = self.sources.pop(result.name)
+            self.stats.add(result)
+            self._emit(source, result)
+            if self.verbose:
+                results.append(result)
+        self._verbose(results)
+
+    def _read(self, found, encoding) -> Iterator[tuple[str, str]]:
+        for item in found:
+            if item.error:
+                self.error(item.error)
+                continue
+            try:
+                source = read_source(item.path, item.name, item.relative, encoding)
+            except InputError as exc:
+                self.error(str(exc))
+                continue
+            self.sources[source.name] = source
+            yield source.name, source.text
+
+    def _emit(self, source: Source, result: CleanResult) -> None:
+        if self.show_diff:
+            sys.stdout.write(unified_diff(result, source.name))
+            sys.stdout.flush()
+        if self.dry:
+            if result.changed and self.check and not self.quiet:
+                self.console.print(f"would clean {source.name}", markup=False)
+            return
+        if self.output_dir is not None:
+            target = self.output_dir / source.relative
+        elif result.changed:
+            target = source.path
+        else:
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, source.encode(result.text))
+        except OSError as exc:
+            self.error(f"{target}: cannot write ({exc.strerror or exc})")
+            return
+        if result.changed and not self.quiet:
+            self.console.print(
+                f"cleaned {source.name} ({len(result.removals)} removed)", markup=False
+            )
+
+    def _verbose(self, results: list[CleanResult]) -> None:
+        if self.verbose and not self.quiet:
+            print_removals(self.console, results)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

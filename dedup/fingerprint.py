@@ -1,0 +1,240 @@
+"""Fingerprints of units: exact keys, similarity signatures and the facts they state.
+
+Near-repeat candidates come from MinHash over character 5-grams of the compact text
+(words only, see ``normalize.compact``), computed in bulk with numpy by one-permutation
+hashing: each 5-gram hash falls into one of ``BINS`` bins by its top bits and each bin
+keeps its minimum, so a signature costs one pass over the text instead of one pass per
+hash function.  Empty bins (short units) borrow from the next filled bin, so short
+units still get full signatures.  Signatures are cut into ``BANDS`` bands of ``ROWS``
+values; two units sharing any band are candidates.  With 16 bands of 3 rows, a pair
+whose 5-gram Jaccard similarity is 0.6 becomes a candidate with probability 0.97 and one
+at 0.1 with probability 0.016; rapidfuzz then confirms or rejects every candidate.
+Character grams rather than word grams, because the noise that must still match
+(typos, a dropped word) breaks only a few character grams but every word gram it
+touches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .normalize import _TYPOGRAPHY, compact, count_words, normalize, without_site_suffix, words
+
+GRAM = 5
+ROWS = 3
+BANDS = 16
+BINS = ROWS * BANDS
+
+_U64 = np.uint64
+_EMPTY = np.iinfo(np.uint64).max
+_MIX1 = _U64(0xBF58476D1CE4E5B9)
+_MIX2 = _U64(0x94D049BB133111EB)
+_BASE = _U64(0x100000001B3)
+_BIN_SHIFT = _U64(64 - 6)  # top 6 bits choose among up to 64 bins
+_ROW_MULT = [_U64(0x9E3779B97F4A7C15), _U64(0xC2B2AE3D27D4EB4F), _U64(0x165667B19E3779F9)]
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the whole word."""
+    x = x ^ (x >> _U64(30))
+    x = x * _MIX1
+    x = x ^ (x >> _U64(27))
+    x = x * _MIX2
+    return x ^ (x >> _U64(31))
+
+
+def band_keys(compacts: list[str]) -> list[list[int]]:
+    """LSH band keys (``BANDS`` ints) for each compact text, computed in one batch."""
+    n = len(compacts)
+    if n == 0:
+        return []
+    encoded = [c.encode("utf-8") for c in compacts]
+    encoded = [b if len(b) >= GRAM else b + b"\x01" * (GRAM - len(b)) for b in encoded]
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n)
+    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
+
+    grams = lengths - GRAM + 1
+    total = int(grams.sum())
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    gram_starts = np.concatenate(([0], np.cumsum(grams)[:-1]))
+    owner = np.repeat(np.arange(n), grams)
+    pos = np.arange(total) - np.repeat(gram_starts - starts, grams)
+
+    h = np.zeros(total, dtype=np.uint64)
+    for k in range(GRAM):
+        h = h * _BASE + buf[pos + k]
+    h = _mix(h)
+    bins = ((h >> _BIN_SHIFT) % _U64(BINS)).astype(np.int64)
+
+    sig = np.full((n, BINS), _EMPTY, dtype=np.uint64)
+    np.minimum.at(sig, (owner, bins), h)
+    sig = _densify(sig)
+
+    bands = sig.reshape(n, BANDS, ROWS)
+    acc = np.zeros((n, BANDS), dtype=np.uint64)
+    for r in range(ROWS):
+        acc = (acc ^ bands[:, :, r]) * _ROW_MULT[r]
+    acc = _mix(acc + np.arange(BANDS, dtype=np.uint64))
+    return acc.tolist()
+
+
+def _densify(sig: np.ndarray) -> np.ndarray:
+    """Fill each empty bin from the next filled bin to its right (cyclically), offset
+    by the distance so that borrowed values differ from the bin they came from."""
+    empty = sig == _EMPTY
+    if not empty.any():
+        return sig
+    n, width = sig.shape
+    doubled = np.concatenate([sig, sig], axis=1)
+    filled = np.concatenate([~empty, ~empty], axis=1)
+    idx = np.where(filled, np.arange(2 * width), 2 * width)
+    nearest = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1][:, :width]
+    distance = nearest - np.arange(width)
+    nearest = np.minimum(nearest, 2 * width - 1)
+    borrowed = np.take_along_axis(doubled, nearest, axis=1)
+    borrowed = _mix(borrowed + distance.astype(np.uint64))
+    return np.where(empty, borrowed, sig)
+
+
+def exact_key(normalized: str) -> bytes:
+    """Stable 8-byte digest of a normalised unit (same in every process)."""
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest()
+
+
+_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+_CASED_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+# Words whose capitalisation says nothing about a name: sentence starters, fillers.
+_NOT_NAMES = frozenset(
+    """a an the and but or nor so yet if then than that this these those there here
+    he she it its they them their his her him we us our you your i me my mr mrs ms dr
+    in on at for of to by with from as into onto about after before while when where
+    what which who whom whose why how also now just still even only meanwhile however
+    although though but because since until unless once both either neither each every
+    all some many most much such no not yes do does did is are was were be been has have
+    had will would can could should may might must shall one""".split()
+)
+
+# Direction words: a pair differing in these says the opposite thing.
+_POLAR = frozenset(
+    """rose rise rises rising risen fell fall falls falling fallen up down higher lower
+    high low increase increased increases increasing decrease decreased decreases
+    decreasing gain gained gains lost lose loses losing loss losses won win wins winning
+    beat beaten above below over under more less fewer grew grow grows growing shrank
+    shrink shrinks shrinking shrunk climbed climb climbs dropped drop drops jumped slumped
+    surged plunged soared tumbled strengthened weakened stronger weaker strong weak best
+    worst better worse before after ahead behind profit profits positive negative buy
+    buys bought sell sells sold approve approved reject rejected accept accepted early
+    late earlier later top bottom north south east west left right open opened closed
+    close up upgrade upgraded downgrade downgraded expand expanded contract contracted
+    boost boosted cut cuts raise raised lower lowered widen widened narrow narrowed
+    maximum minimum majority minority""".split()
+)
+_NEGATION = frozenset("not no never nor none nothing neither cannot without t".split())
+_NUMBER_WORDS = frozenset(
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen
+    fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty
+    seventy eighty ninety hundred thousand million billion trillion half quarter third
+    twice thrice double triple first second fourth fifth sixth seventh eighth ninth
+    tenth dozen dozens""".split()
+)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a unit states beyond its wording: numbers, names, directions, negations."""
+
+    numbers: tuple[str, ...]
+    capitalised: frozenset[str]
+    vocabulary: frozenset[str]
+    polar: frozenset[str]
+    negations: int
+    number_words: frozenset[str]
+
+
+def facts_of(text: str) -> Facts:
+    """Facts of a unit's source text (markup and a 'Read more' tail removed)."""
+    folded = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    cased = _CASED_WORD.findall(compact_cased(folded))
+    lowered = [w.casefold() for w in cased]
+    numbers = tuple(sorted(n.replace(",", "") for n in _NUMBER.findall(folded)))
+    return Facts(
+        numbers=numbers,
+        capitalised=frozenset(
+            low for w, low in zip(cased, lowered) if w[:1].isupper() and low not in _NOT_NAMES
+        ),
+        vocabulary=frozenset(lowered),
+        polar=frozenset(w for w in lowered if w in _POLAR),
+        negations=sum(1 for w in lowered if w in _NEGATION),
+        number_words=frozenset(w for w in lowered if w in _NUMBER_WORDS),
+    )
+
+
+def compact_cased(folded: str) -> str:
+    """The words of ``folded`` in their original case, without a 'Read more' tail."""
+    lowered = compact(normalize(folded))
+    cased = _CASED_WORD.findall(folded)
+    # compact() may have dropped a tail: keep the same number of leading words.
+    return " ".join(cased[: len(lowered.split())]) if lowered else ""
+
+
+def facts_conflict(a: Facts, b: Facts) -> str | None:
+    """Why two similar units state different facts, or None when they agree."""
+    if a.numbers != b.numbers:
+        return "numbers differ"
+    if (a.number_words - b.number_words) and (b.number_words - a.number_words):
+        return "numbers differ: " + "/".join(sorted(a.number_words ^ b.number_words))
+    names = (a.capitalised | b.capitalised) - (a.vocabulary & b.vocabulary)
+    if names:
+        return "names differ: " + ", ".join(sorted(names)[:3])
+    if (a.polar - b.polar) and (b.polar - a.polar):
+        return "direction differs: " + "/".join(sorted(a.polar - b.polar) + sorted(b.polar - a.polar))
+    if a.negations != b.negations:
+        return "negation differs"
+    return None
+
+
+@dataclass
+class Features:
+    """What matching needs of one unit; facts are computed only when a pair needs them."""
+
+    text: str
+    normalized: str
+    compact: str
+    words: int
+    headline: bool
+
+    @classmethod
+    def of(cls, text: str, headline: bool) -> "Features":
+        normalized = normalize(text)
+        return cls(text, normalized, compact(normalized), count_words(text), headline)
+
+    @cached_property
+    def exact(self) -> bytes:
+        return exact_key(self.normalized)
+
+    @cached_property
+    def facts(self) -> Facts:
+        return facts_of(self.text)
+
+    @cached_property
+    def without_suffix(self) -> "Features | None":
+        """The same headline without a ``| Site Name`` suffix, if it has one."""
+        stripped = without_site_suffix(self.normalized)
+        if stripped is None:
+            return None
+        cased = _strip_suffix_cased(self.text)
+        return Features(cased, stripped, " ".join(words(stripped)), count_words(cased), True)
+
+
+def _strip_suffix_cased(text: str) -> str:
+    for sep in (" | ", " - ", " \u2013 ", " \u2014 ", " :: ", " \u00b7 "):
+        if sep in text:
+            return text.rsplit(sep, 1)[0]
+    return text

@@ -1,0 +1,210 @@
+"""Find the kept twin of a unit: exact key first, then candidates, then confirmation.
+
+Every candidate is confirmed against a unit that is kept (never through a removed
+one, so A~B~C chains cannot drift), with one score: rapidfuzz's ``ratio`` (normalised
+Indel similarity, 0-100) between the two compact texts.  Headlines are compared the
+same way character by character, also without a ``| Site Name`` suffix.  A pair that
+scores at or above the threshold is still not a repeat when the two units state
+different facts (numbers, names, direction words, negations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA, Indel
+
+from .fingerprint import Features, facts_conflict
+from .model import Method
+
+SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
+TYPO_EDITS = 2  # letters swapped, dropped, doubled or mistyped in one word
+FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words)
+_FUNCTION_WORDS = frozenset(
+    """a an the and or but of to in on at by for with from as that this it its is was
+    are were be been has have had also now just still then so very really even only
+    already reportedly about some""".split()
+)
+
+
+@dataclass
+class Entry:
+    """A kept unit in the index."""
+
+    ref: object  # UnitRef, opaque here
+    features: Features
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision on one pair: a repeat (``method`` set) or a look-alike kept (``reason``)."""
+
+    score: float
+    method: Method | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A kept unit and the verdict that ties a later unit to it."""
+
+    entry: Entry
+    verdict: Verdict
+
+
+@dataclass
+class Index:
+    """Kept units seen so far, findable by exact key, headline key and LSH band."""
+
+    entries: list[Entry] = field(default_factory=list)
+    exact: dict[bytes, int] = field(default_factory=dict)
+    bands: dict[int, list[int]] = field(default_factory=dict)
+    headlines: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, ref: object, features: Features, bands: list[int]) -> int:
+        """Index a kept unit; returns its entry id."""
+        entry_id = len(self.entries)
+        self.entries.append(Entry(ref, features))
+        self.exact.setdefault(features.exact, entry_id)
+        for key in bands:
+            self.bands.setdefault(key, []).append(entry_id)
+        if features.headline:
+            for key in _headline_keys(features):
+                self.headlines.setdefault(key, []).append(entry_id)
+        return entry_id
+
+    def candidates(self, features: Features, bands: list[int]) -> list[int]:
+        found: set[int] = set()
+        for key in bands:
+            found.update(self.bands.get(key, ()))
+        for key in _headline_keys(features):
+            found.update(self.headlines.get(key, ()))
+        return sorted(found)
+
+
+def _headline_keys(features: Features) -> list[str]:
+    keys = [features.compact]
+    stripped = features.without_suffix
+    if stripped is not None:
+        keys.append(stripped.compact)
+    return keys
+
+
+def find_twin(
+    features: Features, bands: list[int], index: Index, threshold: float, explain: bool = False
+) -> tuple[Match | None, list[Match]]:
+    """The best kept twin of a unit (or None), plus the look-alikes kept when ``explain``."""
+    if not features.compact:
+        return None, []
+    entry_id = index.exact.get(features.exact)
+    if entry_id is not None:
+        entry = index.entries[entry_id]
+        if _removable(features, entry.features):
+            return Match(entry, Verdict(100.0, Method.EXACT)), []
+    best: Match | None = None
+    misses: list[Match] = []
+    for entry_id in index.candidates(features, bands):
+        entry = index.entries[entry_id]
+        verdict = compare(features, entry.features, threshold, explain)
+        if verdict is None:
+            continue
+        if verdict.method is not None:
+            if best is None or verdict.score > best.verdict.score:
+                best = Match(entry, verdict)
+        elif explain:
+            misses.append(Match(entry, verdict))
+    return best, misses
+
+
+def _removable(unit: Features, twin: Features) -> bool:
+    """Short lines are real content unless they repeat a headline."""
+    return unit.headline or twin.headline or unit.words > SHORT_WORDS
+
+
+def compare(unit: Features, twin: Features, threshold: float, explain: bool = False) -> Verdict | None:
+    """Decide one pair; None when they are not alike enough to mention."""
+    if not _removable(unit, twin):
+        return None
+    if unit.headline or twin.headline:
+        return _compare_headlines(unit, twin, threshold)
+    score = fuzz.ratio(unit.compact, twin.compact)
+    if score < threshold:
+        return _containment(unit, twin, score, threshold) if explain else None
+    conflict = facts_conflict(unit.facts, twin.facts) or wording_conflict(unit.compact, twin.compact)
+    if conflict:
+        return Verdict(score, reason=conflict)
+    return Verdict(score, Method.NEAR)
+
+
+def _compare_headlines(unit: Features, twin: Features, threshold: float) -> Verdict | None:
+    kept: Verdict | None = None
+    for a in (unit, unit.without_suffix):
+        for b in (twin, twin.without_suffix):
+            if a is None or b is None:
+                continue
+            score = fuzz.ratio(a.compact, b.compact)
+            if score < threshold:
+                continue
+            conflict = facts_conflict(a.facts, b.facts) or wording_conflict(a.compact, b.compact)
+            if conflict is None:
+                return Verdict(score, Method.HEADLINE)
+            kept = Verdict(score, reason=conflict)
+    return kept
+
+
+def _containment(unit: Features, twin: Features, score: float, threshold: float) -> Verdict | None:
+    """A unit that quotes a shorter one (or adds a sentence to it) is reported, not removed."""
+    shorter, longer = sorted((unit.compact, twin.compact), key=len)
+    if len(shorter) < 0.3 * len(longer):
+        return None
+    partial = fuzz.partial_ratio(shorter, longer, score_cutoff=threshold)
+    if partial:
+        return Verdict(score, reason=f"one contains the other (partial score {partial:.0f})")
+    return None
+
+
+def wording_conflict(a: str, b: str) -> str | None:
+    """Why two similar texts differ by more than noise, or None.
+
+    Noise is a typo-like change inside a word (or a word split or merged), and a few
+    words inserted or dropped.  A content word replaced by another content word is an
+    edit, not noise: "approved" and "rejected" differ by one word and mean the opposite.
+    """
+    words_a, words_b = a.split(), b.split()
+    loose = 0
+    for old, new in _changed_blocks(words_a, words_b):
+        if old and new and _typo_like("".join(old), "".join(new)):
+            continue
+        pairs = 0
+        for x, y in zip(old, new):
+            if _typo_like(x, y):
+                pairs += 1
+            elif x not in _FUNCTION_WORDS and y not in _FUNCTION_WORDS:
+                return f"wording differs: {x}/{y}"
+        loose += len(old) + len(new) - 2 * pairs
+    if loose > FREE_WORDS + len(words_a) // 50:
+        return f"wording differs: {loose} words inserted or dropped"
+    return None
+
+
+def _changed_blocks(words_a: list[str], words_b: list[str]):
+    """Runs of words that differ, as (words in a, words in b), between equal stretches."""
+    block = None
+    for op in Indel.opcodes(words_a, words_b):
+        if op.tag == "equal":
+            if block:
+                yield words_a[block[0] : block[1]], words_b[block[2] : block[3]]
+            block = None
+        elif block is None:
+            block = [op.src_start, op.src_end, op.dest_start, op.dest_end]
+        else:
+            block[1], block[3] = op.src_end, op.dest_end
+    if block:
+        yield words_a[block[0] : block[1]], words_b[block[2] : block[3]]
+
+
+def _typo_like(x: str, y: str) -> bool:
+    return OSA.distance(x, y, score_cutoff=TYPO_EDITS) <= TYPO_EDITS and (
+        min(len(x), len(y)) > TYPO_EDITS or Indel.normalized_similarity(x, y) >= 0.5
+    )

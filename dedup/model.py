@@ -1,0 +1,116 @@
+"""Plain dataclasses shared by every stage of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class UnitKind(str, Enum):
+    """What a unit is: only headlines and paragraphs are ever removed."""
+
+    HEADLINE = "headline"
+    PARAGRAPH = "paragraph"
+    LIST = "list"
+    TABLE = "table"
+
+
+class Method(str, Enum):
+    """How a removed unit was matched to its kept twin."""
+
+    EXACT = "exact"
+    NEAR = "near"
+    HEADLINE = "headline"
+
+
+class Keep(str, Enum):
+    """Which member of a duplicate group stays."""
+
+    FIRST = "first"
+    LONGEST = "longest"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A headline or paragraph with its exact source span in the document text."""
+
+    index: int
+    kind: UnitKind
+    start: int
+    end: int
+    first_line: int  # 1-based
+    last_line: int  # 1-based, inclusive
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A segmented text: units in order plus the text they were cut from."""
+
+    name: str
+    text: str
+    units: tuple[Unit, ...]
+    frozen: tuple[tuple[int, int], ...] = ()  # spans never touched: front matter, code
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    """Where a unit lives: enough to name it in a report."""
+
+    document: str
+    index: int
+    first_line: int
+    last_line: int
+    start: int
+    end: int
+    kind: UnitKind
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A unit removed because it repeats a kept twin."""
+
+    unit: UnitRef
+    twin: UnitRef
+    score: float
+    method: Method
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A unit that resembles an earlier one but was kept, and why."""
+
+    unit: UnitRef
+    twin: UnitRef
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings for one run; the defaults are the tuned values."""
+
+    threshold: float = 90.0
+    keep: Keep = Keep.FIRST
+    across_files: bool = False
+    min_words: int = 6
+
+
+@dataclass
+class CleanResult:
+    """The outcome for one document."""
+
+    name: str
+    original: str
+    text: str
+    removals: list[Removal] = field(default_factory=list)
+    near_misses: list[NearMiss] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    @property
+    def chars_removed(self) -> int:
+        return len(self.original) - len(self.text)

@@ -1,0 +1,90 @@
+"""Normalisation for matching only: the output text is never normalised.
+
+Two forms are derived from a unit's source text:
+
+* ``normalize`` – NFKC, case-folded, straight quotes and dashes, Markdown emphasis and
+  heading marks stripped, whitespace collapsed.  Punctuation is kept, so numbers such
+  as ``4.7`` survive for the fact guard.
+* ``compact`` – the words of the normalised text (letters and digits only) joined by
+  single spaces, with a trailing "Read more"-style tail dropped.  Similarity scores and
+  signatures are computed on this form, so punctuation slips and re-wrapping cost
+  nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u200b": "",
+        "\u200c": "",
+        "\u200d": "",
+        "\ufeff": "",
+        "\u00ad": "",
+    }
+)
+
+_HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}(?=\s|$)|\s#+\s*$", re.MULTILINE)
+_SETEXT_UNDERLINE = re.compile(r"\n\s{0,3}(?:=+|-+)\s*$")
+_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|`+)")
+_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_READ_MORE_TAIL = re.compile(
+    r"[\W_]*\b(?:read more|continue reading|read the full (?:story|article)|full story)[\W_]*$"
+)
+_SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:\||-|::|\u00b7)\s+(?P<site>[^|]+)$")
+
+
+def normalize(text: str) -> str:
+    """Case-folded, typography-neutral, markup-free text with collapsed whitespace."""
+    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    text = _SETEXT_UNDERLINE.sub("", text)
+    text = _HEADING_MARK.sub(" ", text)
+    text = _EMPHASIS.sub("", text)
+    return _WHITESPACE.sub(" ", text).strip().casefold()
+
+
+def words(normalized: str) -> list[str]:
+    """Letter-and-digit tokens of a normalised text."""
+    return _WORD.findall(normalized)
+
+
+def compact(normalized: str) -> str:
+    """Words only, joined by spaces, without a trailing 'Read more' tail."""
+    trimmed = _READ_MORE_TAIL.sub("", normalized)
+    return " ".join(words(trimmed or normalized))
+
+
+def without_site_suffix(normalized: str) -> str | None:
+    """A headline without a ``| Site Name`` / ``- Site Name`` suffix, if it has one."""
+    match = _SITE_SUFFIX.match(normalized)
+    if not match or len(words(match["site"])) > 5 or not words(match["title"]):
+        return None
+    return match["title"]
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated tokens that contain a letter or a digit."""
+    return sum(1 for token in text.split() if any(ch.isalnum() for ch in token))

@@ -1,0 +1,108 @@
+"""Delete removed units from the source text, and write files atomically.
+
+A removed unit goes with exactly one of the two separators around it, so the text
+reads as if the unit had never been there: the separator before it, unless the one
+after it is weaker (fewer line breaks) and is not the end of the file; the first unit
+of a file takes the one after.  A run of adjacent removed units is treated as one.
+Nothing else changes: no byte outside the deleted spans is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .model import Document
+
+
+def _line_breaks(separator: str) -> int:
+    return separator.count("\n") + separator.count("\r") - separator.count("\r\n")
+
+
+def deleted_spans(document: Document, removed: Iterable[int]) -> list[tuple[int, int]]:
+    """Character spans to delete for the given removed unit indexes, in order."""
+    removed = set(removed)
+    if not removed:
+        return []
+    text = document.text
+    segments = sorted(
+        [(u.start, u.end, u.index in removed) for u in document.units]
+        + [(start, end, False) for start, end in document.frozen]
+    )
+    spans = []
+    i = 0
+    while i < len(segments):
+        if not segments[i][2]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(segments) and segments[j + 1][2]:
+            j += 1
+        start, end = segments[i][0], segments[j][1]
+        has_before = i > 0
+        has_after = j + 1 < len(segments)
+        if not has_before and has_after:
+            end = segments[j + 1][0]
+        elif has_before and has_after:
+            before = text[segments[i - 1][1] : start]
+            after = text[end : segments[j + 1][0]]
+            if _line_breaks(after) < _line_breaks(before):
+                end = segments[j + 1][0]
+            else:
+                start = segments[i - 1][1]
+        elif has_before:
+            start = segments[i - 1][1]
+        spans.append((start, end))
+        i = j + 1
+    return spans
+
+
+def apply_removals(document: Document, removed: Iterable[int]) -> str:
+    """The document's text without the removed units (and one separator each)."""
+    text = document.text
+    pieces = []
+    cursor = 0
+    for start, end in deleted_spans(document, removed):
+        pieces.append(text[cursor:start])
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` via a temporary file beside it and a rename.
+
+    The file keeps its permission bits; on any failure the original is untouched and
+    the temporary file is removed.
+    """
+    path = Path(path)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".dedup-tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

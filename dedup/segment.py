@@ -1,0 +1,202 @@
+"""Split an article into units (headlines and paragraphs) with exact source spans.
+
+A block is a run of non-blank lines.  Inside a block, Markdown headings (``# ...``,
+setext underlines) and lines that are only ``**bold**`` are headline units of their
+own.  The other lines of a block are either one hard-wrapped paragraph or one
+paragraph per line (the seed article's shape); see ``_one_paragraph_per_line``.
+Front matter and fenced code blocks are frozen: never units, never touched.
+List and table runs are single units, so their markers are never split or merged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import Document, Unit, UnitKind
+from .normalize import count_words
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_ATX = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_BOLD_ONLY = re.compile(r"^\s*(\*\*|__)(?=\S)(.+?)(?<=\S)\1\s*$")
+_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
+_TABLE_ROW = re.compile(r"^ {0,3}\|")
+_TERMINAL = re.compile(r"[.!?\u2026:;][\"'\u201d\u2019\u00bb)\]*_]*\s*$")
+_MAX_HEADLINE_WORDS = 20
+
+
+@dataclass(frozen=True)
+class _Line:
+    start: int
+    stop: int  # end of content, before the line terminator
+    content: str
+
+    @property
+    def blank(self) -> bool:
+        return not self.content.strip()
+
+
+def split_lines(text: str) -> list[_Line]:
+    """Lines with offsets; LF, CRLF and CR all end a line."""
+    lines = []
+    for match in _LINE.finditer(text):
+        raw = match.group()
+        if not raw:
+            break
+        content = raw.rstrip("\r\n")
+        lines.append(_Line(match.start(), match.start() + len(content), content))
+    return lines
+
+
+def segment(text: str, name: str = "-") -> Document:
+    """Cut ``text`` into units; everything between units is whitespace or frozen."""
+    lines = split_lines(text)
+    builder = _Builder(text)
+    i = _skip_front_matter(lines)
+    if i:
+        builder.freeze(lines, 0, i)
+    while i < len(lines):
+        line = lines[i]
+        if line.blank:
+            i += 1
+            continue
+        fence = _FENCE.match(line.content)
+        if fence:
+            end = _skip_fence(lines, i, fence.group(1))
+            builder.freeze(lines, i, end)
+            i = end
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].blank and not _FENCE.match(lines[j].content):
+            j += 1
+        _emit_block(builder, lines, i, j)
+        i = j
+    units = tuple(_mark_title(builder.units))
+    return Document(name=name, text=text, units=units, frozen=tuple(builder.frozen))
+
+
+class _Builder:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.units: list[Unit] = []
+        self.frozen: list[tuple[int, int]] = []
+
+    def freeze(self, lines: list[_Line], first: int, end: int) -> None:
+        self.frozen.append((lines[first].start, lines[end - 1].stop))
+
+    def add(self, kind: UnitKind, lines: list[_Line], first: int, last: int) -> None:
+        start, stop = lines[first].start, lines[last].stop
+        self.units.append(
+            Unit(
+                index=len(self.units),
+                kind=kind,
+                start=start,
+                end=stop,
+                first_line=first + 1,
+                last_line=last + 1,
+                text=self.text[start:stop],
+            )
+        )
+
+
+def _skip_front_matter(lines: list[_Line]) -> int:
+    if not lines or lines[0].content.rstrip() != "---":
+        return 0
+    for j in range(1, len(lines)):
+        if lines[j].content.rstrip() in ("---", "..."):
+            return j + 1
+    return 0
+
+
+def _skip_fence(lines: list[_Line], i: int, fence: str) -> int:
+    closing = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
+    for j in range(i + 1, len(lines)):
+        if closing.match(lines[j].content):
+            return j + 1
+    return len(lines)
+
+
+def _emit_block(builder: _Builder, lines: list[_Line], i: int, j: int) -> None:
+    """Cut lines[i:j] (non-blank, consecutive) into units."""
+    run_start = i
+    k = i
+    while k < j:
+        content = lines[k].content
+        if _ATX.match(content) or _BOLD_ONLY.match(content):
+            _emit_run(builder, lines, run_start, k)
+            builder.add(UnitKind.HEADLINE, lines, k, k)
+            k += 1
+            run_start = k
+        elif k + 1 < j and _SETEXT.match(lines[k + 1].content) and not _LIST_ITEM.match(content):
+            _emit_run(builder, lines, run_start, k)
+            builder.add(UnitKind.HEADLINE, lines, k, k + 1)
+            k += 2
+            run_start = k
+        elif _LIST_ITEM.match(content) or _TABLE_ROW.match(content):
+            _emit_run(builder, lines, run_start, k)
+            table = bool(_TABLE_ROW.match(content))
+            end = k + 1
+            while end < j and _continues_structure(lines[end].content, table):
+                end += 1
+            builder.add(UnitKind.TABLE if table else UnitKind.LIST, lines, k, end - 1)
+            k = end
+            run_start = k
+        else:
+            k += 1
+    _emit_run(builder, lines, run_start, j)
+
+
+def _continues_structure(content: str, table: bool) -> bool:
+    if table:
+        return bool(_TABLE_ROW.match(content))
+    return bool(_LIST_ITEM.match(content)) or content[:1] in (" ", "\t")
+
+
+def _emit_run(builder: _Builder, lines: list[_Line], i: int, j: int) -> None:
+    """Plain lines[i:j]: one wrapped paragraph, or one paragraph per line."""
+    if i >= j:
+        return
+    run = [line.content for line in lines[i:j]]
+    if len(run) > 1 and _one_paragraph_per_line(run):
+        for k in range(i, j):
+            builder.add(UnitKind.PARAGRAPH, lines, k, k)
+    else:
+        builder.add(UnitKind.PARAGRAPH, lines, i, j - 1)
+
+
+def _one_paragraph_per_line(run: list[str]) -> bool:
+    """True when each line reads as a paragraph of its own rather than a wrapped line.
+
+    Needs at least two sentence-like lines and no line that reads as cut mid-sentence
+    (a long line without end punctuation, or one followed by a lower-case start).
+    Short lines such as ``Read more`` neither count for nor against.
+    """
+    sentence_like = sum(1 for line in run if count_words(line) >= 6 and _TERMINAL.search(line))
+    if sentence_like < 2:
+        return False
+    for line, following in zip(run, run[1:]):
+        n = count_words(line)
+        if n > 5 and not _TERMINAL.search(line):
+            if n > 12 or following.lstrip()[:1].islower():
+                return False
+    return True
+
+
+def _mark_title(units: list[Unit]) -> list[Unit]:
+    """The first unit is a headline when it is one short line without end punctuation."""
+    if not units:
+        return units
+    first = units[0]
+    if (
+        first.kind is UnitKind.PARAGRAPH
+        and first.first_line == first.last_line
+        and 0 < count_words(first.text) <= _MAX_HEADLINE_WORDS
+        and not re.search(r"[.,;:]\s*$", first.text)
+    ):
+        units[0] = Unit(
+            first.index, UnitKind.HEADLINE, first.start, first.end,
+            first.first_line, first.last_line, first.text,
+        )
+    return units

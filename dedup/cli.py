@@ -107,7 +107,7 @@ def clean(
     if "-" in paths and output_dir is not None:
         raise click.UsageError("--output-dir does not apply to standard input")
     options = Options(threshold=threshold, keep=Keep(keep), across_files=across_files)
-    errors = Console(stderr=True, highlight=False)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     run = _Run(options, errors, check, show_diff, output_dir, quiet, verbose)
     if paths == ("-",):
         run.stdin(encoding)

@@ -156,7 +156,7 @@ def _compare_headlines(unit: Features, twin: Features, threshold: float) -> Verd
 def _containment(unit: Features, twin: Features, score: float, threshold: float) -> Verdict | None:
     """A unit that quotes a shorter one (or adds a sentence to it) is reported, not removed."""
     shorter, longer = sorted((unit.compact, twin.compact), key=len)
-    if len(shorter) < 0.3 * len(longer):
+    if len(shorter.split()) <= SHORT_WORDS:
         return None
     partial = fuzz.partial_ratio(shorter, longer, score_cutoff=threshold)
     if partial:

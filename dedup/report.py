@@ -75,7 +75,11 @@ def removal_table(results: list[CleanResult]) -> Table:
     for result in results:
         for removal in result.removals:
             unit, twin = removal.unit, removal.twin
-            twin_at = f"{'' if twin.document == unit.document else twin.document + ':'}{twin.first_line}"
+            twin_at = (
+                f"line {twin.first_line}"
+                if twin.document == unit.document
+                else f"{twin.document}:{twin.first_line}"
+            )
             cells = (
                 unit.document,
                 f"{unit.first_line}-{unit.last_line}",

@@ -1,0 +1,100 @@
+"""The decision for tricky pairs: each row says what the tool decides and why."""
+
+import pytest
+
+from dedup.fingerprint import Features
+from dedup.match import compare, wording_conflict
+from dedup.model import Method
+
+BASE = (
+    "The US giant earned $630m in the October-to-December period, down from $1bn in the "
+    "fourth quarter of 2003, as sales in Europe rose 4.7% to $51.2bn."
+)
+
+# (later unit, kept unit, later is headline, kept is headline, expected, why)
+PAIRS = [
+    (BASE, BASE, False, False, Method.NEAR, "identical text scores 100"),
+    (BASE.replace("fourth", "fourht").replace("sales", "salse"), BASE, False, False, Method.NEAR,
+     "typos are noise"),
+    (BASE.replace("in the October", "in the the October"), BASE, False, False, Method.NEAR,
+     "one word doubled or inserted is noise"),
+    (BASE.replace(", down", " down").replace("$51.2bn.", "$51.2bn"), BASE, False, False, Method.NEAR,
+     "punctuation is noise"),
+    (BASE + " Read more \u00bb", BASE, False, False, Method.NEAR, "a Read more tail is noise"),
+    (BASE.replace("630m", "530m"), BASE, False, False, None, "a changed number is a different fact"),
+    (BASE.replace("rose", "fell"), BASE, False, False, None, "a direction word swapped says the opposite"),
+    (BASE.replace("Europe", "Asia"), BASE, False, False, None, "a changed name is a different fact"),
+    (BASE.replace("fourth", "third"), BASE, False, False, None, "a changed number word is a different fact"),
+    (BASE.replace("earned", "lost"), BASE, False, False, None, "a content word replaced is an edit"),
+    (BASE.replace("as sales", "as sales did not"), BASE, False, False, None, "a negation changes the meaning"),
+    ("Reporting by Simon Hughes in Paris; editing by Nadia Shah",
+     "Reporting by Laura Hale in Washington; editing by Grace Clarke", False, False, None,
+     "credit lines with other names"),
+    ("This story was first published on 19 July 2005.",
+     "This story was first published on 26 August 2005.", False, False, None,
+     "credit lines with other dates"),
+    ("Advertisement", "Advertisement", False, False, None, "a short line is never a repeat"),
+    ("Story continues below", "Story continues below", False, False, None,
+     "five words or fewer is never a repeat"),
+    ("Henman to face Saulnier test", "Henman to face Saulnier test", False, True, Method.HEADLINE,
+     "a repeated headline is a duplicate however short"),
+    ("**HENMAN TO FACE SAULNIER TEST**", "Henman to face Saulnier test", True, True, Method.HEADLINE,
+     "markup and case do not hide a headline"),
+    ("Henman to face Saulnier test | Sports Daily", "Henman to face Saulnier test", False, True,
+     Method.HEADLINE, "a site-name suffix does not hide a headline"),
+    ("Henman to face Federer test", "Henman to face Saulnier test", False, True, None,
+     "a headline naming someone else is another story"),
+    ("Clyde 1-5 Celtic", "Clyde 0-5 Celtic", False, True, None, "a headline with another score"),
+    ("Fernando Torres gave Athletico an ideal start and they won 4-0 in front of 76,000 fans.",
+     "Fernando Torres gave Athletico an ideal start and they lost 6-2 in front of 69,000 fans.",
+     False, False, None, "template: same wording, other figures"),
+    ("The minister said the plan was a good one. He added that more details would follow soon "
+     "and that the cabinet would meet on Friday to discuss it.",
+     "The minister said the plan was a good one.", False, False, None,
+     "containment: a paragraph that adds a sentence is not a repeat of the shorter one"),
+]
+
+
+@pytest.mark.parametrize(
+    "later, kept, later_headline, kept_headline, expected, why",
+    PAIRS,
+    ids=[row[-1] for row in PAIRS],
+)
+def test_pair_decision(later, kept, later_headline, kept_headline, expected, why):
+    verdict = compare(Features.of(later, later_headline), Features.of(kept, kept_headline), 90.0)
+    method = verdict.method if verdict else None
+    assert method is expected, (why, verdict)
+
+
+def test_facts_guard_explains_itself():
+    verdict = compare(Features.of(BASE.replace("630m", "530m"), False), Features.of(BASE, False), 90.0)
+    assert verdict is not None and verdict.method is None and "numbers" in verdict.reason
+
+
+def test_containment_is_reported_as_a_near_miss_when_explaining():
+    longer = PAIRS[-1][0]
+    verdict = compare(Features.of(longer, False), Features.of(PAIRS[-1][1], False), 90.0, explain=True)
+    assert verdict is not None and verdict.method is None and "contains" in verdict.reason
+
+
+def test_threshold_means_minimum_ratio():
+    a = "the quick brown fox jumps over the lazy dog near the river bank today"
+    b = "the quick brown fox jumps over the lazy dog near the rivr bank today"
+    score = compare(Features.of(a, False), Features.of(b, False), 0.0).score
+    assert 95 < score < 100
+    assert compare(Features.of(a, False), Features.of(b, False), score + 0.5) is None
+
+
+@pytest.mark.parametrize(
+    "a, b, conflict",
+    [
+        ("a b c d e", "a b c d e", False),
+        ("one two three four", "one tow three four", False),
+        ("one two three four", "one two three four also", False),
+        ("one two three four", "one two approved four", True),
+        ("one two three four", "x y one two three four", False),
+        ("one two three four", "x y z one two three four", True),
+    ],
+)
+def test_wording_conflict(a, b, conflict):
+    assert (wording_conflict(a, b) is not None) is conflict

@@ -1,0 +1,29 @@
+"""Normalisation for matching: what is folded away and what is kept."""
+
+from dedup.normalize import compact, count_words, normalize, without_site_suffix
+
+
+def test_normalize_folds_case_typography_markup_and_whitespace():
+    assert normalize("## **Shares  \u201cROSE\u201d**\u2014today") == 'shares "rose"-today'
+
+
+def test_compact_keeps_words_and_drops_read_more_tails():
+    base = compact(normalize("It rose 4.7% to $51.2bn."))
+    assert base == "it rose 4 7 to 51 2bn"
+    for tail in (" Read more \u00bb", " [Read more]", " Read more\t", "\nContinue reading..."):
+        assert compact(normalize("It rose 4.7% to $51.2bn." + tail)) == base
+
+
+def test_a_unit_that_is_only_read_more_keeps_its_words():
+    assert compact(normalize("Read more")) == "read more"
+
+
+def test_site_suffix():
+    assert without_site_suffix("henman to face saulnier test | sports daily") == "henman to face saulnier test"
+    assert without_site_suffix("clyde 0-5 celtic") is None
+    assert without_site_suffix("a title - with a very long tail that is not a site name at all") is None
+
+
+def test_count_words_counts_tokens_with_letters_or_digits():
+    assert count_words("* * * Story continues below") == 3
+    assert count_words("Subs not used: 12, 14") == 5

@@ -1,0 +1,76 @@
+"""Segmentation: both paragraph shapes, headlines, frozen regions, exact spans."""
+
+from dedup.model import UnitKind
+from dedup.segment import segment
+
+
+def kinds_and_lines(text):
+    return [(u.kind.value, u.first_line, u.last_line) for u in segment(text).units]
+
+
+def test_seed_is_one_paragraph_per_line(seed_text):
+    units = segment(seed_text).units
+    assert [u.first_line for u in units] == [1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    assert units[1].kind is UnitKind.HEADLINE and units[2].kind is UnitKind.HEADLINE
+    assert units[0].kind is UnitKind.PARAGRAPH  # the dek ends with a full stop
+
+
+def test_blank_line_separated_wrapped_paragraphs_are_one_unit_each():
+    text = (
+        "A title\n\n"
+        "The first paragraph is wrapped by hand at a narrow width so\n"
+        "that it spans two lines of text.\n\n"
+        "The second one is wrapped too, and its first line ends\n"
+        "in the middle of a sentence, as wrapped text does.\n"
+    )
+    assert kinds_and_lines(text) == [("headline", 1, 1), ("paragraph", 3, 4), ("paragraph", 6, 7)]
+
+
+def test_read_more_tail_on_its_own_line_stays_with_its_paragraph():
+    text = "Title\n\nA long paragraph that says one thing and ends with a stop.\nRead more\n"
+    assert kinds_and_lines(text)[1] == ("paragraph", 3, 4)
+
+
+def test_span_is_exact_source_text_and_crlf_is_understood():
+    text = "Title\r\n\r\nFirst paragraph here.\r\nSecond, with trailing spaces.  \r\n"
+    units = segment(text).units
+    for unit in units:
+        assert text[unit.start : unit.end] == unit.text
+    assert units[1].text == "First paragraph here.\r\nSecond, with trailing spaces.  "
+
+
+def test_markdown_headings_are_headline_units():
+    text = "# Title\n\nIntro line.\n## Section\nBody text here.\n\nSetext\n======\n\n**Bold line**\n"
+    assert kinds_and_lines(text) == [
+        ("headline", 1, 1),
+        ("paragraph", 3, 3),
+        ("headline", 4, 4),
+        ("paragraph", 5, 5),
+        ("headline", 7, 8),
+        ("headline", 10, 10),
+    ]
+
+
+def test_front_matter_and_code_fences_are_frozen():
+    text = "---\ntitle: x\n\nlayout: post\n---\n\nBody.\n\n```\ncode\n\ncode\n```\n\nEnd.\n"
+    document = segment(text)
+    assert [u.text for u in document.units] == ["Body.", "End."]
+    assert [text[s:e] for s, e in document.frozen] == [
+        "---\ntitle: x\n\nlayout: post\n---",
+        "```\ncode\n\ncode\n```",
+    ]
+
+
+def test_list_and_table_runs_are_single_units():
+    text = "Intro paragraph.\n- one item\n- two item\n  continued\n\n| a | b |\n| 1 | 2 |\n"
+    assert kinds_and_lines(text) == [("paragraph", 1, 1), ("list", 2, 4), ("table", 6, 7)]
+
+
+def test_first_short_line_is_a_headline_but_a_sentence_is_not():
+    assert segment("Short title\n\nBody.\n").units[0].kind is UnitKind.HEADLINE
+    assert segment("This is a sentence.\n\nBody.\n").units[0].kind is UnitKind.PARAGRAPH
+
+
+def test_empty_and_blank_texts_have_no_units():
+    assert segment("").units == ()
+    assert segment("\n \n\t\n").units == ()

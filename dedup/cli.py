@@ -11,9 +11,10 @@ from rich.console import Console
 
 from . import __version__
 from .api import clean_texts
+from .explain import explain_text
 from .model import CleanResult, Keep, Options
 from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
-from .report import RunStats, print_removals, summary_line, unified_diff
+from .report import RunStats, explain_table, print_removals, summary_line, unified_diff
 from .rewrite import write_atomic
 
 EXIT_OK = 0
@@ -143,7 +144,7 @@ class _Run:
         except InputError as exc:
             self.error(str(exc))
             return
-        result = next(clean_texts([("-", source.text)], self.options))
+        result = next(clean_texts([("-", source.text)], self.options, explain=self.verbose))
         self.stats.add(result)
         if self.show_diff:
             sys.stdout.write(unified_diff(result, "-"))
@@ -155,7 +156,8 @@ class _Run:
     def files(self, paths, include, exclude, encoding) -> None:
         found = discover(paths, tuple(include), tuple(exclude), skip=self.output_dir)
         results: list[CleanResult] = []
-        for result in clean_texts(self._read(found, encoding), self.options):
+        items = self._read(found, encoding)
+        for result in clean_texts(items, self.options, explain=self.verbose):
             source = self.sources.pop(result.name)
             self.stats.add(result)
             self._emit(source, result)
@@ -204,6 +206,34 @@ class _Run:
     def _verbose(self, results: list[CleanResult]) -> None:
         if self.verbose and not self.quiet:
             print_removals(self.console, results)
+
+
+@main.command(epilog="""\b
+Examples:
+  dedup explain article.txt
+  cat article.txt | dedup explain -
+""")
+@click.argument("path", metavar="PATH")
+@click.option(
+    "--threshold", type=click.FloatRange(0, 100), default=Options.threshold, show_default=True,
+    help="Minimum similarity for a near repeat, as for clean.",
+)
+@click.option("--encoding", help="Decode the input with this encoding instead of UTF-8.")
+def explain(path: str, threshold: float, encoding: str | None) -> None:
+    """Show, for each unit of one file, its nearest earlier unit, the score and why it
+    was removed or kept.  Writes nothing."""
+    console = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if path == "-":
+            source = source_from_bytes(sys.stdin.buffer.read(), "-", encoding)
+        else:
+            source = read_source(Path(path), path, Path(path).name, encoding)
+    except InputError as exc:
+        errors.print(f"error: {exc}", markup=False, style="red")
+        sys.exit(EXIT_FILE_ERROR)
+    explanations = explain_text(source.text, Options(threshold=threshold), source.name)
+    console.print(explain_table(source.name, explanations))
 
 
 if __name__ == "__main__":  # pragma: no cover

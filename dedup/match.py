@@ -19,7 +19,7 @@ from .fingerprint import Features, facts_conflict
 from .model import Method
 
 SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
-TYPO_EDITS = 2  # letters swapped, dropped, doubled or mistyped in one word
+MAX_TYPO_EDITS = 3  # letters swapped, dropped, doubled or mistyped in one word
 FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words)
 _FUNCTION_WORDS = frozenset(
     """a an the and or but of to in on at by for with from as that this it its is was
@@ -205,6 +205,7 @@ def _changed_blocks(words_a: list[str], words_b: list[str]):
 
 
 def _typo_like(x: str, y: str) -> bool:
-    return OSA.distance(x, y, score_cutoff=TYPO_EDITS) <= TYPO_EDITS and (
-        min(len(x), len(y)) > TYPO_EDITS or Indel.normalized_similarity(x, y) >= 0.5
-    )
+    """A slip or spelling variant rather than another word: few edits for the length
+    (one in a word of up to 5 letters, two up to 8, three beyond)."""
+    budget = min(MAX_TYPO_EDITS, max(1, (min(len(x), len(y)) + 1) // 3))
+    return OSA.distance(x, y, score_cutoff=budget) <= budget

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .explain import UnitExplanation
 from .model import CleanResult
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
@@ -75,11 +76,7 @@ def removal_table(results: list[CleanResult]) -> Table:
     for result in results:
         for removal in result.removals:
             unit, twin = removal.unit, removal.twin
-            twin_at = (
-                f"line {twin.first_line}"
-                if twin.document == unit.document
-                else f"{twin.document}:{twin.first_line}"
-            )
+            twin_at = _where(twin, unit.document)
             cells = (
                 unit.document,
                 f"{unit.first_line}-{unit.last_line}",
@@ -93,6 +90,50 @@ def removal_table(results: list[CleanResult]) -> Table:
     return table
 
 
+def _where(ref, other_document: str) -> str:
+    if ref is None:
+        return ""
+    return f"line {ref.first_line}" if ref.document == other_document else f"{ref.document}:{ref.first_line}"
+
+
+def near_miss_table(results: list[CleanResult]) -> Table:
+    """Look-alikes that were kept, and why (different facts, containment...)."""
+    table = Table(title="Kept look-alikes (near misses)")
+    for column in ("file", "lines", "score", "resembles", "why kept"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        for miss in result.near_misses:
+            cells = (
+                miss.unit.document,
+                f"{miss.unit.first_line}-{miss.unit.last_line}",
+                f"{miss.score:.1f}",
+                _where(miss.twin, miss.unit.document),
+                miss.reason,
+            )
+            table.add_row(*(Text(cell) for cell in cells))
+    return table
+
+
+def explain_table(name: str, explanations: list[UnitExplanation]) -> Table:
+    """Every unit with its nearest earlier unit, the score and the decision."""
+    table = Table(title=f"Units of {name}")
+    for column in ("lines", "kind", "excerpt", "nearest earlier", "score", "decision"):
+        table.add_column(column, overflow="fold")
+    for item in explanations:
+        cells = (
+            f"{item.unit.first_line}-{item.unit.last_line}",
+            item.unit.kind.value,
+            item.excerpt,
+            _where(item.nearest, item.unit.document),
+            f"{item.score:.1f}" if item.nearest else "",
+            item.decision,
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    return table
+
+
 def print_removals(console: Console, results: list[CleanResult]) -> None:
     if any(result.removals for result in results):
         console.print(removal_table(results))
+    if any(result.near_misses for result in results):
+        console.print(near_miss_table(results))

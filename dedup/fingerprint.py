@@ -19,14 +19,17 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from rapidfuzz.distance import OSA
 
 from .normalize import _TYPOGRAPHY, compact, count_words, normalize, without_site_suffix, words
 
 GRAM = 5
+MAX_TYPO_EDITS = 3  # letters swapped, dropped, doubled or mistyped in one word
 ROWS = 3
 BANDS = 16
 BINS = ROWS * BANDS
@@ -154,7 +157,7 @@ class Facts:
     capitalised: frozenset[str]
     vocabulary: frozenset[str]
     polar: frozenset[str]
-    negations: int
+    negations: tuple[str, ...]
     number_words: frozenset[str]
 
 
@@ -171,7 +174,7 @@ def facts_of(text: str) -> Facts:
         ),
         vocabulary=frozenset(lowered),
         polar=frozenset(w for w in lowered if w in _POLAR),
-        negations=sum(1 for w in lowered if w in _NEGATION),
+        negations=tuple(sorted(w for w in lowered if w in _NEGATION)),
         number_words=frozenset(w for w in lowered if w in _NUMBER_WORDS),
     )
 
@@ -195,9 +198,34 @@ def facts_conflict(a: Facts, b: Facts) -> str | None:
         return "names differ: " + ", ".join(sorted(names)[:3])
     if (a.polar - b.polar) and (b.polar - a.polar):
         return "direction differs: " + "/".join(sorted(a.polar - b.polar) + sorted(b.polar - a.polar))
-    if a.negations != b.negations:
+    if _unexplained_negation(a, b) or _unexplained_negation(b, a):
         return "negation differs"
     return None
+
+
+def _unexplained_negation(a: Facts, b: Facts) -> bool:
+    """A negation in ``a`` that ``b`` lacks, unless ``b`` has it misspelt.
+
+    Only long negations (``without``, ``never``) can be excused by a typo: ``not`` and
+    ``now`` are one letter apart and mean opposite things.
+    """
+    missing = Counter(a.negations) - Counter(b.negations)
+    for word in missing:
+        if len(word) <= 3 or not any(
+            typo_like(word, other) for other in b.vocabulary if other not in _NEGATION
+        ):
+            return True
+    return False
+
+
+def typo_like(x: str, y: str) -> bool:
+    """A slip or spelling variant rather than another word: few edits for the length
+    (one in a word of up to 5 letters, two up to 8, three beyond).  Between words of
+    three letters or fewer only a swap counts: he/she and in/on are other words."""
+    if max(len(x), len(y)) <= 3:
+        return len(x) == len(y) and sorted(x) == sorted(y)
+    budget = min(MAX_TYPO_EDITS, max(1, (min(len(x), len(y)) + 1) // 3))
+    return OSA.distance(x, y, score_cutoff=budget) <= budget
 
 
 @dataclass

@@ -13,14 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA, Indel
+from rapidfuzz.distance import Indel
 
-from .fingerprint import Features, facts_conflict
+from .fingerprint import Features, facts_conflict, typo_like
 from .model import Method
 
 SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
-MAX_TYPO_EDITS = 3  # letters swapped, dropped, doubled or mistyped in one word
-FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words)
+FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words; one under 10)
 _FUNCTION_WORDS = frozenset(
     """a an the and or but of to in on at by for with from as that this it its is was
     are were be been has have had also now just still then so very really even only
@@ -168,24 +167,38 @@ def wording_conflict(a: str, b: str) -> str | None:
     """Why two similar texts differ by more than noise, or None.
 
     Noise is a typo-like change inside a word (or a word split or merged), and a few
-    words inserted or dropped.  A content word replaced by another content word is an
+    words inserted or dropped (one in a text under ten words).  A content word replaced by another content word is an
     edit, not noise: "approved" and "rejected" differ by one word and mean the opposite.
     """
     words_a, words_b = a.split(), b.split()
     loose = 0
     for old, new in _changed_blocks(words_a, words_b):
-        if old and new and _typo_like("".join(old), "".join(new)):
+        if old and new and typo_like("".join(old), "".join(new)):
             continue
-        pairs = 0
-        for x, y in zip(old, new):
-            if _typo_like(x, y):
-                pairs += 1
-            elif x not in _FUNCTION_WORDS and y not in _FUNCTION_WORDS:
-                return f"wording differs: {x}/{y}"
-        loose += len(old) + len(new) - 2 * pairs
-    if loose > FREE_WORDS + len(words_a) // 50:
+        unpaired_old, unpaired_new = _pair_typos(old, new)
+        replaced = [w for w in unpaired_old if w not in _FUNCTION_WORDS]
+        replacing = [w for w in unpaired_new if w not in _FUNCTION_WORDS]
+        if replaced and replacing:
+            return f"wording differs: {replaced[0]}/{replacing[0]}"
+        loose += len(unpaired_old) + len(unpaired_new)
+    free = 1 if len(words_a) < 10 else FREE_WORDS + len(words_a) // 50
+    if loose > free:
         return f"wording differs: {loose} words inserted or dropped"
     return None
+
+
+def _pair_typos(old: list[str], new: list[str]) -> tuple[list[str], list[str]]:
+    """Words of a changed block left over once misspelt pairs are matched in order."""
+    unpaired_old, used, start = [], set(), 0
+    for word in old:
+        for j in range(start, len(new)):
+            if typo_like(word, new[j]):
+                used.add(j)
+                start = j + 1
+                break
+        else:
+            unpaired_old.append(word)
+    return unpaired_old, [w for j, w in enumerate(new) if j not in used]
 
 
 def _changed_blocks(words_a: list[str], words_b: list[str]):
@@ -204,8 +217,3 @@ def _changed_blocks(words_a: list[str], words_b: list[str]):
         yield words_a[block[0] : block[1]], words_b[block[2] : block[3]]
 
 
-def _typo_like(x: str, y: str) -> bool:
-    """A slip or spelling variant rather than another word: few edits for the length
-    (one in a word of up to 5 letters, two up to 8, three beyond)."""
-    budget = min(MAX_TYPO_EDITS, max(1, (min(len(x), len(y)) + 1) // 3))
-    return OSA.distance(x, y, score_cutoff=budget) <= budget

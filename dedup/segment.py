@@ -5,7 +5,8 @@ setext underlines) and lines that are only ``**bold**`` are headline units of th
 own.  The other lines of a block are either one hard-wrapped paragraph or one
 paragraph per line (the seed article's shape); see ``_one_paragraph_per_line``.
 Front matter and fenced code blocks are frozen: never units, never touched.
-List and table runs are single units, so their markers are never split or merged.
+List and table runs are single units, so their markers are never split or merged; a
+list starts a block, follows a heading, or follows a line that ends a sentence.
 """
 
 from __future__ import annotations
@@ -134,7 +135,10 @@ def _emit_block(builder: _Builder, lines: list[_Line], i: int, j: int) -> None:
             builder.add(UnitKind.HEADLINE, lines, k, k + 1)
             k += 2
             run_start = k
-        elif _LIST_ITEM.match(content) or _TABLE_ROW.match(content):
+        elif (_LIST_ITEM.match(content) or _TABLE_ROW.match(content)) and (
+            k == run_start or _TERMINAL.search(lines[k - 1].content)
+        ):
+            # A marker mid-sentence is a wrapped line that happens to start with "-".
             _emit_run(builder, lines, run_start, k)
             table = bool(_TABLE_ROW.match(content))
             end = k + 1

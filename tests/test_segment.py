@@ -74,3 +74,13 @@ def test_first_short_line_is_a_headline_but_a_sentence_is_not():
 def test_empty_and_blank_texts_have_no_units():
     assert segment("").units == ()
     assert segment("\n \n\t\n").units == ()
+
+
+def test_a_dash_that_starts_a_wrapped_line_mid_sentence_is_not_a_list():
+    text = (
+        "Title\n\n"
+        "The report said the cyborg club was growing fast, noting that it\n"
+        "- a club that is growing by 13% annually - had few members left\n"
+        "in the oldest age group.\n"
+    )
+    assert kinds_and_lines(text) == [("headline", 1, 1), ("paragraph", 3, 5)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +16,15 @@ from . import __version__
 from .api import clean_texts
 from .explain import explain_text
 from .model import CleanResult, Keep, Options
-from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
+from .read import (
+    DEFAULT_INCLUDE,
+    InputError,
+    Source,
+    discover,
+    read_source,
+    source_from_bytes,
+    unchanged_since_read,
+)
 from .report import RunStats, explain_table, print_removals, summary_line, unified_diff
 from .rewrite import write_atomic
 
@@ -21,6 +32,7 @@ EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
 EXIT_USAGE = 2  # click's own code for usage errors
 EXIT_FILE_ERROR = 123
+EXIT_INTERRUPTED = 130
 
 CLEAN_EXAMPLES = """\b
 Examples:
@@ -110,13 +122,24 @@ def clean(
     options = Options(threshold=threshold, keep=Keep(keep), across_files=across_files)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     run = _Run(options, errors, check, show_diff, output_dir, quiet, verbose)
-    if paths == ("-",):
-        run.stdin(encoding)
-    else:
-        run.files(list(paths), include or DEFAULT_INCLUDE, exclude, encoding)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        if paths == ("-",):
+            run.stdin(encoding)
+        else:
+            run.files(list(paths), include or DEFAULT_INCLUDE, exclude, encoding)
+    except KeyboardInterrupt:
+        # Every file written so far was replaced whole; the one being written was not.
+        errors.print("dedup: interrupted; files are either unchanged or fully cleaned", markup=False)
+        sys.exit(EXIT_INTERRUPTED)
     if not quiet:
         errors.print(summary_line(run.stats, check or show_diff), markup=False)
     sys.exit(exit_code(run.stats, check))
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM unwinds like Ctrl-C, so a temporary file being written is removed."""
+    raise KeyboardInterrupt
 
 
 class _Run:
@@ -188,15 +211,22 @@ class _Run:
             return
         if self.output_dir is not None:
             target = self.output_dir / source.relative
+            if not target.resolve().is_relative_to(self.output_dir.resolve()):
+                self.error(f"{source.name}: output path {target} is outside the output folder")
+                return
         elif result.changed:
-            target = source.path
+            target = Path(os.path.realpath(source.path))  # a symlink is cleaned at its target
+            problem = _cannot_replace(source, target)
+            if problem:
+                self.error(f"{source.name}: {problem}, not written")
+                return
         else:
             return
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(target, source.encode(result.text))
         except OSError as exc:
-            self.error(f"{target}: cannot write ({exc.strerror or exc})")
+            self.error(f"{source.name}: cannot write {target} ({exc.strerror or exc})")
             return
         if result.changed and not self.quiet:
             self.console.print(
@@ -206,6 +236,15 @@ class _Run:
     def _verbose(self, results: list[CleanResult]) -> None:
         if self.verbose and not self.quiet:
             print_removals(self.console, results)
+
+
+def _cannot_replace(source: Source, target: Path) -> str | None:
+    """Why rewriting a file in place would be wrong, or None."""
+    if not unchanged_since_read(source):
+        return "changed or vanished during the run"
+    if not stat.S_IMODE(os.stat(target).st_mode) & stat.S_IWUSR:
+        return "permission denied (the file is read-only)"
+    return None
 
 
 @main.command(epilog="""\b

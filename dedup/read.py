@@ -1,8 +1,15 @@
-"""Find input files and decode them, remembering how to encode them back byte-exactly."""
+"""Find input files and decode them, remembering how to encode them back byte-exactly.
+
+Decoding: a BOM decides (UTF-8, UTF-16, UTF-32); otherwise strict UTF-8; otherwise
+``--encoding``; otherwise charset-normalizer's guess, accepted only when it is
+confident (a Western single-byte guess is read as cp1252, the usual legacy encoding of
+articles) and the decoded text encodes back to exactly the same bytes.
+"""
 
 from __future__ import annotations
 
 import codecs
+import encodings
 import fnmatch
 import os
 from collections.abc import Iterator
@@ -34,9 +41,14 @@ class Source:
     text: str
     encoding: str
     bom: bytes
+    stamp: tuple[int, int] | None = None  # (mtime_ns, size) when read, to notice changes
 
     def encode(self, text: str) -> bytes:
         return self.bom + text.encode(self.encoding)
+
+
+_WESTERN = {"cp1252", "cp1250", "latin_1", "iso8859_1", "iso8859_15", "iso8859_2", "cp850", "mac_roman"}
+_MAX_CHAOS = 0.1
 
 
 def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str, bytes]:
@@ -51,22 +63,48 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
     if encoding is None or not encoding.startswith(("utf-16", "utf-32")):
         if b"\x00" in body:
             raise InputError(f"{name}: binary file (contains NUL bytes), skipped")
+    if encoding is None:
+        try:
+            return body.decode("utf-8"), "utf-8", bom
+        except UnicodeDecodeError:
+            encoding = _detect(body, name)
     try:
-        text = body.decode(encoding or "utf-8")
+        text = body.decode(encoding)
     except UnicodeDecodeError as exc:
-        hint = "" if encoding else "; pass --encoding if it is not UTF-8"
-        raise InputError(
-            f"{name}: cannot decode as {encoding or 'UTF-8'} (byte {exc.start}){hint}"
-        ) from None
+        raise InputError(f"{name}: cannot decode as {encoding} (byte {exc.start})") from None
     except LookupError:
         raise InputError(f"{name}: unknown encoding {encoding!r}") from None
-    return text, encoding or "utf-8", bom
+    if text.encode(encoding) != body:
+        raise InputError(f"{name}: {encoding} does not round-trip these bytes exactly, skipped")
+    return text, encoding, bom
+
+
+def _detect(body: bytes, name: str) -> str:
+    """A legacy encoding for bytes that are not UTF-8, or InputError when unsure."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body).best()
+    unsure = f"{name}: not UTF-8 and the encoding cannot be detected confidently; pass --encoding"
+    if best is None or best.chaos > _MAX_CHAOS:
+        raise InputError(unsure)
+    guess = encodings.normalize_encoding(best.encoding).lower()
+    if guess in _WESTERN:
+        try:
+            body.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            return guess
+    if best.coherence < 0.1:
+        raise InputError(unsure)
+    return guess
 
 
 def read_source(path: Path, name: str, relative: str, encoding: str | None = None) -> Source:
     """Read and decode one file."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
+            info = os.fstat(handle.fileno())
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory") from None
     except FileNotFoundError:
@@ -76,13 +114,22 @@ def read_source(path: Path, name: str, relative: str, encoding: str | None = Non
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
     text, codec, bom = decode(data, name, encoding)
-    return Source(name, relative, path, text, codec, bom)
+    return Source(name, relative, path, text, codec, bom, (info.st_mtime_ns, info.st_size))
 
 
 def source_from_bytes(data: bytes, name: str = "-", encoding: str | None = None) -> Source:
     """A Source for data that did not come from a file (standard input)."""
     text, codec, bom = decode(data, name, encoding)
     return Source(name, name, None, text, codec, bom)
+
+
+def unchanged_since_read(source: Source) -> bool:
+    """Whether the file on disk is still the one that was read."""
+    try:
+        info = os.stat(source.path)
+    except OSError:
+        return False
+    return source.stamp == (info.st_mtime_ns, info.st_size)
 
 
 @dataclass(frozen=True)

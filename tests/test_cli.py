@@ -131,7 +131,7 @@ def test_file_errors_exit_123_and_other_files_are_still_processed(folder):
     (folder / "bin.txt").write_bytes(b"\x00\x01\x02")
     result = run("clean", str(folder), str(folder / "missing.txt"))
     assert result.exit_code == 123
-    assert "bad.txt: cannot decode as UTF-8" in result.stderr
+    assert "bad.txt: not UTF-8 and the encoding cannot be detected" in result.stderr
     assert "bin.txt: binary file" in result.stderr
     assert "missing.txt: no such file or directory" in result.stderr
     assert "Traceback" not in result.stderr

@@ -24,7 +24,7 @@ def test_decode_round_trips(data, encoding, bom):
 def test_binary_and_undecodable_input_are_errors_naming_the_file():
     with pytest.raises(InputError, match="^f.bin: binary"):
         decode(b"abc\x00def", "f.bin")
-    with pytest.raises(InputError, match="^f.txt: cannot decode as UTF-8"):
+    with pytest.raises(InputError, match="^f.txt: not UTF-8 and the encoding cannot be detected"):
         decode(b"caf\xe9", "f.txt")
     assert decode(b"caf\xe9", "f.txt", "latin-1")[0] == "caf\u00e9"
 

@@ -1,0 +1,202 @@
+"""Properties of cleaning for generated articles (hypothesis), and fuzzing of the edges."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dedup import Options, clean_text
+from dedup.fingerprint import Features
+from dedup.model import Method, UnitKind
+from dedup.read import InputError, decode
+from dedup.report import unified_diff
+from dedup.rewrite import deleted_spans
+from dedup.segment import segment
+
+WORDS = (
+    "the council harbour budget approved said traders summer season plan ferry island "
+    "crossings tickets valid year operator passengers numbers rose fell market shares "
+    "London Paris Okafor Berg Monday Tuesday 12 45 3.5 2005 report minister election"
+).split()
+FILLERS = ["also", "now", "just", "still"]
+
+sentence = st.lists(st.sampled_from(WORDS), min_size=6, max_size=16).map(
+    lambda ws: " ".join(ws).capitalize() + "."
+)
+paragraph = st.lists(sentence, min_size=1, max_size=3).map(" ".join)
+
+
+@st.composite
+def noisy_copy(draw, text):
+    words = text.split(" ")
+    kind = draw(st.sampled_from(["exact", "typo", "filler", "upper", "tail"]))
+    if kind == "typo":
+        i = draw(st.integers(0, len(words) - 1))
+        w = words[i]
+        if len(w) >= 5:
+            words[i] = w[0] + w[2] + w[1] + w[3:]
+    elif kind == "filler":
+        words.insert(draw(st.integers(1, len(words))), draw(st.sampled_from(FILLERS)))
+    elif kind == "tail":
+        words.append("Read more")
+    elif kind == "upper":
+        return text.upper()
+    return " ".join(words)
+
+
+@st.composite
+def articles(draw):
+    paragraphs = [draw(st.lists(st.sampled_from(WORDS), min_size=2, max_size=6).map(" ".join))]
+    paragraphs += draw(st.lists(paragraph, min_size=1, max_size=6))
+    for _ in range(draw(st.integers(0, 4))):
+        original = draw(st.sampled_from(paragraphs))
+        paragraphs.insert(draw(st.integers(1, len(paragraphs))), draw(noisy_copy(original)))
+    seps = draw(st.lists(st.sampled_from(["\n", "\n\n", "\n\n\n", "\n \n"]),
+                         min_size=len(paragraphs), max_size=len(paragraphs)))
+    text = "".join(p + s for p, s in zip(paragraphs, seps))
+    if draw(st.booleans()):
+        text = text.rstrip("\n ")
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return text.replace("\n", newline)
+
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(articles())
+def test_idempotent(text):
+    once = clean_text(text).text
+    assert clean_text(once).text == once
+
+
+@PROPERTY
+@given(articles())
+def test_output_is_the_input_with_whole_units_deleted(text):
+    result = clean_text(text)
+    document = segment(text)
+    removed = {r.unit.index for r in result.removals}
+    spans = deleted_spans(document, removed)
+    rebuilt, cursor = [], 0
+    for start, end in spans:
+        rebuilt.append(text[cursor:start])
+        cursor = end
+        left = text[start:end]
+        for unit in document.units:
+            if start <= unit.start and unit.end <= end:
+                assert unit.index in removed
+                left = left.replace(unit.text, "", 1)
+        assert left.strip() == "", "a deleted span holds more than removed units and separators"
+    rebuilt.append(text[cursor:])
+    assert "".join(rebuilt) == result.text
+    assert len(result.text) <= len(text)
+
+
+@PROPERTY
+@given(articles())
+def test_every_removal_has_a_kept_twin_at_or_above_the_threshold(text):
+    options = Options()
+    result = clean_text(text, options)
+    removed = {r.unit.index for r in result.removals}
+    units = segment(text).units
+    for removal in result.removals:
+        unit, twin = units[removal.unit.index], units[removal.twin.index]
+        assert twin.index not in removed and twin.index < unit.index
+        a = Features.of(unit.text, unit.kind is UnitKind.HEADLINE)
+        b = Features.of(twin.text, twin.kind is UnitKind.HEADLINE)
+        if removal.method is Method.EXACT:
+            assert a.normalized == b.normalized
+        else:
+            assert removal.score >= options.threshold
+
+
+def apply_unified_diff(text: str, diff: str) -> str:
+    """A small unified-diff applier: enough to show the diff reproduces the output."""
+    lines = re.findall(r"[^\n]*\n|[^\n]+$", text)
+    out, position = [], 0
+    body = diff.split("\n")[2:]
+    i = 0
+    while i < len(body):
+        header = re.match(r"@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", body[i])
+        if not header:
+            i += 1
+            continue
+        start = int(header.group(1)) - (0 if header.group(2) == "0" else 1)
+        out.extend(lines[position:start])
+        position = start
+        i += 1
+        while i < len(body) and not body[i].startswith("@@"):
+            line = body[i]
+            no_newline = i + 1 < len(body) and body[i + 1].startswith("\\ No newline")
+            content = line[1:] + ("" if no_newline else "\n")
+            if line.startswith(" "):
+                out.append(content)
+                position += 1
+            elif line.startswith("-"):
+                position += 1
+            elif line.startswith("+"):
+                out.append(content)
+            i += 2 if no_newline else 1
+    out.extend(lines[position:])
+    return "".join(out)
+
+
+@PROPERTY
+@given(articles().filter(lambda t: "\r" not in t))
+def test_the_diff_reproduces_the_output(text):
+    result = clean_text(text)
+    assert apply_unified_diff(text, unified_diff(result, "a.txt")) == result.text
+
+
+@settings(max_examples=5, deadline=None)
+@given(articles())
+def test_stdin_and_file_modes_give_identical_bytes(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("same") / "a.txt"
+    data = text.encode("utf-8")
+    path.write_bytes(data)
+    piped = subprocess.run([sys.executable, "-m", "dedup", "clean", "-q", "-"],
+                           input=data, capture_output=True, check=True)
+    subprocess.run([sys.executable, "-m", "dedup", "clean", "-q", str(path)],
+                   capture_output=True, check=True)
+    assert piped.stdout == path.read_bytes()
+
+
+FUZZ = settings(max_examples=300, deadline=None)
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(st.text())
+def test_fuzz_segmenter_spans_are_exact_ordered_and_disjoint(text):
+    document = segment(text)
+    cursor = 0
+    for unit in document.units:
+        assert cursor <= unit.start < unit.end <= len(text)
+        assert text[unit.start : unit.end] == unit.text
+        cursor = unit.end
+    for start, end in document.frozen:
+        assert all(not (u.start < end and start < u.end) for u in document.units)
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(st.binary())
+def test_fuzz_decoder_round_trips_or_refuses(data):
+    try:
+        text, encoding, bom = decode(data, "f")
+    except InputError:
+        return
+    assert bom + text.encode(encoding) == data
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(st.lists(st.sampled_from(list("ab. \n\r\t#*-|`~>\u00a0\u200b\u05d0") + WORDS)).map("".join))
+def test_fuzz_cleaning_markup_heavy_text_only_deletes(text):
+    result = clean_text(text)
+    assert clean_text(result.text).text == result.text
+    source = iter(text)
+    assert all(char in source for char in result.text), "output is not a subsequence of input"

@@ -52,27 +52,40 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _U64(31))
 
 
+CHUNK_BYTES = 4_000_000  # signatures are computed this much text at a time
+
+
 def band_keys(compacts: list[str]) -> list[list[int]]:
-    """LSH band keys (``BANDS`` ints) for each compact text, computed in one batch."""
+    """LSH band keys (``BANDS`` ints) for each compact text, computed in batches."""
+    keys: list[list[int]] = []
+    start = size = 0
+    for end, text in enumerate(compacts):
+        size += len(text) + GRAM
+        if size >= CHUNK_BYTES:
+            keys.extend(_band_keys(compacts[start : end + 1]))
+            start, size = end + 1, 0
+    if start < len(compacts):
+        keys.extend(_band_keys(compacts[start:]))
+    return keys
+
+
+def _band_keys(compacts: list[str]) -> list[list[int]]:
     n = len(compacts)
-    if n == 0:
-        return []
     encoded = [c.encode("utf-8") for c in compacts]
     encoded = [b if len(b) >= GRAM else b + b"\x01" * (GRAM - len(b)) for b in encoded]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n)
     buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
 
-    grams = lengths - GRAM + 1
-    total = int(grams.sum())
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    gram_starts = np.concatenate(([0], np.cumsum(grams)[:-1]))
-    owner = np.repeat(np.arange(n), grams)
-    pos = np.arange(total) - np.repeat(gram_starts - starts, grams)
-
-    h = np.zeros(total, dtype=np.uint64)
-    for k in range(GRAM):
-        h = h * _BASE + buf[pos + k]
-    h = _mix(h)
+    # Hash every window of the joined text, then keep the windows inside one unit.
+    windows = len(buf) - GRAM + 1
+    h = buf[:windows].copy()
+    for k in range(1, GRAM):
+        h *= _BASE
+        h += buf[k : windows + k]
+    owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    inside = owner[:windows] == owner[GRAM - 1 :]
+    h = _mix(h[inside])
+    owner = owner[:windows][inside]
     bins = ((h >> _BIN_SHIFT) % _U64(BINS)).astype(np.int64)
 
     sig = np.full((n, BINS), _EMPTY, dtype=np.uint64)

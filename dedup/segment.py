@@ -24,7 +24,7 @@ _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
 _TABLE_ROW = re.compile(r"^ {0,3}\|")
-_TERMINAL = re.compile(r"[.!?\u2026:;][\"'\u201d\u2019\u00bb)\]*_]*\s*$")
+_TERMINAL = re.compile(r"(?:[.!?\u2026:;][\"'\u201d\u2019\u00bb)\]*_]*|[\"\u201d\u00bb])\s*$")
 _MAX_HEADLINE_WORDS = 20
 
 
@@ -163,31 +163,46 @@ def _emit_run(builder: _Builder, lines: list[_Line], i: int, j: int) -> None:
     if i >= j:
         return
     run = [line.content for line in lines[i:j]]
-    if len(run) > 1 and _one_paragraph_per_line(run):
+    if len(run) == 1:
+        builder.add(UnitKind.PARAGRAPH, lines, i, i)
+        return
+    counts = [count_words(line) for line in run]
+    cut = _cut_mid_sentence(run, counts)
+    if _one_paragraph_per_line(run, counts, cut):
+        first = i
         for k in range(i, j):
-            builder.add(UnitKind.PARAGRAPH, lines, k, k)
+            if not cut[k - i]:
+                builder.add(UnitKind.PARAGRAPH, lines, first, k)
+                first = k + 1
     else:
         builder.add(UnitKind.PARAGRAPH, lines, i, j - 1)
 
 
-def _one_paragraph_per_line(run: list[str]) -> bool:
-    """True when each line reads as a paragraph of its own rather than a wrapped line.
+def _cut_mid_sentence(run: list[str], counts: list[int]) -> list[bool]:
+    """For each line: does it read as cut mid-sentence (a long line without end
+    punctuation, or one followed by a lower-case start)?  Short lines such as
+    ``Read more`` never do; neither does the last line."""
+    cut = []
+    for line, n, following in zip(run, counts, run[1:]):
+        cut.append(
+            n > 5
+            and not _TERMINAL.search(line)
+            and (n > 12 or following.lstrip()[:1].islower())
+        )
+    return cut + [False]
 
-    Needs at least two sentence-like lines and no line that reads as cut mid-sentence
-    (a long line without end punctuation, or one followed by a lower-case start).
-    Short lines such as ``Read more`` neither count for nor against.
+
+def _one_paragraph_per_line(run: list[str], counts: list[int], cut: list[bool]) -> bool:
+    """True when the lines read as paragraphs of their own rather than wrapped lines.
+
+    Needs at least two sentence-like lines and no line cut mid-sentence, except that a
+    long run (ten lines or more) may have up to one line in ten cut; such a line stays
+    with the line after it.
     """
-    sentence_like = sum(1 for line in run if count_words(line) >= 6 and _TERMINAL.search(line))
+    sentence_like = sum(1 for line, n in zip(run, counts) if n >= 6 and _TERMINAL.search(line))
     if sentence_like < 2:
         return False
-    for line, following in zip(run, run[1:]):
-        n = count_words(line)
-        if n > 5 and not _TERMINAL.search(line):
-            if n > 12 or following.lstrip()[:1].islower():
-                return False
-    return True
-
-
+    return sum(cut) <= len(run) // 10
 def _mark_title(units: list[Unit]) -> list[Unit]:
     """The first unit is a headline when it is one short line without end punctuation."""
     if not units:

@@ -84,3 +84,16 @@ def test_a_dash_that_starts_a_wrapped_line_mid_sentence_is_not_a_list():
         "in the oldest age group.\n"
     )
     assert kinds_and_lines(text) == [("headline", 1, 1), ("paragraph", 3, 5)]
+
+
+def test_one_paragraph_per_line_survives_a_few_lines_without_end_punctuation():
+    lines = [f"Paragraph number {n} tells its own story and ends properly." for n in range(20)]
+    lines[7] = "This one ends with a quotation that has no full stop, he said, and more words"
+    units = segment("\n".join(lines) + "\n").units
+    assert len(units) == 19  # the unpunctuated line stays with the line after it
+    assert (units[7].first_line, units[7].last_line) == (8, 9)
+
+
+def test_a_closing_quote_ends_a_paragraph_line():
+    text = 'He said it was "over"\nShe said it was not over at all, in a loud "voice"\nThe end came soon after that night.\n'
+    assert [u.first_line for u in segment(text).units] == [1, 2, 3]

@@ -7,14 +7,20 @@ import signal
 import stat
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from . import __version__
 from .api import clean_texts
+from .config import ConfigError, find_pyproject, load
 from .explain import explain_text
+from .html_report import to_html
 from .model import CleanResult, Keep, Options
 from .read import (
     DEFAULT_INCLUDE,
@@ -26,6 +32,7 @@ from .read import (
     unchanged_since_read,
 )
 from .report import RunStats, explain_table, print_removals, summary_line, unified_diff
+from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
 from .rewrite import write_atomic
 
 EXIT_OK = 0
@@ -33,6 +40,7 @@ EXIT_WOULD_CHANGE = 1
 EXIT_USAGE = 2  # click's own code for usage errors
 EXIT_FILE_ERROR = 123
 EXIT_INTERRUPTED = 130
+PROGRESS_MIN_FILES = 20
 
 CLEAN_EXAMPLES = """\b
 Examples:
@@ -42,10 +50,16 @@ Examples:
   dedup clean --check articles/        exit 1 if any file would change
   dedup clean --diff articles/         unified diff on stdout, nothing written
   dedup clean --across-files feeds/    also drop units repeated from earlier files
+  dedup clean --check --report report.html articles/
+  dedup clean --check --output-format github articles/
+
+\b
+Settings can live in pyproject.toml under [tool.dedup] (or a TOML file given with
+--config); flags given on the command line win.
 
 \b
 Exit codes: 0 done or nothing to change, 1 --check found something to change,
-2 usage error, 123 at least one file could not be processed.
+2 usage or config error, 123 at least one file could not be processed.
 """
 
 
@@ -62,6 +76,35 @@ def exit_code(stats: RunStats, check: bool) -> int:
 @click.version_option(__version__, "--version", prog_name="dedup")
 def main() -> None:
     """Find and remove repeated headlines and paragraphs in articles."""
+
+
+@dataclass
+class Settings:
+    """Every option of ``clean`` once the config file and the command line are merged."""
+
+    paths: tuple[str, ...]
+    output_dir: Path | None
+    check: bool
+    show_diff: bool
+    across_files: bool
+    threshold: float
+    keep: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    encoding: str | None
+    ignore: tuple[str, ...]
+    report: Path | None
+    report_format: str | None
+    output_format: str
+    verbose: bool
+    quiet: bool
+
+    @property
+    def options(self) -> Options:
+        return Options(
+            threshold=self.threshold, keep=Keep(self.keep),
+            across_files=self.across_files, ignore=self.ignore,
+        )
 
 
 @main.command(epilog=CLEAN_EXAMPLES)
@@ -89,52 +132,80 @@ def main() -> None:
     help=f"File names to take from folders (repeatable; default {' '.join(DEFAULT_INCLUDE)}).",
 )
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Paths to skip in folders (repeatable).")
-@click.option("--encoding", help="Decode inputs with this encoding instead of detecting UTF-8/BOMs.")
-@click.option("-v", "--verbose", is_flag=True, help="List every removal with its kept twin.")
+@click.option("--encoding", help="Decode inputs with this encoding instead of detecting it.")
+@click.option("--ignore", multiple=True, metavar="REGEX", help="Never remove a unit matching this (repeatable).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write a report file.")
+@click.option(
+    "--report-format", type=click.Choice(FORMATS),
+    help="json, md, html or sarif (default: from the report's file name).",
+)
+@click.option(
+    "--output-format", type=click.Choice(["text", "github"]), default="text", show_default=True,
+    help="github: print GitHub Actions warning annotations for each removal on stdout.",
+)
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Read settings from this TOML file instead of the nearest pyproject.toml.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every removal and kept look-alike.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def clean(
-    paths: tuple[str, ...],
-    output_dir: Path | None,
-    check: bool,
-    show_diff: bool,
-    across_files: bool,
-    threshold: float,
-    keep: str,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    encoding: str | None,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+@click.pass_context
+def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
     """Remove repeated headlines and paragraphs from articles.
 
     PATH is a file, a folder (searched recursively) or - for standard input.  With no
     PATH and piped input, standard input is read.
     """
+    settings = _settings(ctx, config_file, params)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    run = _Run(settings, console)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        if settings.paths == ("-",):
+            run.stdin()
+        else:
+            run.files()
+        run.write_report()
+    except KeyboardInterrupt:
+        # Every file written so far was replaced whole; the one being written was not.
+        console.print("dedup: interrupted; files are either unchanged or fully cleaned", markup=False)
+        sys.exit(EXIT_INTERRUPTED)
+    if not settings.quiet:
+        console.print(summary_line(run.stats, settings.check or settings.show_diff), markup=False)
+    sys.exit(exit_code(run.stats, settings.check))
+
+
+def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Settings:
+    """Merge config and command line (explicit flags win) and check the combination."""
+    paths = params["paths"]
     if not paths:
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("no PATH given (use - to read standard input)")
-        paths = ("-",)
+        paths = params["paths"] = ("-",)
+    try:
+        if config_file is not None:
+            config = load(config_file, section_required=False)
+        else:
+            start = Path(paths[0]) if paths[0] != "-" else Path.cwd()
+            found = find_pyproject(start if start.exists() else Path.cwd())
+            config = load(found, section_required=True) if found else {}
+    except ConfigError as exc:
+        raise click.UsageError(f"config: {exc}") from None
+    for name, value in config.items():
+        if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+            params[name] = Path(value) if name in ("output_dir", "report") else value
+    settings = Settings(**params)
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("- (standard input) cannot be combined with other paths")
-    if "-" in paths and output_dir is not None:
+    if "-" in paths and settings.output_dir is not None:
         raise click.UsageError("--output-dir does not apply to standard input")
-    options = Options(threshold=threshold, keep=Keep(keep), across_files=across_files)
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
-    run = _Run(options, errors, check, show_diff, output_dir, quiet, verbose)
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        if paths == ("-",):
-            run.stdin(encoding)
-        else:
-            run.files(list(paths), include or DEFAULT_INCLUDE, exclude, encoding)
-    except KeyboardInterrupt:
-        # Every file written so far was replaced whole; the one being written was not.
-        errors.print("dedup: interrupted; files are either unchanged or fully cleaned", markup=False)
-        sys.exit(EXIT_INTERRUPTED)
-    if not quiet:
-        errors.print(summary_line(run.stats, check or show_diff), markup=False)
-    sys.exit(exit_code(run.stats, check))
+    if settings.report is not None and format_for(settings.report, settings.report_format) is None:
+        raise click.UsageError(
+            f"cannot tell the report format from {settings.report.name!r}; use --report-format"
+        )
+    if settings.output_format == "github" and paths == ("-",) and not settings.check:
+        raise click.UsageError("--output-format github on standard input needs --check")
+    return settings
 
 
 def _terminate(signum, frame) -> None:
@@ -145,56 +216,83 @@ def _terminate(signum, frame) -> None:
 class _Run:
     """One invocation: reads, cleans, writes or reports, and counts."""
 
-    def __init__(self, options, console, check, show_diff, output_dir, quiet, verbose) -> None:
-        self.options = options
+    def __init__(self, settings: Settings, console: Console) -> None:
+        self.settings = settings
+        self.options = settings.options
         self.console = console
-        self.dry = check or show_diff
-        self.check = check
-        self.show_diff = show_diff
-        self.output_dir = output_dir
-        self.quiet = quiet
-        self.verbose = verbose
+        self.dry = settings.check or settings.show_diff
         self.stats = RunStats()
         self.sources: dict[str, Source] = {}
+        self.error_messages: list[str] = []
+        self.records: list[FileRecord] = []
+        self.verbose_results: list[CleanResult] = []
+        self.report_format = format_for(settings.report, settings.report_format) if settings.report else None
+        self.stdout = Console(highlight=False, soft_wrap=True)
+        self.colour_diff = self.stdout.is_terminal and not self.stdout.no_color
 
     def error(self, message: str) -> None:
         self.stats.errors += 1
+        self.error_messages.append(message)
         self.console.print(f"error: {message}", markup=False, style="red")
 
-    def stdin(self, encoding: str | None) -> None:
+    def stdin(self) -> None:
         try:
-            source = source_from_bytes(sys.stdin.buffer.read(), "-", encoding)
+            source = source_from_bytes(sys.stdin.buffer.read(), "-", self.settings.encoding)
         except InputError as exc:
             self.error(str(exc))
             return
-        result = next(clean_texts([("-", source.text)], self.options, explain=self.verbose))
-        self.stats.add(result)
-        if self.show_diff:
-            sys.stdout.write(unified_diff(result, "-"))
-        elif not self.check:
+        result = next(clean_texts([("-", source.text)], self.options, explain=self.settings.verbose))
+        self._account(source, result)
+        if self.settings.show_diff:
+            self._write_diff(unified_diff(result, "-"))
+        elif not self.settings.check:
             sys.stdout.buffer.write(source.encode(result.text))
-        sys.stdout.flush()
-        self._verbose([result])
+            sys.stdout.flush()
+        self._finish_verbose()
 
-    def files(self, paths, include, exclude, encoding) -> None:
-        found = discover(paths, tuple(include), tuple(exclude), skip=self.output_dir)
-        results: list[CleanResult] = []
-        items = self._read(found, encoding)
-        for result in clean_texts(items, self.options, explain=self.verbose):
-            source = self.sources.pop(result.name)
-            self.stats.add(result)
-            self._emit(source, result)
-            if self.verbose:
-                results.append(result)
-        self._verbose(results)
+    def files(self) -> None:
+        s = self.settings
+        found = discover(list(s.paths), tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), skip=s.output_dir)
+        results = clean_texts(self._read(found), self.options, explain=s.verbose)
+        show = (len(found) >= PROGRESS_MIN_FILES and self.console.is_terminal
+                and not s.quiet and "PRE_COMMIT" not in os.environ)
+        if show:
+            with Progress(
+                TextColumn("dedup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=self.console, transient=True,
+            ) as progress:
+                task = progress.add_task("clean", total=len(found))
+                for result in results:
+                    self._handle(result)
+                    progress.advance(task)
+        else:
+            for result in results:
+                self._handle(result)
+        self._finish_verbose()
 
-    def _read(self, found, encoding) -> Iterator[tuple[str, str]]:
+    def _handle(self, result: CleanResult) -> None:
+        source = self.sources.pop(result.name)
+        self._account(source, result)
+        self._emit(source, result)
+
+    def _account(self, source: Source, result: CleanResult) -> None:
+        self.stats.add(result)
+        if self.report_format or self.settings.output_format == "github":
+            item = record(result, source.encoding, source.bom, keep_text=self.report_format == "html")
+            if self.settings.output_format == "github":
+                sys.stdout.write(github_annotations([item]))
+            if self.report_format:
+                self.records.append(item)
+        if self.settings.verbose:
+            self.verbose_results.append(result)
+
+    def _read(self, found) -> Iterator[tuple[str, str]]:
         for item in found:
             if item.error:
                 self.error(item.error)
                 continue
             try:
-                source = read_source(item.path, item.name, item.relative, encoding)
+                source = read_source(item.path, item.name, item.relative, self.settings.encoding)
             except InputError as exc:
                 self.error(str(exc))
                 continue
@@ -202,16 +300,16 @@ class _Run:
             yield source.name, source.text
 
     def _emit(self, source: Source, result: CleanResult) -> None:
-        if self.show_diff:
-            sys.stdout.write(unified_diff(result, source.name))
-            sys.stdout.flush()
+        s = self.settings
+        if s.show_diff:
+            self._write_diff(unified_diff(result, source.name))
         if self.dry:
-            if result.changed and self.check and not self.quiet:
+            if result.changed and s.check and not s.quiet:
                 self.console.print(f"would clean {source.name}", markup=False)
             return
-        if self.output_dir is not None:
-            target = self.output_dir / source.relative
-            if not target.resolve().is_relative_to(self.output_dir.resolve()):
+        if s.output_dir is not None:
+            target = s.output_dir / source.relative
+            if not target.resolve().is_relative_to(s.output_dir.resolve()):
                 self.error(f"{source.name}: output path {target} is outside the output folder")
                 return
         elif result.changed:
@@ -228,14 +326,38 @@ class _Run:
         except OSError as exc:
             self.error(f"{source.name}: cannot write {target} ({exc.strerror or exc})")
             return
-        if result.changed and not self.quiet:
-            self.console.print(
-                f"cleaned {source.name} ({len(result.removals)} removed)", markup=False
-            )
+        if result.changed and not s.quiet:
+            self.console.print(f"cleaned {source.name} ({len(result.removals)} removed)", markup=False)
 
-    def _verbose(self, results: list[CleanResult]) -> None:
-        if self.verbose and not self.quiet:
-            print_removals(self.console, results)
+    def _write_diff(self, diff: str) -> None:
+        """Plain when piped (so patch can apply it); coloured on a terminal."""
+        if not diff:
+            return
+        if not self.colour_diff:
+            sys.stdout.write(diff)
+            sys.stdout.flush()
+            return
+        for line in diff.splitlines():
+            style = ("bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+")
+                     else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+            self.stdout.print(Text(line, style=style))
+
+    def _finish_verbose(self) -> None:
+        if self.settings.verbose and not self.settings.quiet:
+            print_removals(self.console, self.verbose_results)
+
+    def write_report(self) -> None:
+        if not self.report_format:
+            return
+        writer = {"json": to_json, "md": to_markdown, "sarif": to_sarif, "html": to_html}[self.report_format]
+        path = self.settings.report
+        try:
+            write_atomic(path, writer(self.records, self.options, self.error_messages).encode("utf-8"))
+        except OSError as exc:
+            self.error(f"{path}: cannot write the report ({exc.strerror or exc})")
+            return
+        if not self.settings.quiet:
+            self.console.print(f"report written to {path}", markup=False)
 
 
 def _cannot_replace(source: Source, target: Path) -> str | None:
@@ -257,7 +379,7 @@ Examples:
     "--threshold", type=click.FloatRange(0, 100), default=Options.threshold, show_default=True,
     help="Minimum similarity for a near repeat, as for clean.",
 )
-@click.option("--encoding", help="Decode the input with this encoding instead of UTF-8.")
+@click.option("--encoding", help="Decode the input with this encoding instead of detecting it.")
 def explain(path: str, threshold: float, encoding: str | None) -> None:
     """Show, for each unit of one file, its nearest earlier unit, the score and why it
     was removed or kept.  Writes nothing."""

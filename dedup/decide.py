@@ -9,6 +9,7 @@ member is re-confirmed against it (a member that does not match the new keeper s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .fingerprint import Features, band_keys
@@ -47,6 +48,7 @@ class Deduplicator:
         self.explain = explain
         self.index = Index()
         self._features: dict[UnitRef, Features] = {}
+        self._ignore = [re.compile(pattern) for pattern in options.ignore]
 
     def process(self, document: Document) -> Decisions:
         """Decide one document; with ``across_files`` its kept units join the index."""
@@ -58,11 +60,17 @@ class Deduplicator:
         threshold = self.options.threshold
         for unit, feat, keys in zip(document.units, features, bands):
             ref = unit_ref(document, unit)
-            match, misses = find_twin(feat, keys, self.index, threshold, self.explain)
+            if unit.protected or any(p.search(unit.text) for p in self._ignore):
+                match, misses = None, []  # never removed, still an original for later units
+            else:
+                match, misses = find_twin(feat, keys, self.index, threshold, self.explain)
             if match is not None:
                 verdict = match.verdict
                 decisions.removals.append(
-                    Removal(ref, match.entry.ref, verdict.score, verdict.method, excerpt(unit.text))
+                    Removal(
+                        ref, match.entry.ref, verdict.score, verdict.method,
+                        excerpt(unit.text), excerpt(match.entry.features.text),
+                    )
                 )
             elif feat.compact and feat.exact not in self.index.exact:
                 self.index.add(ref, feat, keys)
@@ -95,7 +103,8 @@ class Deduplicator:
                 verdict = compare(feats[member], feats[keeper], self.options.threshold)
                 if verdict is not None and verdict.method is not None:
                     replaced[member] = Removal(
-                        member, keeper, verdict.score, verdict.method, excerpt(feats[member].text)
+                        member, keeper, verdict.score, verdict.method,
+                        excerpt(feats[member].text), excerpt(feats[keeper].text),
                     )
                 else:
                     replaced[member] = None

@@ -41,6 +41,7 @@ class Unit:
     first_line: int  # 1-based
     last_line: int  # 1-based, inclusive
     text: str
+    protected: bool = False  # inside <!-- dedup: off --> ... <!-- dedup: on -->
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Removal:
     score: float
     method: Method
     excerpt: str
+    twin_excerpt: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Options:
     threshold: float = 90.0
     keep: Keep = Keep.FIRST
     across_files: bool = False
-    min_words: int = 6
+    ignore: tuple[str, ...] = ()  # regexes: a unit that matches one is never removed
 
 
 @dataclass

@@ -4,7 +4,8 @@ A block is a run of non-blank lines.  Inside a block, Markdown headings (``# ...
 setext underlines) and lines that are only ``**bold**`` are headline units of their
 own.  The other lines of a block are either one hard-wrapped paragraph or one
 paragraph per line (the seed article's shape); see ``_one_paragraph_per_line``.
-Front matter and fenced code blocks are frozen: never units, never touched.
+Front matter and fenced code blocks are frozen: never units, never touched.  Units
+between ``<!-- dedup: off -->`` and ``<!-- dedup: on -->`` are marked protected.
 List and table runs are single units, so their markers are never split or merged; a
 list starts a block, follows a heading, or follows a line that ends a sentence.
 """
@@ -12,7 +13,7 @@ list starts a block, follows a heading, or follows a line that ends a sentence.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .model import Document, Unit, UnitKind
 from .normalize import count_words
@@ -26,6 +27,7 @@ _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
 _TABLE_ROW = re.compile(r"^ {0,3}\|")
 _TERMINAL = re.compile(r"(?:[.!?\u2026:;][\"'\u201d\u2019\u00bb)\]*_]*|[\"\u201d\u00bb])\s*$")
 _MAX_HEADLINE_WORDS = 20
+_SUPPRESS = re.compile(r"<!--\s*dedup:\s*(off|on)\s*-->", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,24 @@ def segment(text: str, name: str = "-") -> Document:
             j += 1
         _emit_block(builder, lines, i, j)
         i = j
-    units = tuple(_mark_title(builder.units))
-    return Document(name=name, text=text, units=units, frozen=tuple(builder.frozen))
+    units = _mark_protected(text, _mark_title(builder.units))
+    return Document(name=name, text=text, units=tuple(units), frozen=tuple(builder.frozen))
+
+
+def _mark_protected(text: str, units: list[Unit]) -> list[Unit]:
+    """Flag units that start inside a ``<!-- dedup: off -->`` region."""
+    if "dedup" not in text:
+        return units
+    switches = [(m.start(), m.group(1).lower() == "off") for m in _SUPPRESS.finditer(text)]
+    if not switches:
+        return units
+    marked, k, off = [], 0, False
+    for unit in units:
+        while k < len(switches) and switches[k][0] < unit.start:
+            off = switches[k][1]
+            k += 1
+        marked.append(replace(unit, protected=True) if off else unit)
+    return marked
 
 
 class _Builder:
@@ -214,8 +232,5 @@ def _mark_title(units: list[Unit]) -> list[Unit]:
         and 0 < count_words(first.text) <= _MAX_HEADLINE_WORDS
         and not re.search(r"[.,;:]\s*$", first.text)
     ):
-        units[0] = Unit(
-            first.index, UnitKind.HEADLINE, first.start, first.end,
-            first.first_line, first.last_line, first.text,
-        )
+        units[0] = replace(first, kind=UnitKind.HEADLINE)
     return units

@@ -1,0 +1,117 @@
+"""Settings from ``[tool.dedup]`` in pyproject.toml, or from a TOML file given with --config.
+
+Config is data only: keys are checked against the CLI's options by name and type, and an
+unknown key or a wrong type is an error that names the key.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: the CLI option it sets and the type its value must have."""
+
+    option: str
+    kind: type
+    choices: tuple[str, ...] = ()
+
+
+KEYS: dict[str, Key] = {
+    "threshold": Key("threshold", float),
+    "keep": Key("keep", str, ("first", "longest")),
+    "across-files": Key("across_files", bool),
+    "include": Key("include", list),
+    "exclude": Key("exclude", list),
+    "encoding": Key("encoding", str),
+    "output-dir": Key("output_dir", str),
+    "check": Key("check", bool),
+    "diff": Key("show_diff", bool),
+    "verbose": Key("verbose", bool),
+    "quiet": Key("quiet", bool),
+    "report": Key("report", str),
+    "report-format": Key("report_format", str, ("json", "md", "html", "sarif")),
+    "output-format": Key("output_format", str, ("text", "github")),
+    "ignore": Key("ignore", list),
+}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml in ``start`` or a folder above it."""
+    start = start.resolve()
+    for folder in [start, *start.parents] if start.is_dir() else start.parents:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(path: Path, section_required: bool) -> dict[str, Any]:
+    """Option values (by CLI parameter name) from a config file.
+
+    ``section_required`` is False for a pyproject.toml found by searching, whose
+    ``[tool.dedup]`` table is optional; a file given with --config may hold the keys at
+    its top level or under ``[tool.dedup]``.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    table = data.get("tool", {}).get("dedup")
+    if table is None:
+        if section_required or path.name == "pyproject.toml":
+            return {}
+        table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.dedup] must be a table")
+    return {KEYS[key].option: value for key, value in _checked(path, table).items()}
+
+
+def _checked(path: Path, table: dict[str, Any]) -> dict[str, Any]:
+    values = {}
+    for raw_key, value in table.items():
+        key = raw_key.replace("_", "-")
+        spec = KEYS.get(key)
+        if spec is None:
+            known = ", ".join(sorted(KEYS))
+            raise ConfigError(f"{path}: unknown key {raw_key!r} in [tool.dedup] (known: {known})")
+        if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, spec.kind) or (spec.kind is not bool and isinstance(value, bool)):
+            raise ConfigError(
+                f"{path}: key {raw_key!r} must be {_type_name(spec.kind)}, not {type(value).__name__}"
+            )
+        if spec.kind is list and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{path}: key {raw_key!r} must be a list of strings")
+        if spec.choices and value not in spec.choices:
+            raise ConfigError(f"{path}: key {raw_key!r} must be one of {', '.join(spec.choices)}")
+        if key == "threshold" and not 0 <= value <= 100:
+            raise ConfigError(f"{path}: key 'threshold' must be between 0 and 100")
+        if key == "ignore":
+            for pattern in value:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ConfigError(f"{path}: key 'ignore' has a bad regex {pattern!r} ({exc})") from None
+        values[key] = tuple(value) if spec.kind is list else value
+    return values
+
+
+def _type_name(kind: type) -> str:
+    return {float: "a number", bool: "true or false", str: "a string", list: "a list of strings"}[kind]

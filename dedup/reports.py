@@ -1,0 +1,305 @@
+"""Report files people read and machines parse: JSON, Markdown, SARIF, GitHub annotations.
+
+A run keeps one small ``FileRecord`` per file (removals with line, character and byte
+spans; the original text only when the HTML report needs it) and writes the report at
+the end.  Article text never acts as markup: Markdown is escaped, GitHub workflow
+command text is escaped, JSON and SARIF are plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .model import CleanResult, Options, Removal
+from .rewrite import deleted_spans
+from .segment import segment
+
+FORMATS = ("json", "md", "html", "sarif")
+NORMALIZATION = "nfkc+casefold+typography+markup+whitespace; compare words only, no read-more tail"
+RULES = {
+    "exact": ("DD001", "exact-repeat", "A unit repeats a kept unit exactly (after normalisation)."),
+    "near": ("DD002", "near-repeat", "A unit repeats a kept unit with light noise (typos, punctuation)."),
+    "headline": ("DD003", "repeated-headline", "A headline is repeated (markup, case or site suffix aside)."),
+}
+
+
+@dataclass
+class RemovalRecord:
+    """One removed unit, located in its file and tied to its kept twin."""
+
+    lines: tuple[int, int]
+    chars: tuple[int, int]
+    bytes: tuple[int, int]
+    kind: str
+    method: str
+    score: float
+    excerpt: str
+    twin_file: str
+    twin_lines: tuple[int, int]
+    twin_chars: tuple[int, int]
+    twin_excerpt: str
+
+
+@dataclass
+class FileRecord:
+    """What happened to one file."""
+
+    path: str
+    uri: str  # relative to the working folder when inside it, for SARIF and annotations
+    encoding: str
+    changed: bool
+    chars_removed: int
+    bytes_removed: int
+    removals: list[RemovalRecord] = field(default_factory=list)
+    near_misses: list[dict] = field(default_factory=list)
+    deleted_bytes: list[tuple[int, int]] = field(default_factory=list)
+    original: str | None = None  # kept only for the HTML report
+
+
+def uri_for(name: str) -> str:
+    """A path relative to the working folder (POSIX), or the absolute path outside it."""
+    if name == "-":
+        return "-"
+    absolute = os.path.abspath(name)
+    relative = os.path.relpath(absolute)
+    return Path(absolute).as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def record(result: CleanResult, encoding: str, bom: bytes, keep_text: bool) -> FileRecord:
+    """A FileRecord for a cleaned document, with byte offsets in its own encoding."""
+    text = result.original
+    removed = [r.unit.index for r in result.removals]
+    spans = deleted_spans(segment(text, result.name), removed) if removed else []
+    wanted = [x for r in result.removals for x in (r.unit.start, r.unit.end)]
+    wanted += [x for span in spans for x in span]
+    byte_at = byte_offsets(text, encoding, len(bom), wanted)
+    return FileRecord(
+        path=result.name,
+        uri=uri_for(result.name),
+        encoding=encoding,
+        changed=result.changed,
+        chars_removed=result.chars_removed,
+        bytes_removed=sum(byte_at[end] - byte_at[start] for start, end in spans),
+        removals=[_removal_record(r, byte_at) for r in result.removals],
+        near_misses=[
+            {
+                "lines": [m.unit.first_line, m.unit.last_line],
+                "resembles": {"file": uri_for(m.twin.document), "lines": [m.twin.first_line, m.twin.last_line]},
+                "score": round(m.score, 2),
+                "reason": m.reason,
+            }
+            for m in result.near_misses
+        ],
+        deleted_bytes=[(byte_at[start], byte_at[end]) for start, end in spans],
+        original=text if keep_text and result.changed else None,
+    )
+
+
+def byte_offsets(text: str, encoding: str, bom: int, offsets: list[int]) -> dict[int, int]:
+    """Byte offset in the encoded file (BOM included) of each character offset, in one
+    pass over the text however many offsets are asked for."""
+    result: dict[int, int] = {}
+    if text.isascii() and not encoding.startswith(("utf-16", "utf-32")):
+        return {offset: bom + offset for offset in offsets}
+    position, size = 0, bom
+    for offset in sorted(set(offsets)):
+        size += len(text[position:offset].encode(encoding))
+        position = offset
+        result[offset] = size
+    return result
+
+
+def _removal_record(removal: Removal, byte_at) -> RemovalRecord:
+    unit, twin = removal.unit, removal.twin
+    return RemovalRecord(
+        lines=(unit.first_line, unit.last_line),
+        chars=(unit.start, unit.end),
+        bytes=(byte_at[unit.start], byte_at[unit.end]),
+        kind=unit.kind.value,
+        method=removal.method.value,
+        score=round(removal.score, 2),
+        excerpt=removal.excerpt,
+        twin_file=uri_for(twin.document),
+        twin_lines=(twin.first_line, twin.last_line),
+        twin_chars=(twin.start, twin.end),
+        twin_excerpt=removal.twin_excerpt,
+    )
+
+
+def settings_of(options: Options) -> dict:
+    return {
+        "version": __version__,
+        "threshold": options.threshold,
+        "scope": "across-files" if options.across_files else "within-file",
+        "keep": options.keep.value,
+        "ignore": list(options.ignore),
+        "normalization": NORMALIZATION,
+    }
+
+
+def totals(files: list[FileRecord], errors: list[str]) -> dict:
+    return {
+        "files_scanned": len(files),
+        "files_changed": sum(f.changed for f in files),
+        "units_removed": sum(len(f.removals) for f in files if f.changed),
+        "chars_removed": sum(f.chars_removed for f in files),
+        "bytes_removed": sum(f.bytes_removed for f in files),
+        "errors": len(errors),
+    }
+
+
+def to_json(files: list[FileRecord], options: Options, errors: list[str]) -> str:
+    """One JSON document: settings, totals, per-file stats and every removal."""
+    document = {
+        "tool": "dedup",
+        "settings": settings_of(options),
+        "summary": totals(files, errors),
+        "files": [
+            {
+                "path": f.uri,
+                "encoding": f.encoding,
+                "changed": f.changed,
+                "units_removed": len(f.removals),
+                "chars_removed": f.chars_removed,
+                "bytes_removed": f.bytes_removed,
+                "deleted_bytes": [list(span) for span in f.deleted_bytes],
+                "removals": [_removal_json(r) for r in f.removals],
+                "near_misses": f.near_misses,
+            }
+            for f in files
+        ],
+        "errors": errors,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _removal_json(r: RemovalRecord) -> dict:
+    data = asdict(r)
+    data["lines"], data["chars"], data["bytes"] = list(r.lines), list(r.chars), list(r.bytes)
+    data["twin"] = {"file": data.pop("twin_file"), "lines": list(data.pop("twin_lines")),
+                    "chars": list(data.pop("twin_chars")), "excerpt": data.pop("twin_excerpt")}
+    return data
+
+
+_MD_SPECIAL = set("\\`*_{}[]<>|~")  # enough inside a table cell, never at a line start
+
+
+def md_escape(text: str) -> str:
+    """Article text as literal Markdown: specials escaped, on one line."""
+    flat = " ".join(text.split())
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in flat)
+
+
+def to_markdown(files: list[FileRecord], options: Options, errors: list[str]) -> str:
+    """A pull-request comment: a summary table, then each removal beside its kept twin."""
+    t = totals(files, errors)
+    out = [
+        "## dedup report",
+        "",
+        "| files scanned | files changed | units removed | characters removed | errors |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {t['files_scanned']} | {t['files_changed']} | {t['units_removed']} | "
+        f"{t['chars_removed']} | {t['errors']} |",
+        "",
+        f"Settings: threshold {options.threshold:g}, {settings_of(options)['scope']}, "
+        f"keep {options.keep.value}.",
+    ]
+    for f in files:
+        if not f.removals:
+            continue
+        out += ["", f"### {md_escape(f.uri)}", "",
+                "| lines | kind | method | score | removed | kept twin |",
+                "|---|---|---|---:|---|---|"]
+        for r in f.removals:
+            twin_at = f"line {r.twin_lines[0]}" if r.twin_file == f.uri else f"{r.twin_file}:{r.twin_lines[0]}"
+            out.append(
+                f"| {r.lines[0]}–{r.lines[1]} | {r.kind} | {r.method} | {r.score:g} | "
+                f"{md_escape(r.excerpt)} | {md_escape(twin_at)}: {md_escape(r.twin_excerpt)} |"
+            )
+    if errors:
+        out += ["", "### Errors", ""] + [f"- {md_escape(e)}" for e in errors]
+    return "\n".join(out) + "\n"
+
+
+def to_sarif(files: list[FileRecord], options: Options, errors: list[str]) -> str:
+    """SARIF 2.1.0 for code scanning: one result per removal, the kept twin related."""
+    rules = [
+        {"id": rule_id, "name": name, "shortDescription": {"text": text},
+         "defaultConfiguration": {"level": "warning"}}
+        for rule_id, name, text in RULES.values()
+    ]
+    results = []
+    for f in files:
+        for r in f.removals:
+            rule_id = RULES[r.method][0]
+            results.append({
+                "ruleId": rule_id,
+                "ruleIndex": list(RULES).index(r.method),
+                "level": "warning",
+                "message": {"text": f"Repeated {r.kind} ({r.method}, score {r.score:g}); "
+                                    f"the kept copy is at {r.twin_file}:{r.twin_lines[0]}: {r.excerpt}"},
+                "locations": [_location(f.uri, r.lines)],
+                "relatedLocations": [{**_location(r.twin_file, r.twin_lines), "id": 1,
+                                      "message": {"text": "kept copy"}}],
+            })
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "dedup", "version": __version__, "rules": rules}},
+            "results": results,
+            "invocations": [{
+                "executionSuccessful": not errors,
+                "toolExecutionNotifications": [
+                    {"level": "error", "message": {"text": e}} for e in errors
+                ],
+            }],
+        }],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _location(uri: str, lines: tuple[int, int]) -> dict:
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": uri},
+        "region": {"startLine": lines[0], "endLine": lines[1]},
+    }}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(files: list[FileRecord]) -> str:
+    """GitHub Actions ``::warning`` commands, one per removal, escaped so that article
+    text can never start or end a workflow command."""
+    out = []
+    for f in files:
+        for r in f.removals:
+            message = (f"Repeated {r.kind} ({r.method}, score {r.score:g}) of "
+                       f"{r.twin_file}:{r.twin_lines[0]}: {r.excerpt}")
+            out.append(
+                f"::warning file={_escape_property(f.uri)},line={r.lines[0]},"
+                f"endLine={r.lines[1]},title={_escape_property('dedup: repeated ' + r.kind)}"
+                f"::{_escape_data(message)}"
+            )
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def format_for(path: Path, explicit: str | None) -> str | None:
+    """The report format: explicit, else from the file name; None when unknown."""
+    if explicit:
+        return explicit
+    name = path.name.lower()
+    if name.endswith((".sarif", ".sarif.json")):
+        return "sarif"
+    suffix = path.suffix.lower().lstrip(".")
+    return {"json": "json", "md": "md", "markdown": "md", "html": "html", "htm": "html"}.get(suffix)

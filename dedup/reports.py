@@ -263,7 +263,8 @@ def to_sarif(files: list[FileRecord], options: Options, errors: list[str]) -> st
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
-def _location(uri: str, lines: tuple[int, int]) -> dict:
+def _location(path: str, lines: tuple[int, int]) -> dict:
+    uri = Path(path).as_uri() if path.startswith("/") else path
     return {"physicalLocation": {
         "artifactLocation": {"uri": uri},
         "region": {"startLine": lines[0], "endLine": lines[1]},

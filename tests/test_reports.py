@@ -1,0 +1,188 @@
+"""Report files: each format produced the way a user asks for it, then parsed back."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from dedup.cli import main
+from dedup.reports import github_annotations, md_escape
+
+SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
+PARA = "The council approved the new budget for the harbour on Monday after a long debate."
+HOSTILE = "A <script>alert('x')</script> paragraph | with *markup* and [links](http://x) in it."
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def articles(tmp_path):
+    folder = tmp_path / "articles"
+    shutil.copytree(EXAMPLES, folder)
+    (folder / "04-hostile.txt").write_text(f"Hostile\n\n{HOSTILE}\n\n{PARA}\n\n{HOSTILE}\n")
+    return folder
+
+
+def report(articles, tmp_path, name, *extra):
+    path = tmp_path / name
+    result = run("clean", "--across-files", "--check", "--report", path, *extra, articles)
+    assert result.exit_code == 1, result.output
+    return path
+
+
+def test_json_report_loads_back_with_settings_stats_and_every_removal(articles, tmp_path):
+    data = json.loads(report(articles, tmp_path, "r.json").read_text())
+    assert data["settings"]["threshold"] == 90.0 and data["settings"]["scope"] == "across-files"
+    assert data["settings"]["keep"] == "first" and data["settings"]["normalization"]
+    assert data["summary"]["files_scanned"] == 4 and data["summary"]["units_removed"] == 8
+    files = {Path(f["path"]).name: f for f in data["files"]}
+    hostile = files["04-hostile.txt"]["removals"][0]
+    assert hostile["lines"] == [7, 7] and hostile["method"] == "exact" and hostile["kind"] == "paragraph"
+    assert hostile["twin"]["lines"] == [3, 3] and hostile["score"] == 100.0
+    raw = (articles / "04-hostile.txt").read_bytes()
+    start, end = hostile["bytes"]
+    assert raw[start:end].decode() == HOSTILE
+    footer = files["03-library-extends-hours.txt"]["removals"][-1]
+    assert footer["twin"]["file"].endswith("01-harbour-bridge-reopens.md") and footer["method"] == "near"
+
+
+def test_json_byte_spans_reproduce_the_cleaned_bytes_in_utf16(tmp_path):
+    text = f"T\u00eftle\n\n{PARA} \u00e9\U0001f600\n\nOther paragraph with enough words in it.\n\n{PARA} \u00e9\U0001f600\n"
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    report_path = tmp_path / "r.json"
+    run("clean", "--report", report_path, "-o", tmp_path / "out", path)
+    data = json.loads(report_path.read_text())
+    raw = path.read_bytes()
+    rebuilt, cursor = b"", 0
+    for start, end in data["files"][0]["deleted_bytes"]:
+        rebuilt += raw[cursor:start]
+        cursor = end
+    rebuilt += raw[cursor:]
+    assert rebuilt == (tmp_path / "out" / "a.txt").read_bytes()
+    start, end = data["files"][0]["removals"][0]["bytes"]
+    assert raw[start:end].decode("utf-16-le") == f"{PARA} \u00e9\U0001f600"
+
+
+def test_markdown_report_has_a_summary_and_each_removal_beside_its_twin(articles, tmp_path):
+    text = report(articles, tmp_path, "r.md").read_text()
+    assert text.startswith("## dedup report")
+    assert re.search(r"^\| 4 \| 4 \| 8 \| \d+ \| 0 \|$", text, re.M)
+    row = next(line for line in text.splitlines() if "alert" in line)
+    assert row.count(" | ") == 5  # the article's own "|" does not add a column
+    assert "\\<script\\>" in row and "\\*markup\\*" in row and "\\[links\\]" in row
+
+
+def test_html_report_escapes_article_text_and_links_twins(articles, tmp_path):
+    html = report(articles, tmp_path, "r.html").read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "http://" not in html.split("<body>")[0]
+    assert not re.search(r"<(link|script|img)\b", html)
+    assert re.search(r'<del class="removed"[^>]*>The island ferry', html)
+    assert re.search(r'href="#f\d+-c\d+"', html)
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.mark.skipif(chromium() is None and not os.environ.get("CI"), reason="no Chromium here")
+def test_html_report_renders_in_headless_chromium(articles, tmp_path):
+    assert chromium(), "CI installs Debian's chromium; it is missing"
+    page = report(articles, tmp_path, "r.html")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium(), *flags, "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert "dedup report" in dom.stdout and "The island ferry will run four crossings" in dom.stdout
+    assert "<script>alert" not in dom.stdout  # shown as text, never run
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium(), *flags, "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason="shared/ is not beside the repository")
+def test_sarif_report_is_valid_sarif_2_1_0(articles, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # run from the project folder, as CI does
+    log = json.loads(report(articles, tmp_path, "r.sarif").read_text())
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    results = log["runs"][0]["results"]
+    assert len(results) == 8
+    first = results[0]
+    assert first["ruleId"] == "DD001" and first["level"] == "warning"
+    region = first["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 3, "endLine": 3}
+    related = first["relatedLocations"][0]["physicalLocation"]
+    assert related["region"]["startLine"] == 1
+    assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "articles/01-harbour-bridge-reopens.md"
+    )
+
+
+def test_sarif_uri_outside_the_working_folder_is_a_file_uri(articles, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    log = json.loads(report(articles, tmp_path, "r.sarif").read_text())
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith("file:///")
+
+
+def test_report_format_from_flag_and_unknown_extension(articles, tmp_path):
+    path = tmp_path / "report.out"
+    assert run("clean", "--check", "--report", path, articles).exit_code == 2
+    assert run("clean", "--check", "--report", path, "--report-format", "json", articles).exit_code == 1
+    assert json.loads(path.read_text())["tool"] == "dedup"
+
+
+def test_github_annotations_on_check(articles):
+    result = run("clean", "--check", "--across-files", "--output-format", "github", articles)
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1 and len(lines) == 8
+    assert all(line.startswith("::warning file=") for line in lines)
+    assert re.match(r"::warning file=.*01-harbour-bridge-reopens\.md,line=3,endLine=3,title=dedup%3A ", lines[0])
+
+
+def test_github_annotation_text_is_escaped_and_cannot_start_a_command():
+    from dedup.reports import FileRecord, RemovalRecord
+
+    removal = RemovalRecord((2, 3), (0, 1), (0, 1), "paragraph", "exact", 100.0,
+                            "50% off\r\n::error::pwned", "a,b:c.txt", (1, 1), (0, 1), "x")
+    out = github_annotations([FileRecord("a,b:c.txt", "a,b:c.txt", "utf-8", True, 1, 1, [removal])])
+    assert out.count("\n") == 1 and out.startswith("::warning file=a%2Cb%3Ac.txt,")
+    assert "50%25 off%0D%0A::error::pwned" in out
+
+
+def test_md_escape_flattens_and_escapes():
+    assert md_escape("a | b\n<i>*x*</i>") == "a \\| b \\<i\\>\\*x\\*\\</i\\>"
+
+
+def test_diff_is_plain_when_piped_and_coloured_when_forced(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(f"T\n\n{PARA}\n\n{PARA}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    plain = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
+                           capture_output=True, text=True, env=env)
+    assert "\x1b[" not in plain.stdout and plain.stdout.startswith("---")
+    forced = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
+                            capture_output=True, text=True, env={**env, "FORCE_COLOR": "1"})
+    assert "\x1b[" in forced.stdout
+    no_colour = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
+                               capture_output=True, text=True, env={**env, "FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b[3" not in no_colour.stdout

@@ -10,7 +10,7 @@ from .reports import FileRecord, settings_of, totals
 from .model import Options
 
 _STYLE = """
-body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1.5rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.15rem; margin-top: 2.5rem; word-break: break-all; }
 table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: .3rem .6rem; }
 th { background: #f3f3f3; } td.n { text-align: right; }

@@ -19,6 +19,7 @@ from .fingerprint import Features, facts_conflict, typo_like
 from .model import Method
 
 SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
+MAX_BUCKET = 64  # kept units per LSH band bucket; a fuller band says little and costs much
 FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words; one under 10)
 _FUNCTION_WORDS = frozenset(
     """a an the and or but of to in on at by for with from as that this it its is was
@@ -54,11 +55,16 @@ class Match:
 
 @dataclass
 class Index:
-    """Kept units seen so far, findable by exact key, headline key and LSH band."""
+    """Kept units seen so far, findable by exact key, headline key and LSH band.
+
+    A band bucket holds one entry id as a plain int and becomes a list only when a second
+    unit shares the band (most never do); it stops growing at ``MAX_BUCKET``, so the work
+    per unit stays bounded however large the folder.
+    """
 
     entries: list[Entry] = field(default_factory=list)
     exact: dict[bytes, int] = field(default_factory=dict)
-    bands: dict[int, list[int]] = field(default_factory=dict)
+    bands: dict[int, int | list[int]] = field(default_factory=dict)
     headlines: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, ref: object, features: Features, bands: list[int]) -> int:
@@ -66,8 +72,15 @@ class Index:
         entry_id = len(self.entries)
         self.entries.append(Entry(ref, features))
         self.exact.setdefault(features.exact, entry_id)
+        buckets = self.bands
         for key in bands:
-            self.bands.setdefault(key, []).append(entry_id)
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = entry_id
+            elif isinstance(bucket, int):
+                buckets[key] = [bucket, entry_id]
+            elif len(bucket) < MAX_BUCKET:
+                bucket.append(entry_id)
         if features.headline:
             for key in _headline_keys(features):
                 self.headlines.setdefault(key, []).append(entry_id)
@@ -75,8 +88,15 @@ class Index:
 
     def candidates(self, features: Features, bands: list[int]) -> list[int]:
         found: set[int] = set()
+        buckets = self.bands
         for key in bands:
-            found.update(self.bands.get(key, ()))
+            bucket = buckets.get(key)
+            if bucket is None:
+                continue
+            if isinstance(bucket, int):
+                found.add(bucket)
+            else:
+                found.update(bucket)
         for key in _headline_keys(features):
             found.update(self.headlines.get(key, ()))
         return sorted(found)
@@ -127,7 +147,12 @@ def compare(unit: Features, twin: Features, threshold: float, explain: bool = Fa
         return None
     if unit.headline or twin.headline:
         return _compare_headlines(unit, twin, threshold)
-    score = fuzz.ratio(unit.compact, twin.compact)
+    if not explain:  # rapidfuzz stops early below the cutoff (returns 0)
+        score = fuzz.ratio(unit.compact, twin.compact, score_cutoff=threshold)
+        if not score:
+            return None
+    else:
+        score = fuzz.ratio(unit.compact, twin.compact)
     if score < threshold:
         return _containment(unit, twin, score, threshold) if explain else None
     conflict = facts_conflict(unit.facts, twin.facts) or wording_conflict(unit.compact, twin.compact)

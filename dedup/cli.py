@@ -33,7 +33,7 @@ from .read import (
 )
 from .report import RunStats, explain_table, print_removals, summary_line, unified_diff
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
-from .rewrite import write_atomic
+from .rewrite import interrupt, write_atomic
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
@@ -159,7 +159,8 @@ def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
     settings = _settings(ctx, config_file, params)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     run = _Run(settings, console)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     try:
         if settings.paths == ("-",):
             run.stdin()
@@ -206,11 +207,6 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
     if settings.output_format == "github" and paths == ("-",) and not settings.check:
         raise click.UsageError("--output-format github on standard input needs --check")
     return settings
-
-
-def _terminate(signum, frame) -> None:
-    """SIGTERM unwinds like Ctrl-C, so a temporary file being written is removed."""
-    raise KeyboardInterrupt
 
 
 class _Run:

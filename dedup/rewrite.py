@@ -13,6 +13,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 from .model import Document
@@ -76,30 +77,54 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` via a temporary file beside it and a rename.
 
     The file keeps its permission bits; on any failure the original is untouched and
-    the temporary file is removed.
+    the temporary file is removed.  With ``interrupt`` installed as the signal handler
+    (the CLI does), SIGINT and SIGTERM land before or after the whole write.
     """
     path = Path(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".dedup-tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
+        mode = 0o666 & ~_umask()
+    with _signals_held():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".dedup-tmp")
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+
+_critical = {"depth": 0, "pending": False}
+
+
+def interrupt(signum, frame) -> None:
+    """Signal handler for SIGINT and SIGTERM: raise KeyboardInterrupt, but not while a
+    file is being replaced; then it is raised as soon as the replacement is complete."""
+    if _critical["depth"]:
+        _critical["pending"] = True
+        return
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _signals_held():
+    """While inside, ``interrupt`` defers instead of raising."""
+    _critical["depth"] += 1
+    try:
+        yield
+    finally:
+        _critical["depth"] -= 1
+        if not _critical["depth"] and _critical["pending"]:
+            _critical["pending"] = False
+            raise KeyboardInterrupt
 
 
 def _umask() -> int:

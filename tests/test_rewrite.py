@@ -69,3 +69,23 @@ def test_failed_write_leaves_original_intact_and_no_temp_file(tmp_path, monkeypa
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_an_interrupt_during_a_write_lands_after_the_file_is_replaced(tmp_path, monkeypatch):
+    import signal
+
+    target = tmp_path / "a.txt"
+    target.write_bytes(b"old")
+    real_fsync = os.fsync
+
+    def signal_arrives(fd):
+        rewrite.interrupt(signal.SIGTERM, None)  # what the handler does when SIGTERM comes
+        return real_fsync(fd)
+
+    monkeypatch.setattr(rewrite.os, "fsync", signal_arrives)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["a.txt"]
+    with pytest.raises(KeyboardInterrupt):
+        rewrite.interrupt(signal.SIGINT, None)  # outside a write it interrupts at once

@@ -19,7 +19,7 @@ from .fingerprint import Features, facts_conflict, typo_like
 from .model import Method
 
 SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
-MAX_BUCKET = 64  # kept units per LSH band bucket; a fuller band says little and costs much
+MAX_BUCKET = 32  # kept units per LSH band bucket; a full band is common, so it says little
 FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words; one under 10)
 _FUNCTION_WORDS = frozenset(
     """a an the and or but of to in on at by for with from as that this it its is was
@@ -58,8 +58,9 @@ class Index:
     """Kept units seen so far, findable by exact key, headline key and LSH band.
 
     A band bucket holds one entry id as a plain int and becomes a list only when a second
-    unit shares the band (most never do); it stops growing at ``MAX_BUCKET``, so the work
-    per unit stays bounded however large the folder.
+    unit shares the band (most never do); it stops growing at ``MAX_BUCKET``.  Full
+    buckets (common phrases) are consulted only when no other band finds a candidate, so
+    the work per unit stays bounded however large the folder.
     """
 
     entries: list[Entry] = field(default_factory=list)
@@ -88,6 +89,7 @@ class Index:
 
     def candidates(self, features: Features, bands: list[int]) -> list[int]:
         found: set[int] = set()
+        full: list[list[int]] = []
         buckets = self.bands
         for key in bands:
             bucket = buckets.get(key)
@@ -95,14 +97,24 @@ class Index:
                 continue
             if isinstance(bucket, int):
                 found.add(bucket)
+            elif len(bucket) >= MAX_BUCKET:
+                full.append(bucket)
             else:
+                found.update(bucket)
+        if not found:
+            for bucket in full:
                 found.update(bucket)
         for key in _headline_keys(features):
             found.update(self.headlines.get(key, ()))
         return sorted(found)
 
 
+HEADLINE_LOOKUP_WORDS = 30  # only a unit this short can repeat a headline
+
+
 def _headline_keys(features: Features) -> list[str]:
+    if features.words > HEADLINE_LOOKUP_WORDS:
+        return []
     keys = [features.compact]
     stripped = features.without_suffix
     if stripped is not None:
@@ -123,9 +135,15 @@ def find_twin(
             return Match(entry, Verdict(100.0, Method.EXACT)), []
     best: Match | None = None
     misses: list[Match] = []
+    # ratio >= t needs 2*min(len)/(sum of len) >= t/100: skip the rest without a call.
+    size = len(features.compact)
+    low, high = size * threshold / (200 - threshold), size * (200 - threshold) / max(threshold, 1e-9)
     for entry_id in index.candidates(features, bands):
         entry = index.entries[entry_id]
-        verdict = compare(features, entry.features, threshold, explain)
+        other = entry.features
+        if not (features.headline or other.headline or explain) and not low <= len(other.compact) <= high:
+            continue
+        verdict = compare(features, other, threshold, explain)
         if verdict is None:
             continue
         if verdict.method is not None:

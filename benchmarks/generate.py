@@ -159,9 +159,14 @@ def trap(text: str, rng: random.Random) -> str | None:
 def article(chain: Chain, rng: random.Random, earlier: list[str], seen_titles: set, counts: Counter):
     """Paragraphs of one article as (text, label); label None for ordinary paragraphs."""
     title = chain.headline()
-    while " ".join(title.lower().split()[:4]) in seen_titles:
+    for attempt in range(1000):  # a fresh first four words if possible, else a fresh title
+        prefix = " ".join(title.lower().split()[:4])
+        if prefix not in seen_titles and title.lower() not in seen_titles:
+            break
+        if attempt >= 20 and title.lower() not in seen_titles:
+            break
         title = chain.headline()
-    seen_titles.add(" ".join(title.lower().split()[:4]))
+    seen_titles.update((prefix, title.lower()))
     body = [chain.paragraph() for _ in range(rng.randint(6, 16))]
     paragraphs: list[tuple[str, dict | None]] = [(title, None)] + [(p, None) for p in body]
 

@@ -9,9 +9,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 
-from .decide import Decisions, Deduplicator
+from .decide import Decisions, Deduplicator, Prepared, prepare
 from .model import CleanResult, Keep, Options
 from .rewrite import apply_removals
 from .segment import segment
@@ -23,20 +27,75 @@ def clean_text(text: str, options: Options | None = None, name: str = "-") -> Cl
 
 
 def clean_texts(
-    items: Iterable[tuple[str, str]], options: Options | None = None, explain: bool = False
+    items: Iterable[tuple[str, str]],
+    options: Options | None = None,
+    explain: bool = False,
+    jobs: int = 1,
 ) -> Iterator[CleanResult]:
     """Clean (name, text) pairs in order; with ``across_files`` later texts lose units
     that repeat earlier ones.  Results stream one by one, except with ``keep=longest``,
-    which must see every text before deciding."""
+    which must see every text before deciding.  ``jobs`` > 1 fingerprints batches of
+    texts in that many worker processes; decisions are still made in order, so the
+    results are the same whatever ``jobs`` is."""
     options = options or Options()
     deduplicator = Deduplicator(options, explain)
+    decided = (deduplicator.decide(p) for p in _prepared(items, jobs))
     if options.keep is Keep.LONGEST:
-        decided = [deduplicator.process(segment(text, name)) for name, text in items]
-        deduplicator.prefer_longest(decided)
-        yield from (_result(d) for d in decided)
+        everything = list(decided)
+        deduplicator.prefer_longest(everything)
+        yield from (_result(d) for d in everything)
     else:
-        for name, text in items:
-            yield _result(deduplicator.process(segment(text, name)))
+        yield from (_result(d) for d in decided)
+
+
+BATCH_CHARS = 1_000_000  # documents are fingerprinted together up to about this much text
+
+
+def _batches(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+    batch, size = [], 0
+    for name, text in items:
+        batch.append((name, text))
+        size += len(text)
+        if size >= BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _prepare_batch(batch: list[tuple[str, str]]) -> list[Prepared]:
+    return prepare([segment(text, name) for name, text in batch])
+
+
+def _prepared(items: Iterable[tuple[str, str]], jobs: int) -> Iterator[Prepared]:
+    """Prepared documents in input order, fingerprinted here or in worker processes."""
+    batches = _batches(items)
+    first = next(batches, None)
+    if first is None:
+        return
+    second = next(batches, None)
+    if jobs <= 1 or second is None:
+        yield from _prepare_batch(first)
+        if second is not None:
+            yield from _prepare_batch(second)
+            for batch in batches:
+                yield from _prepare_batch(batch)
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
+        pending: deque = deque(pool.submit(_prepare_batch, b) for b in (first, second))
+        for batch in batches:
+            if len(pending) >= 2 * jobs:
+                yield from pending.popleft().result()
+            pending.append(pool.submit(_prepare_batch, batch))
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the main process, which cleans up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _result(decisions: Decisions) -> CleanResult:

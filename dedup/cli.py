@@ -96,6 +96,7 @@ class Settings:
     report: Path | None
     report_format: str | None
     output_format: str
+    jobs: int
     verbose: bool
     quiet: bool
 
@@ -146,6 +147,10 @@ class Settings:
 @click.option(
     "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Read settings from this TOML file instead of the nearest pyproject.toml.",
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=0,
+    help="Worker processes for fingerprinting (0: one per core). Output is the same for any value.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="List every removal and kept look-alike.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
@@ -249,7 +254,8 @@ class _Run:
     def files(self) -> None:
         s = self.settings
         found = discover(list(s.paths), tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), skip=s.output_dir)
-        results = clean_texts(self._read(found), self.options, explain=s.verbose)
+        jobs = s.jobs or os.cpu_count() or 1
+        results = clean_texts(self._read(found), self.options, explain=s.verbose, jobs=jobs)
         show = (len(found) >= PROGRESS_MIN_FILES and self.console.is_terminal
                 and not s.quiet and "PRE_COMMIT" not in os.environ)
         if show:

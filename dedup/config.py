@@ -47,6 +47,7 @@ KEYS: dict[str, Key] = {
     "report-format": Key("report_format", str, ("json", "md", "html", "sarif")),
     "output-format": Key("output_format", str, ("text", "github")),
     "ignore": Key("ignore", list),
+    "jobs": Key("jobs", int),
 }
 
 
@@ -114,4 +115,5 @@ def _checked(path: Path, table: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type_name(kind: type) -> str:
-    return {float: "a number", bool: "true or false", str: "a string", list: "a list of strings"}[kind]
+    return {float: "a number", int: "a whole number", bool: "true or false", str: "a string",
+            list: "a list of strings"}[kind]

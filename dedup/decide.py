@@ -20,6 +20,15 @@ EXCERPT_CHARS = 80
 
 
 @dataclass
+class Prepared:
+    """A segmented document with the fingerprints of its units, ready to decide."""
+
+    document: Document
+    features: list[Features]
+    bands: list[list[int]]
+
+
+@dataclass
 class Decisions:
     """Removals and near misses for one document."""
 
@@ -40,6 +49,22 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
+def prepare(documents: list[Document]) -> list[Prepared]:
+    """Fingerprint the units of several documents at once (signatures in one batch).
+
+    Pure and independent of the index, so it may run ahead of the decisions or in
+    another process."""
+    features = [
+        [Features.of(u.text, u.kind is UnitKind.HEADLINE) for u in document.units]
+        for document in documents
+    ]
+    bands = iter(band_keys([f.compact for feats in features for f in feats]))
+    return [
+        Prepared(document, feats, [next(bands) for _ in feats])
+        for document, feats in zip(documents, features)
+    ]
+
+
 class Deduplicator:
     """Matches each document's units against the units kept so far."""
 
@@ -52,13 +77,16 @@ class Deduplicator:
 
     def process(self, document: Document) -> Decisions:
         """Decide one document; with ``across_files`` its kept units join the index."""
+        return self.decide(prepare([document])[0])
+
+    def decide(self, prepared: Prepared) -> Decisions:
+        """Decide a prepared document against the units kept so far (documents in order)."""
         if not self.options.across_files:
             self.index = Index()
+        document = prepared.document
         decisions = Decisions(document)
-        features = [Features.of(u.text, u.kind is UnitKind.HEADLINE) for u in document.units]
-        bands = band_keys([f.compact for f in features])
         threshold = self.options.threshold
-        for unit, feat, keys in zip(document.units, features, bands):
+        for unit, feat, keys in zip(document.units, prepared.features, prepared.bands):
             ref = unit_ref(document, unit)
             if unit.protected or any(p.search(unit.text) for p in self._ignore):
                 match, misses = None, []  # never removed, still an original for later units

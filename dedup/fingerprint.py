@@ -38,7 +38,8 @@ _U64 = np.uint64
 _EMPTY = np.iinfo(np.uint64).max
 _MIX1 = _U64(0xBF58476D1CE4E5B9)
 _MIX2 = _U64(0x94D049BB133111EB)
-_BASE = _U64(0x100000001B3)
+_BASE = _U64(0x9E3779B97F4A7C15)  # odd and random-looking: a multiplicative rolling hash
+_SPREAD = _U64(0xD6E8FEB86659FD93)
 _BIN_SHIFT = _U64(64 - 6)  # top 6 bits choose among up to 64 bins
 _ROW_MULT = [_U64(0x9E3779B97F4A7C15), _U64(0xC2B2AE3D27D4EB4F), _U64(0x165667B19E3779F9)]
 
@@ -84,8 +85,10 @@ def _band_keys(compacts: list[str]) -> list[list[int]]:
         h += buf[k : windows + k]
     owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
     inside = owner[:windows] == owner[GRAM - 1 :]
-    h = _mix(h[inside])
+    h = h[inside]
     owner = owner[:windows][inside]
+    h *= _SPREAD  # one multiply and shift spread the bits: the grams are only 40 bits
+    h ^= h >> _U64(29)
     bins = ((h >> _BIN_SHIFT) % _U64(BINS)).astype(np.int64)
 
     sig = np.full((n, BINS), _EMPTY, dtype=np.uint64)

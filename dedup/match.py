@@ -10,6 +10,7 @@ different facts (numbers, names, direction words, negations).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -20,6 +21,7 @@ from .model import Method
 
 SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
 MAX_BUCKET = 32  # kept units per LSH band bucket; a full band is common, so it says little
+MIN_SHARED_BANDS = 2  # a chance collision shares one band; dev repeats share 6 or more of 16
 FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words; one under 10)
 _FUNCTION_WORDS = frozenset(
     """a an the and or but of to in on at by for with from as that this it its is was
@@ -58,9 +60,10 @@ class Index:
     """Kept units seen so far, findable by exact key, headline key and LSH band.
 
     A band bucket holds one entry id as a plain int and becomes a list only when a second
-    unit shares the band (most never do); it stops growing at ``MAX_BUCKET``.  Full
-    buckets (common phrases) are consulted only when no other band finds a candidate, so
-    the work per unit stays bounded however large the folder.
+    unit shares the band (most never do); it stops growing at ``MAX_BUCKET``, so the
+    work per unit stays bounded however large the folder; a full bucket is a common
+    phrase and is not consulted.  A candidate must share two bands: one shared band is
+    usually a common phrase, not a repeat.
     """
 
     entries: list[Entry] = field(default_factory=list)
@@ -88,24 +91,26 @@ class Index:
         return entry_id
 
     def candidates(self, features: Features, bands: list[int]) -> list[int]:
-        found: set[int] = set()
-        full: list[list[int]] = []
+        """Kept units sharing at least ``MIN_SHARED_BANDS`` bands, plus headline-key hits.
+
+        Full buckets are skipped: a band that common is a phrase, not evidence."""
+        hits: list[int] = []
         buckets = self.bands
         for key in bands:
             bucket = buckets.get(key)
             if bucket is None:
                 continue
-            if isinstance(bucket, int):
-                found.add(bucket)
-            elif len(bucket) >= MAX_BUCKET:
-                full.append(bucket)
-            else:
-                found.update(bucket)
-        if not found:
-            for bucket in full:
-                found.update(bucket)
-        for key in _headline_keys(features):
-            found.update(self.headlines.get(key, ()))
+            if type(bucket) is int:
+                hits.append(bucket)
+            elif len(bucket) < MAX_BUCKET:
+                hits.extend(bucket)
+        found: set[int] = set()
+        if len(hits) >= MIN_SHARED_BANDS:
+            counts = Counter(hits)
+            found = {entry_id for entry_id, count in counts.items() if count >= MIN_SHARED_BANDS}
+        if features.words <= HEADLINE_LOOKUP_WORDS:
+            for key in _headline_keys(features):
+                found.update(self.headlines.get(key, ()))
         return sorted(found)
 
 
@@ -136,13 +141,17 @@ def find_twin(
     best: Match | None = None
     misses: list[Match] = []
     # ratio >= t needs 2*min(len)/(sum of len) >= t/100: skip the rest without a call.
+    ratio_gap = threshold / (200 - threshold) if threshold < 200 else 1.0
     size = len(features.compact)
-    low, high = size * threshold / (200 - threshold), size * (200 - threshold) / max(threshold, 1e-9)
     for entry_id in index.candidates(features, bands):
         entry = index.entries[entry_id]
         other = entry.features
-        if not (features.headline or other.headline or explain) and not low <= len(other.compact) <= high:
-            continue
+        if not explain:
+            if features.headline or other.headline:
+                if not _any_length_fits(features, other, ratio_gap):
+                    continue
+            elif not ratio_gap * size <= len(other.compact) <= size / ratio_gap:
+                continue
         verdict = compare(features, other, threshold, explain)
         if verdict is None:
             continue
@@ -152,6 +161,18 @@ def find_twin(
         elif explain:
             misses.append(Match(entry, verdict))
     return best, misses
+
+
+def _any_length_fits(a: Features, b: Features, gap: float) -> bool:
+    """Whether some pair of headline variants (with or without a site suffix) is close
+    enough in length to reach the threshold."""
+    for x in (a, a.without_suffix):
+        for y in (b, b.without_suffix):
+            if x is not None and y is not None:
+                lx, ly = len(x.compact), len(y.compact)
+                if gap * lx <= ly <= lx / gap:
+                    return True
+    return False
 
 
 def _removable(unit: Features, twin: Features) -> bool:

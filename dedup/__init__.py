@@ -1,6 +1,6 @@
 """dedup: find and remove repeated headlines and paragraphs in articles."""
 
-from .api import clean_text, clean_texts
+from .api import Cleaner, clean_text, clean_texts
 from .model import (
     CleanResult,
     Document,
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CleanResult",
+    "Cleaner",
     "Document",
     "Keep",
     "Method",

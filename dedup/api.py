@@ -37,15 +37,26 @@ def clean_texts(
     which must see every text before deciding.  ``jobs`` > 1 fingerprints batches of
     texts in that many worker processes; decisions are still made in order, so the
     results are the same whatever ``jobs`` is."""
-    options = options or Options()
-    deduplicator = Deduplicator(options, explain)
-    decided = (deduplicator.decide(p) for p in _prepared(items, jobs))
-    if options.keep is Keep.LONGEST:
-        everything = list(decided)
-        deduplicator.prefer_longest(everything)
-        yield from (_result(d) for d in everything)
-    else:
-        yield from (_result(d) for d in decided)
+    return Cleaner(options, explain, jobs).clean(items)
+
+
+class Cleaner:
+    """Cleans texts in several calls that share one index (``across_files`` spans them),
+    e.g. the files of a folder and then the records of a JSONL collection."""
+
+    def __init__(self, options: Options | None = None, explain: bool = False, jobs: int = 1) -> None:
+        self.options = options or Options()
+        self.jobs = jobs
+        self.deduplicator = Deduplicator(self.options, explain)
+
+    def clean(self, items: Iterable[tuple[str, str]]) -> Iterator[CleanResult]:
+        decided = (self.deduplicator.decide(p) for p in _prepared(items, self.jobs))
+        if self.options.keep is Keep.LONGEST:
+            everything = list(decided)
+            self.deduplicator.prefer_longest(everything)
+            yield from (_result(d) for d in everything)
+        else:
+            yield from (_result(d) for d in decided)
 
 
 BATCH_CHARS = 1_000_000  # documents are fingerprinted together up to about this much text

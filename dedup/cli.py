@@ -6,6 +6,7 @@ import os
 import signal
 import stat
 import sys
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from . import __version__
-from .api import clean_texts
+from .api import Cleaner
 from .config import ConfigError, find_pyproject, load
 from .explain import explain_text
 from .html_report import to_html
 from .model import CleanResult, Keep, Options
+from .jsonl import byte_lines, read_lines, rewritten
 from .read import (
     DEFAULT_INCLUDE,
     InputError,
@@ -33,7 +35,7 @@ from .read import (
 )
 from .report import RunStats, explain_table, print_removals, summary_line, unified_diff
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
-from .rewrite import interrupt, write_atomic
+from .rewrite import atomic_writer, interrupt, write_atomic
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
@@ -41,6 +43,7 @@ EXIT_USAGE = 2  # click's own code for usage errors
 EXIT_FILE_ERROR = 123
 EXIT_INTERRUPTED = 130
 PROGRESS_MIN_FILES = 20
+JSONL_INCLUDE = ("*.jsonl", "*.ndjson")
 
 CLEAN_EXAMPLES = """\b
 Examples:
@@ -96,6 +99,10 @@ class Settings:
     report: Path | None
     report_format: str | None
     output_format: str
+    input_format: str
+    text_field: str
+    id_field: str | None
+    drop_bad_lines: bool
     jobs: int
     verbose: bool
     quiet: bool
@@ -148,6 +155,13 @@ class Settings:
     "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Read settings from this TOML file instead of the nearest pyproject.toml.",
 )
+@click.option(
+    "--format", "input_format", type=click.Choice(["auto", "text", "jsonl"]), default="auto",
+    show_default=True, help="auto: .jsonl and .ndjson files are JSONL collections, others text.",
+)
+@click.option("--text-field", default="text", show_default=True, help="JSONL: the field that holds the article.")
+@click.option("--id-field", help="JSONL: a field that names each record in reports.")
+@click.option("--drop-bad-lines", is_flag=True, help="JSONL: drop malformed lines instead of passing them through.")
 @click.option(
     "-j", "--jobs", type=click.IntRange(min=0), default=0,
     help="Worker processes for fingerprinting (0: one per core). Output is the same for any value.",
@@ -230,6 +244,8 @@ class _Run:
         self.report_format = format_for(settings.report, settings.report_format) if settings.report else None
         self.stdout = Console(highlight=False, soft_wrap=True)
         self.colour_diff = self.stdout.is_terminal and not self.stdout.no_color
+        jobs = settings.jobs or os.cpu_count() or 1
+        self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=jobs)
 
     def error(self, message: str) -> None:
         self.stats.errors += 1
@@ -237,13 +253,19 @@ class _Run:
         self.console.print(f"error: {message}", markup=False, style="red")
 
     def stdin(self) -> None:
+        if self.settings.input_format == "jsonl":
+            out = None if self.dry else sys.stdout.buffer
+            self._jsonl(sys.stdin.buffer, "-", out)
+            self._finish_verbose()
+            return
         try:
             source = source_from_bytes(sys.stdin.buffer.read(), "-", self.settings.encoding)
         except InputError as exc:
             self.error(str(exc))
             return
-        result = next(clean_texts([("-", source.text)], self.options, explain=self.settings.verbose))
-        self._account(source, result)
+        result = next(self.cleaner.clean([("-", source.text)]))
+        self.stats.add(result)
+        self._account(source.encoding, source.bom, result)
         if self.settings.show_diff:
             self._write_diff(unified_diff(result, "-"))
         elif not self.settings.check:
@@ -253,40 +275,128 @@ class _Run:
 
     def files(self) -> None:
         s = self.settings
-        found = discover(list(s.paths), tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), skip=s.output_dir)
-        jobs = s.jobs or os.cpu_count() or 1
-        results = clean_texts(self._read(found), self.options, explain=s.verbose, jobs=jobs)
+        include = tuple(s.include or DEFAULT_INCLUDE + JSONL_INCLUDE)
+        found = discover(list(s.paths), include, tuple(s.exclude), skip=s.output_dir)
         show = (len(found) >= PROGRESS_MIN_FILES and self.console.is_terminal
                 and not s.quiet and "PRE_COMMIT" not in os.environ)
-        if show:
-            with Progress(
-                TextColumn("dedup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                console=self.console, transient=True,
-            ) as progress:
-                task = progress.add_task("clean", total=len(found))
-                for result in results:
+        progress = Progress(
+            TextColumn("dedup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=self.console, transient=True, disable=not show,
+        )
+        with progress:
+            task = progress.add_task("clean", total=len(found))
+            # Runs of text files are cleaned together (batched); a JSONL file streams alone.
+            run: list = []
+            for item in found + [None]:
+                if item is not None and not self._is_jsonl(item):
+                    run.append(item)
+                    continue
+                for result in self.cleaner.clean(self._read(run)):
                     self._handle(result)
                     progress.advance(task)
-        else:
-            for result in results:
-                self._handle(result)
+                run = []
+                if item is not None:
+                    self._jsonl_file(item)
+                    progress.advance(task)
         self._finish_verbose()
+
+    def _is_jsonl(self, item) -> bool:
+        if self.settings.input_format != "auto":
+            return self.settings.input_format == "jsonl"
+        return item.path is not None and item.path.suffix.lower() in (".jsonl", ".ndjson")
 
     def _handle(self, result: CleanResult) -> None:
         source = self.sources.pop(result.name)
-        self._account(source, result)
+        self.stats.add(result)
+        self._account(source.encoding, source.bom, result)
         self._emit(source, result)
 
-    def _account(self, source: Source, result: CleanResult) -> None:
-        self.stats.add(result)
+    def _account(self, encoding: str, bom: bytes, result: CleanResult) -> None:
         if self.report_format or self.settings.output_format == "github":
-            item = record(result, source.encoding, source.bom, keep_text=self.report_format == "html")
+            item = record(result, encoding, bom, keep_text=self.report_format == "html")
             if self.settings.output_format == "github":
                 sys.stdout.write(github_annotations([item]))
             if self.report_format:
                 self.records.append(item)
         if self.settings.verbose:
             self.verbose_results.append(result)
+
+    def _jsonl_file(self, item) -> None:
+        s = self.settings
+        if item.error:
+            self.error(item.error)
+            return
+        try:
+            handle = open(item.path, "rb")
+        except OSError as exc:
+            self.error(f"{item.name}: cannot read ({exc.strerror or exc})")
+            return
+        with handle:
+            if self.dry:
+                self._jsonl(handle, item.name, None)
+                return
+            target = s.output_dir / item.relative if s.output_dir else Path(os.path.realpath(item.path))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_writer(target) as out:
+                    changed = self._jsonl(handle, item.name, out)
+            except OSError as exc:
+                self.error(f"{item.name}: cannot write {target} ({exc.strerror or exc})")
+                return
+        if changed and not s.quiet:
+            self.console.print(f"cleaned {item.name}", markup=False)
+
+    def _jsonl(self, handle, name: str, out) -> bool:
+        """Stream a JSONL collection through the cleaner, writing lines as results come;
+        returns whether any record changed."""
+        s = self.settings
+        waiting: deque = deque()  # lines read but not yet written, in order
+        diff: list[str] = []
+        state = {"changed": 0, "dropped": 0}
+
+        def records():
+            for line in read_lines(byte_lines(handle), name, s.text_field, s.id_field):
+                waiting.append(line)
+                if line.problem:
+                    what = "dropped" if s.drop_bad_lines else "passed through"
+                    self.error(f"{name}:{line.number}: {line.problem}, {what}")
+                if line.name is not None:
+                    yield line.name, line.text
+
+        def release(result: CleanResult | None) -> None:
+            """Write the waiting lines up to the record of ``result`` (all, when None)."""
+            while waiting:
+                line = waiting.popleft()
+                if line.name is None:
+                    if line.problem and s.drop_bad_lines:
+                        state["dropped"] += 1
+                        diff.append(f"@@ -{line.number} +{line.number - state['dropped']},0 @@\n-{_diff_text(line.data)}")
+                    elif out is not None:
+                        out.write(line.data)
+                    continue
+                data = rewritten(line, result.text) if result.changed else line.data
+                if result.changed:
+                    state["changed"] += 1
+                    new_number = line.number - state["dropped"]
+                    diff.append(f"@@ -{line.number} +{new_number} @@\n-{_diff_text(line.data)}+{_diff_text(data)}")
+                if out is not None:
+                    out.write(data)
+                return
+
+        for result in self.cleaner.clean(records()):
+            self.stats.units_removed += len(result.removals) if result.changed else 0
+            self.stats.chars_removed += result.chars_removed
+            self._account("utf-8", b"", result)
+            release(result)
+        release(None)
+        self.stats.files += 1
+        changed = bool(state["changed"] or state["dropped"])
+        self.stats.changed += changed
+        if s.show_diff and diff:
+            self._write_diff(f"--- a/{name}\n+++ b/{name}\n" + "".join(diff))
+        if changed and s.check and not s.quiet:
+            self.console.print(f"would clean {name}", markup=False)
+        return changed
 
     def _read(self, found) -> Iterator[tuple[str, str]]:
         for item in found:
@@ -360,6 +470,11 @@ class _Run:
             return
         if not self.settings.quiet:
             self.console.print(f"report written to {path}", markup=False)
+
+
+def _diff_text(data: bytes) -> str:
+    text = data.decode("utf-8", errors="replace")
+    return text if text.endswith("\n") else text + "\n\\ No newline at end of file\n"
 
 
 def _cannot_replace(source: Source, target: Path) -> str | None:

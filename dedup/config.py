@@ -48,6 +48,10 @@ KEYS: dict[str, Key] = {
     "output-format": Key("output_format", str, ("text", "github")),
     "ignore": Key("ignore", list),
     "jobs": Key("jobs", int),
+    "format": Key("input_format", str, ("auto", "text", "jsonl")),
+    "text-field": Key("text_field", str),
+    "id-field": Key("id_field", str),
+    "drop-bad-lines": Key("drop_bad_lines", bool),
 }
 
 

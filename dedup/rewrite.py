@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import BinaryIO
 from pathlib import Path
 
 from .model import Document
@@ -80,26 +81,37 @@ def write_atomic(path: Path, data: bytes) -> None:
     the temporary file is removed.  With ``interrupt`` installed as the signal handler
     (the CLI does), SIGINT and SIGTERM land before or after the whole write.
     """
+    with _signals_held(), atomic_writer(path) as handle:
+        handle.write(data)
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle on a temporary file beside ``path`` that replaces ``path`` when
+    the block ends without error, and is removed otherwise (for streamed output)."""
     path = Path(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
-    with _signals_held():
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".dedup-tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+    tmp = None
+    try:
+        with _signals_held():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".dedup-tmp")
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        with _signals_held():
             os.chmod(tmp, mode)
             os.replace(tmp, path)
-        except BaseException:
+            tmp = None
+    finally:
+        if tmp is not None:
             try:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
-            raise
 
 
 _critical = {"depth": 0, "pending": False}

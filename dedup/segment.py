@@ -213,14 +213,19 @@ def _cut_mid_sentence(run: list[str], counts: list[int]) -> list[bool]:
 def _one_paragraph_per_line(run: list[str], counts: list[int], cut: list[bool]) -> bool:
     """True when the lines read as paragraphs of their own rather than wrapped lines.
 
-    Needs at least two sentence-like lines and no line cut mid-sentence, except that a
-    long run (ten lines or more) may have up to one line in ten cut; such a line stays
-    with the line after it.
+    Wrapped text has long lines up to its last, so a block is one paragraph per line when
+    it holds two sentence-like lines, or one and a short line (five words or fewer) that
+    is not the last.  Either way no line may read as cut mid-sentence, except that a long
+    run (ten lines or more) may have up to one line in ten cut; such a line stays with
+    the line after it.  (``paragraph.\nRead more`` stays one unit: its short line is last.)
     """
     sentence_like = sum(1 for line, n in zip(run, counts) if n >= 6 and _TERMINAL.search(line))
-    if sentence_like < 2:
+    short_inside = any(n <= 5 for n in counts[:-1])
+    if sentence_like < 2 and not (sentence_like == 1 and short_inside):
         return False
     return sum(cut) <= len(run) // 10
+
+
 def _mark_title(units: list[Unit]) -> list[Unit]:
     """The first unit is a headline when it is one short line without end punctuation."""
     if not units:

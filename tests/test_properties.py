@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dedup import Options, clean_text
@@ -68,6 +68,10 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 @PROPERTY
 @given(articles())
+@example(  # a block losing a line used to be re-read as one wrapped paragraph
+    "the the\nThe the the the the the the the.\nthe the\n\n"
+    "the the\nThe the the the the the the the.\nThe the the the the the the the.\n"
+)
 def test_idempotent(text):
     once = clean_text(text).text
     assert clean_text(once).text == once

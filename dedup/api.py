@@ -17,8 +17,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 from .decide import Decisions, Deduplicator, Prepared, prepare
 from .model import CleanResult, Keep, Options
-from .rewrite import apply_removals
-from .segment import segment
+from .rewrite import cut, deleted_spans
+from .segment import segment_any
 
 
 def clean_text(text: str, options: Options | None = None, name: str = "-") -> CleanResult:
@@ -44,13 +44,16 @@ class Cleaner:
     """Cleans texts in several calls that share one index (``across_files`` spans them),
     e.g. the files of a folder and then the records of a JSONL collection."""
 
-    def __init__(self, options: Options | None = None, explain: bool = False, jobs: int = 1) -> None:
+    def __init__(
+        self, options: Options | None = None, explain: bool = False, jobs: int = 1, layout: str = "auto"
+    ) -> None:
         self.options = options or Options()
         self.jobs = jobs
+        self.layout = layout  # "auto" (by file name), "text" or "html"
         self.deduplicator = Deduplicator(self.options, explain)
 
     def clean(self, items: Iterable[tuple[str, str]]) -> Iterator[CleanResult]:
-        decided = (self.deduplicator.decide(p) for p in _prepared(items, self.jobs))
+        decided = (self.deduplicator.decide(p) for p in _prepared(items, self.jobs, self.layout))
         if self.options.keep is Keep.LONGEST:
             everything = list(decided)
             self.deduplicator.prefer_longest(everything)
@@ -74,11 +77,11 @@ def _batches(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]
         yield batch
 
 
-def _prepare_batch(batch: list[tuple[str, str]]) -> list[Prepared]:
-    return prepare([segment(text, name) for name, text in batch])
+def _prepare_batch(batch: list[tuple[str, str]], layout: str = "auto") -> list[Prepared]:
+    return prepare([segment_any(text, name, layout) for name, text in batch])
 
 
-def _prepared(items: Iterable[tuple[str, str]], jobs: int) -> Iterator[Prepared]:
+def _prepared(items: Iterable[tuple[str, str]], jobs: int, layout: str = "auto") -> Iterator[Prepared]:
     """Prepared documents in input order, fingerprinted here or in worker processes."""
     batches = _batches(items)
     first = next(batches, None)
@@ -86,19 +89,19 @@ def _prepared(items: Iterable[tuple[str, str]], jobs: int) -> Iterator[Prepared]
         return
     second = next(batches, None)
     if jobs <= 1 or second is None:
-        yield from _prepare_batch(first)
+        yield from _prepare_batch(first, layout)
         if second is not None:
-            yield from _prepare_batch(second)
+            yield from _prepare_batch(second, layout)
             for batch in batches:
-                yield from _prepare_batch(batch)
+                yield from _prepare_batch(batch, layout)
         return
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
-        pending: deque = deque(pool.submit(_prepare_batch, b) for b in (first, second))
+        pending: deque = deque(pool.submit(_prepare_batch, b, layout) for b in (first, second))
         for batch in batches:
             if len(pending) >= 2 * jobs:
                 yield from pending.popleft().result()
-            pending.append(pool.submit(_prepare_batch, batch))
+            pending.append(pool.submit(_prepare_batch, batch, layout))
         while pending:
             yield from pending.popleft().result()
 
@@ -111,11 +114,12 @@ def _worker_signals() -> None:
 
 def _result(decisions: Decisions) -> CleanResult:
     document = decisions.document
-    cleaned = apply_removals(document, (r.unit.index for r in decisions.removals))
+    spans = deleted_spans(document, [r.unit.index for r in decisions.removals])
     return CleanResult(
         name=document.name,
         original=document.text,
-        text=cleaned,
+        text=cut(document.text, spans),
         removals=decisions.removals,
         near_misses=decisions.near_misses,
+        deleted=spans,
     )

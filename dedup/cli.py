@@ -156,8 +156,8 @@ class Settings:
     help="Read settings from this TOML file instead of the nearest pyproject.toml.",
 )
 @click.option(
-    "--format", "input_format", type=click.Choice(["auto", "text", "jsonl"]), default="auto",
-    show_default=True, help="auto: .jsonl and .ndjson files are JSONL collections, others text.",
+    "--format", "input_format", type=click.Choice(["auto", "text", "html", "jsonl"]), default="auto",
+    show_default=True, help="auto: .html/.htm files are HTML, .jsonl/.ndjson JSONL, others text.",
 )
 @click.option("--text-field", default="text", show_default=True, help="JSONL: the field that holds the article.")
 @click.option("--id-field", help="JSONL: a field that names each record in reports.")
@@ -245,7 +245,8 @@ class _Run:
         self.stdout = Console(highlight=False, soft_wrap=True)
         self.colour_diff = self.stdout.is_terminal and not self.stdout.no_color
         jobs = settings.jobs or os.cpu_count() or 1
-        self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=jobs)
+        layout = settings.input_format if settings.input_format in ("text", "html") else "auto"
+        self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=jobs, layout=layout)
 
     def error(self, message: str) -> None:
         self.stats.errors += 1

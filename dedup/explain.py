@@ -15,7 +15,7 @@ from .decide import Deduplicator, excerpt, unit_ref
 from .fingerprint import Features
 from .match import SHORT_WORDS
 from .model import NearMiss, Options, UnitKind, UnitRef
-from .segment import segment
+from .segment import segment_any
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class UnitExplanation:
 def explain_text(text: str, options: Options | None = None, name: str = "-") -> list[UnitExplanation]:
     """Explain the decision on every unit of one text (within the text only)."""
     options = options or Options()
-    document = segment(text, name)
+    document = segment_any(text, name)
     decided = Deduplicator(Options(options.threshold, options.keep), explain=True).process(document)
     removed = {r.unit.index: r for r in decided.removals}
     misses: dict[int, NearMiss] = {}

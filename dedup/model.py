@@ -52,6 +52,7 @@ class Document:
     text: str
     units: tuple[Unit, ...]
     frozen: tuple[tuple[int, int], ...] = ()  # spans never touched: front matter, code
+    layout: str = "text"  # "text" (blank-line separators) or "markup" (HTML elements)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class CleanResult:
     text: str
     removals: list[Removal] = field(default_factory=list)
     near_misses: list[NearMiss] = field(default_factory=list)
+    deleted: list[tuple[int, int]] = field(default_factory=list)  # character spans cut out
 
     @property
     def changed(self) -> bool:

@@ -12,11 +12,12 @@ import codecs
 import encodings
 import fnmatch
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_INCLUDE = ("*.txt", "*.md", "*.markdown")
+DEFAULT_INCLUDE = ("*.txt", "*.md", "*.markdown", "*.html", "*.htm")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -67,7 +68,7 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
         try:
             return body.decode("utf-8"), "utf-8", bom
         except UnicodeDecodeError:
-            encoding = _detect(body, name)
+            encoding = _meta_charset(body) or _detect(body, name)
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -77,6 +78,21 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
     if text.encode(encoding) != body:
         raise InputError(f"{name}: {encoding} does not round-trip these bytes exactly, skipped")
     return text, encoding, bom
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._-]+)""", re.IGNORECASE)
+
+
+def _meta_charset(body: bytes) -> str | None:
+    """The charset an HTML page declares in a ``<meta>`` near its top, if Python knows it."""
+    match = _META_CHARSET.search(body[:4096])
+    if not match:
+        return None
+    name = match.group(1).decode("ascii").lower()
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
 
 
 def _detect(body: bytes, name: str) -> str:

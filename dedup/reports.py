@@ -15,8 +15,6 @@ from pathlib import Path
 
 from . import __version__
 from .model import CleanResult, Options, Removal
-from .rewrite import deleted_spans
-from .segment import segment
 
 FORMATS = ("json", "md", "html", "sarif")
 NORMALIZATION = "nfkc+casefold+typography+markup+whitespace; compare words only, no read-more tail"
@@ -72,8 +70,7 @@ def uri_for(name: str) -> str:
 def record(result: CleanResult, encoding: str, bom: bytes, keep_text: bool) -> FileRecord:
     """A FileRecord for a cleaned document, with byte offsets in its own encoding."""
     text = result.original
-    removed = [r.unit.index for r in result.removals]
-    spans = deleted_spans(segment(text, result.name), removed) if removed else []
+    spans = result.deleted
     wanted = [x for r in result.removals for x in (r.unit.start, r.unit.end)]
     wanted += [x for span in spans for x in span]
     byte_at = byte_offsets(text, encoding, len(bom), wanted)

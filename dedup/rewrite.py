@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import BinaryIO
 from pathlib import Path
 
+from .html_units import markup_spans
 from .model import Document
 
 
@@ -29,6 +30,8 @@ def deleted_spans(document: Document, removed: Iterable[int]) -> list[tuple[int,
     removed = set(removed)
     if not removed:
         return []
+    if document.layout == "markup":
+        return markup_spans(document, removed)
     text = document.text
     segments = sorted(
         [(u.start, u.end, u.index in removed) for u in document.units]
@@ -64,10 +67,14 @@ def deleted_spans(document: Document, removed: Iterable[int]) -> list[tuple[int,
 
 def apply_removals(document: Document, removed: Iterable[int]) -> str:
     """The document's text without the removed units (and one separator each)."""
-    text = document.text
+    return cut(document.text, deleted_spans(document, removed))
+
+
+def cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` without the given ordered, disjoint spans."""
     pieces = []
     cursor = 0
-    for start, end in deleted_spans(document, removed):
+    for start, end in spans:
         pieces.append(text[cursor:start])
         cursor = end
     pieces.append(text[cursor:])

@@ -1,0 +1,167 @@
+"""Units of an HTML document, cut with the standard library's parser, which gives source
+positions (no other parser needed): the text of ``h1``-``h6``, ``p``, ``li`` and
+``blockquote`` elements inside the article body (``<article>``, else ``<main>``, else
+``<body>``, else the whole document).  A unit's span is its element's source, start tag
+to end tag; its text is the element's text content (entities decoded, tags stripped).
+A block that holds other blocks (a ``blockquote`` of paragraphs) is not itself a unit.
+An unclosed ``<p>`` or ``<li>`` ends where HTML says it does: at the next block, or at
+its parent's end tag.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from .model import Document, Unit, UnitKind
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+BLOCKS = HEADINGS | {"p", "li", "blockquote"}
+CLOSES_P = HEADINGS | {
+    "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset",
+    "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "main", "menu", "nav",
+    "ol", "p", "pre", "section", "table", "ul", "li",
+}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr"}
+RAW = {"script", "style", "template", "textarea", "title"}
+SCOPES = ("article", "main", "body")
+_SPACE = re.compile(r"\s+")
+
+
+class _Collector(HTMLParser):
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = text
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.stack: list[dict] = []  # open elements
+        self.found: list[dict] = []  # closed block elements, in document order
+        self.raw_depth = 0
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        start = self._offset()
+        if tag in CLOSES_P:
+            self._close_implied("p", start)
+        if tag == "li":
+            self._close_implied("li", start, stop_at={"ul", "ol"})
+        if tag in VOID:
+            if tag == "br":
+                self._data(" ")
+            return
+        if tag in RAW:
+            self.raw_depth += 1
+        self.stack.append({"tag": tag, "start": start, "text": [], "has_block": False,
+                           "scopes": {e["tag"] for e in self.stack if e["tag"] in SCOPES}})
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        if tag == "br":
+            self._data(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        start = self._offset()
+        close = self.text.find(">", start)
+        end = len(self.text) if close < 0 else close + 1
+        if not any(e["tag"] == tag for e in self.stack):
+            return  # a stray end tag: nothing to close
+        while self.stack:
+            element = self.stack.pop()
+            if element["tag"] == tag:
+                self._finish(element, end)
+                break
+            self._finish(element, _trim(self.text, start), implied=True)
+
+    def handle_data(self, data: str) -> None:
+        if not self.raw_depth:
+            self._data(data)
+
+    def _data(self, data: str) -> None:
+        for element in reversed(self.stack):
+            if element["tag"] in BLOCKS:
+                element["text"].append(data)
+                return
+
+    def _close_implied(self, tag: str, at: int, stop_at: set[str] = frozenset()) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            name = self.stack[i]["tag"]
+            if name in stop_at or (name in BLOCKS and name != tag and tag == "p"):
+                return
+            if name == tag:
+                while len(self.stack) > i:
+                    self._finish(self.stack.pop(), _trim(self.text, at), implied=True)
+                return
+
+    def _finish(self, element: dict, end: int, implied: bool = False) -> None:
+        if element["tag"] in RAW:
+            self.raw_depth -= 1
+        if element["tag"] not in BLOCKS:
+            return
+        for parent in self.stack:
+            if parent["tag"] in BLOCKS:
+                parent["has_block"] = True
+        element["end"] = end
+        self.found.append(element)
+
+    def close(self) -> None:
+        super().close()
+        while self.stack:
+            self._finish(self.stack.pop(), _trim(self.text, len(self.text)), implied=True)
+
+
+def _trim(text: str, end: int) -> int:
+    """An implied end sits before the whitespace that precedes the next tag."""
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def segment_html(text: str, name: str = "-") -> Document:
+    """Units of an HTML document, in source order."""
+    collector = _Collector(text)
+    collector.feed(text)
+    collector.close()
+    present = {scope for e in collector.found for scope in e["scopes"]}
+    scope = next((s for s in SCOPES if s in present), None)
+    units = []
+    for element in sorted(collector.found, key=lambda e: e["start"]):
+        content = _SPACE.sub(" ", "".join(element["text"])).strip()
+        if element["has_block"] or not content or (scope and scope not in element["scopes"]):
+            continue
+        start, end = element["start"], element["end"]
+        units.append(Unit(
+            index=len(units),
+            kind=UnitKind.HEADLINE if element["tag"] in HEADINGS else UnitKind.PARAGRAPH,
+            start=start,
+            end=end,
+            first_line=text.count("\n", 0, start) + 1,
+            last_line=text.count("\n", 0, max(start, end - 1)) + 1,
+            text=content,
+        ))
+    return Document(name=name, text=text, units=tuple(units), layout="markup")
+
+
+def markup_spans(document: Document, removed: set[int]) -> list[tuple[int, int]]:
+    """Spans to delete for removed elements: the element, and the rest of its line(s)
+    when it stands alone on them, so no blank line is left behind."""
+    text = document.text
+    spans = []
+    for unit in document.units:
+        if unit.index not in removed:
+            continue
+        start, end = unit.start, unit.end
+        line_start = start
+        while line_start > 0 and text[line_start - 1] in " \t":
+            line_start -= 1
+        line_end = end
+        while line_end < len(text) and text[line_end] in " \t":
+            line_end += 1
+        at_line_start = line_start == 0 or text[line_start - 1] in "\r\n"
+        ends_line = line_end == len(text) or text[line_end] in "\r\n"
+        if at_line_start and ends_line:
+            start = line_start
+            end = line_end + (2 if text.startswith("\r\n", line_end) else 1 if line_end < len(text) else 0)
+        spans.append((start, end))
+    return spans

@@ -65,11 +65,6 @@ def deleted_spans(document: Document, removed: Iterable[int]) -> list[tuple[int,
     return spans
 
 
-def apply_removals(document: Document, removed: Iterable[int]) -> str:
-    """The document's text without the removed units (and one separator each)."""
-    return cut(document.text, deleted_spans(document, removed))
-
-
 def cut(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` without the given ordered, disjoint spans."""
     pieces = []

@@ -6,12 +6,12 @@ import stat
 import pytest
 
 from dedup import rewrite
-from dedup.rewrite import apply_removals, write_atomic
+from dedup.rewrite import cut, deleted_spans, write_atomic
 from dedup.segment import segment
 
 
 def remove(text, *indexes):
-    return apply_removals(segment(text), indexes)
+    return cut(text, deleted_spans(segment(text), indexes))
 
 
 def test_removed_unit_takes_the_separator_before_it():

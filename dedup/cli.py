@@ -319,8 +319,10 @@ class _Run:
                 sys.stdout.write(github_annotations([item]))
             if self.report_format:
                 self.records.append(item)
-        if self.settings.verbose:
-            self.verbose_results.append(result)
+        if self.settings.verbose:  # the tables need the decisions, not the texts
+            self.verbose_results.append(
+                CleanResult(result.name, "", "", result.removals, result.near_misses)
+            )
 
     def _jsonl_file(self, item) -> None:
         s = self.settings
@@ -371,7 +373,8 @@ class _Run:
                 if line.name is None:
                     if line.problem and s.drop_bad_lines:
                         state["dropped"] += 1
-                        diff.append(f"@@ -{line.number} +{line.number - state['dropped']},0 @@\n-{_diff_text(line.data)}")
+                        if s.show_diff:
+                            diff.append(f"@@ -{line.number} +{line.number - state['dropped']},0 @@\n-{_diff_text(line.data)}")
                     elif out is not None:
                         out.write(line.data)
                     continue
@@ -379,7 +382,8 @@ class _Run:
                 if result.changed:
                     state["changed"] += 1
                     new_number = line.number - state["dropped"]
-                    diff.append(f"@@ -{line.number} +{new_number} @@\n-{_diff_text(line.data)}+{_diff_text(data)}")
+                    if s.show_diff:  # kept only when asked for: the stream stays bounded
+                        diff.append(f"@@ -{line.number} +{new_number} @@\n-{_diff_text(line.data)}+{_diff_text(data)}")
                 if out is not None:
                     out.write(data)
                 return

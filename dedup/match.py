@@ -5,7 +5,8 @@ one, so A~B~C chains cannot drift), with one score: rapidfuzz's ``ratio`` (norma
 Indel similarity, 0-100) between the two compact texts.  Headlines are compared the
 same way character by character, also without a ``| Site Name`` suffix.  A pair that
 scores at or above the threshold is still not a repeat when the two units state
-different facts (numbers, names, direction words, negations).
+different facts (numbers, names, direction words, negations) or differ by more than
+noise (a content word replaced, too many words inserted or dropped).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from .fingerprint import Features, facts_conflict, typo_like
-from .model import Method
+from .model import Method, UnitRef
 
 SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
 MAX_BUCKET = 32  # kept units per LSH band bucket; a full band is common, so it says little
 MIN_SHARED_BANDS = 2  # a chance collision shares one band; dev repeats share 6 or more of 16
 FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words; one under 10)
+HEADLINE_LOOKUP_WORDS = 30  # only a unit this short can repeat a headline
 _FUNCTION_WORDS = frozenset(
     """a an the and or but of to in on at by for with from as that this it its is was
     are were be been has have had also now just still then so very really even only
@@ -34,7 +36,7 @@ _FUNCTION_WORDS = frozenset(
 class Entry:
     """A kept unit in the index."""
 
-    ref: object  # UnitRef, opaque here
+    ref: UnitRef
     features: Features
 
 
@@ -71,7 +73,7 @@ class Index:
     bands: dict[int, int | list[int]] = field(default_factory=dict)
     headlines: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, ref: object, features: Features, bands: list[int]) -> int:
+    def add(self, ref: UnitRef, features: Features, bands: list[int]) -> int:
         """Index a kept unit; returns its entry id."""
         entry_id = len(self.entries)
         self.entries.append(Entry(ref, features))
@@ -81,7 +83,7 @@ class Index:
             bucket = buckets.get(key)
             if bucket is None:
                 buckets[key] = entry_id
-            elif isinstance(bucket, int):
+            elif type(bucket) is int:
                 buckets[key] = [bucket, entry_id]
             elif len(bucket) < MAX_BUCKET:
                 bucket.append(entry_id)
@@ -108,13 +110,10 @@ class Index:
         if len(hits) >= MIN_SHARED_BANDS:
             counts = Counter(hits)
             found = {entry_id for entry_id, count in counts.items() if count >= MIN_SHARED_BANDS}
-        if features.words <= HEADLINE_LOOKUP_WORDS:
-            for key in _headline_keys(features):
-                found.update(self.headlines.get(key, ()))
+        for key in _headline_keys(features):
+            found.update(self.headlines.get(key, ()))
         return sorted(found)
 
-
-HEADLINE_LOOKUP_WORDS = 30  # only a unit this short can repeat a headline
 
 
 def _headline_keys(features: Features) -> list[str]:
@@ -141,7 +140,7 @@ def find_twin(
     best: Match | None = None
     misses: list[Match] = []
     # ratio >= t needs 2*min(len)/(sum of len) >= t/100: skip the rest without a call.
-    ratio_gap = threshold / (200 - threshold) if threshold < 200 else 1.0
+    ratio_gap = threshold / (200 - threshold)
     size = len(features.compact)
     for entry_id in index.candidates(features, bands):
         entry = index.entries[entry_id]
@@ -150,7 +149,7 @@ def find_twin(
             if features.headline or other.headline:
                 if not _any_length_fits(features, other, ratio_gap):
                     continue
-            elif not ratio_gap * size <= len(other.compact) <= size / ratio_gap:
+            elif not _lengths_fit(size, len(other.compact), ratio_gap):
                 continue
         verdict = compare(features, other, threshold, explain)
         if verdict is None:
@@ -168,11 +167,14 @@ def _any_length_fits(a: Features, b: Features, gap: float) -> bool:
     enough in length to reach the threshold."""
     for x in (a, a.without_suffix):
         for y in (b, b.without_suffix):
-            if x is not None and y is not None:
-                lx, ly = len(x.compact), len(y.compact)
-                if gap * lx <= ly <= lx / gap:
-                    return True
+            if x is not None and y is not None and _lengths_fit(len(x.compact), len(y.compact), gap):
+                return True
     return False
+
+
+def _lengths_fit(a: int, b: int, gap: float) -> bool:
+    """Whether lengths a and b allow a ratio of at least the threshold (gap = t/(200-t))."""
+    return gap * a <= b and gap * b <= a
 
 
 def _removable(unit: Features, twin: Features) -> bool:

@@ -190,3 +190,12 @@ def test_no_path_on_a_terminal_is_a_usage_error():
         os.close(controller)
         os.close(terminal)
     assert result.returncode == 2 and b"no PATH given" in result.stderr
+
+
+@pytest.mark.parametrize("threshold", ["0", "100"])
+def test_extreme_thresholds_run(tmp_path, threshold):
+    path = tmp_path / "a.txt"
+    near = PARA.replace("budget", "budgte")  # a near repeat: the length pre-filter runs
+    path.write_text(f"Title\n\n{PARA}\n\n{OTHER}\n\n{near}\n\n{PARA}\n")
+    result = run("clean", "--check", "--threshold", threshold, str(path))
+    assert result.exit_code == 1 and "Traceback" not in result.output

@@ -88,7 +88,7 @@ class Deduplicator:
         threshold = self.options.threshold
         for unit, feat, keys in zip(document.units, prepared.features, prepared.bands):
             ref = unit_ref(document, unit)
-            if unit.protected or any(p.search(unit.text) for p in self._ignore):
+            if unit.protected or (self._ignore and any(p.search(unit.text) for p in self._ignore)):
                 match, misses = None, []  # never removed, still an original for later units
             else:
                 match, misses = find_twin(feat, keys, self.index, threshold, self.explain)

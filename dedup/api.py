@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from .decide import Decisions, Deduplicator, Prepared, prepare
 from .model import CleanResult, Keep, Options
 from .rewrite import cut, deleted_spans
-from .segment import segment_any
+from .layouts import segment_any
 
 
 def clean_text(text: str, options: Options | None = None, name: str = "-") -> CleanResult:

@@ -156,8 +156,9 @@ class Settings:
     help="Read settings from this TOML file instead of the nearest pyproject.toml.",
 )
 @click.option(
-    "--format", "input_format", type=click.Choice(["auto", "text", "html", "jsonl"]), default="auto",
-    show_default=True, help="auto: .html/.htm files are HTML, .jsonl/.ndjson JSONL, others text.",
+    "--format", "input_format", type=click.Choice(["auto", "text", "markdown", "html", "jsonl"]),
+    default="auto", show_default=True,
+    help="auto: by file name (.md/.markdown, .html/.htm, .jsonl/.ndjson; others text).",
 )
 @click.option("--text-field", default="text", show_default=True, help="JSONL: the field that holds the article.")
 @click.option("--id-field", help="JSONL: a field that names each record in reports.")
@@ -245,7 +246,7 @@ class _Run:
         self.stdout = Console(highlight=False, soft_wrap=True)
         self.colour_diff = self.stdout.is_terminal and not self.stdout.no_color
         jobs = settings.jobs or os.cpu_count() or 1
-        layout = settings.input_format if settings.input_format in ("text", "html") else "auto"
+        layout = settings.input_format if settings.input_format in ("text", "markdown", "html") else "auto"
         self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=jobs, layout=layout)
 
     def error(self, message: str) -> None:

@@ -48,7 +48,7 @@ KEYS: dict[str, Key] = {
     "output-format": Key("output_format", str, ("text", "github")),
     "ignore": Key("ignore", list),
     "jobs": Key("jobs", int),
-    "format": Key("input_format", str, ("auto", "text", "html", "jsonl")),
+    "format": Key("input_format", str, ("auto", "text", "markdown", "html", "jsonl")),
     "text-field": Key("text_field", str),
     "id-field": Key("id_field", str),
     "drop-bad-lines": Key("drop_bad_lines", bool),

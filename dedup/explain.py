@@ -15,7 +15,7 @@ from .decide import Deduplicator, excerpt, unit_ref
 from .fingerprint import Features
 from .match import SHORT_WORDS
 from .model import NearMiss, Options, UnitKind, UnitRef
-from .segment import segment_any
+from .layouts import segment_any
 
 
 @dataclass(frozen=True)

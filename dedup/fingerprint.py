@@ -26,7 +26,15 @@ from functools import cached_property
 import numpy as np
 from rapidfuzz.distance import OSA
 
-from .normalize import _TYPOGRAPHY, compact, count_words, normalize, without_site_suffix, words
+from .normalize import (
+    _TYPOGRAPHY,
+    compact,
+    count_words,
+    normalize,
+    strip_block_markers,
+    without_site_suffix,
+    words,
+)
 
 GRAM = 5
 MAX_TYPO_EDITS = 3  # letters swapped, dropped, doubled or mistyped in one word
@@ -179,7 +187,7 @@ class Facts:
 
 def facts_of(text: str) -> Facts:
     """Facts of a unit's source text (markup and a 'Read more' tail removed)."""
-    folded = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    folded = strip_block_markers(unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY))
     cased = _CASED_WORD.findall(compact_cased(folded))
     lowered = [w.casefold() for w in cased]
     numbers = tuple(sorted(n.replace(",", "") for n in _NUMBER.findall(folded)))

@@ -49,6 +49,8 @@ _TYPOGRAPHY = str.maketrans(
 _HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}(?=\s|$)|\s#+\s*$", re.MULTILINE)
 _SETEXT_UNDERLINE = re.compile(r"\n\s{0,3}(?:=+|-+)\s*$")
 _EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|`+)")
+_QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
+_LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _READ_MORE_TAIL = re.compile(
     r"[\W_]*\b(?:read more|continue reading|read the full (?:story|article)|full story)[\W_]*$"
@@ -61,6 +63,7 @@ def normalize(text: str) -> str:
     if not text.isascii():  # NFKC and the typography table leave ASCII unchanged
         text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
     # Each pattern runs only when its marker is present: this is the per-unit hot path.
+    text = strip_block_markers(text)
     if "\n" in text and ("=" in text or "-" in text):
         text = _SETEXT_UNDERLINE.sub("", text)
     if "#" in text:
@@ -68,6 +71,18 @@ def normalize(text: str) -> str:
     if "*" in text or "_" in text or "`" in text:
         text = _EMPHASIS.sub("", text)
     return " ".join(text.split()).casefold()
+
+
+def strip_block_markers(text: str) -> str:
+    """Text without quote marks (``>``) at line starts and a list marker (``-``, ``1.``)
+    at its start: they are structure, not content (an item numbered 2 does not state
+    the number 2).  A number that wrapping put at a later line's start stays."""
+    if ">" in text:
+        text = _QUOTE_MARKS.sub("", text)
+    first = text.lstrip()[:1]
+    if first and (first in "-*+" or first.isdigit()):
+        text = _LIST_MARKER.sub("", text, count=1)
+    return text
 
 
 def words(normalized: str) -> list[str]:

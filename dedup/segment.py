@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .html_units import segment_html
 from .model import Document, Unit, UnitKind
 from .normalize import count_words
 
@@ -52,13 +51,6 @@ def split_lines(text: str) -> list[_Line]:
         content = raw.rstrip("\r\n")
         lines.append(_Line(match.start(), match.start() + len(content), content))
     return lines
-
-
-def segment_any(text: str, name: str = "-", layout: str = "auto") -> Document:
-    """Segment as HTML (``layout="html"``, or ``auto`` and an .html/.htm name) or as text."""
-    if layout == "html" or (layout == "auto" and name.lower().endswith((".html", ".htm"))):
-        return segment_html(text, name)
-    return segment(text, name)
 
 
 def segment(text: str, name: str = "-") -> Document:

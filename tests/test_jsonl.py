@@ -118,3 +118,13 @@ def test_reader_and_span_finder():
     assert lines == [b'{"text":"a"}\r', b'{"text":"b"}\n', b'{"text":"c"}']
     parsed = list(read_lines(iter(lines), "f", "text", None))
     assert [p.text for p in parsed] == ["a", "b", "c"] and [p.ending for p in parsed] == ["\r", "\n", ""]
+
+
+def test_golden_jsonl_collection(data, tmp_path):
+    import shutil
+
+    path = tmp_path / "docs.jsonl"
+    shutil.copy(data / "jsonl" / "docs.jsonl", path)
+    result = run("clean", "--across-files", path)
+    assert result.exit_code == 123 and "docs.jsonl:3: not valid JSON" in result.stderr
+    assert path.read_bytes() == (data / "jsonl" / "docs.expected.jsonl").read_bytes()

@@ -204,3 +204,27 @@ def test_fuzz_cleaning_markup_heavy_text_only_deletes(text):
     assert clean_text(result.text).text == result.text
     source = iter(text)
     assert all(char in source for char in result.text), "output is not a subsequence of input"
+
+
+MARKDOWN_TOKENS = ["# ", "## ", "- ", "1. ", "> ", "| a | b |", "|---|---|", "```", "---", "\n", "\n\n",
+                   "**", "_", "<div>", "</div>", "[r]: http://x", "    ", "\t"] + WORDS
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(st.lists(st.sampled_from(MARKDOWN_TOKENS), max_size=60).map(" ".join))
+def test_fuzz_markdown_spans_and_cleaning(text):
+    from dedup.markdown_units import segment_markdown
+
+    document = segment_markdown(text)
+    cursor = 0
+    for unit in document.units:
+        assert cursor <= unit.start < unit.end <= len(text)
+        assert text[unit.start : unit.end].strip()
+        cursor = unit.end
+    for start, end in document.frozen:
+        assert all(not (u.start < end and start < u.end) for u in document.units)
+    result = clean_text(text, name="a.md")
+    source = iter(text)
+    assert all(char in source for char in result.text), "output is not a subsequence of input"
+    assert clean_text(result.text, name="a.md").text == result.text

@@ -39,7 +39,6 @@ from .rewrite import atomic_writer, interrupt, write_atomic
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
-EXIT_USAGE = 2  # click's own code for usage errors
 EXIT_FILE_ERROR = 123
 EXIT_INTERRUPTED = 130
 PROGRESS_MIN_FILES = 20
@@ -67,7 +66,8 @@ Exit codes: 0 done or nothing to change, 1 --check found something to change,
 
 
 def exit_code(stats: RunStats, check: bool) -> int:
-    """The one place that turns a run's outcome into an exit code."""
+    """The one place that turns a run's outcome into an exit code (usage and config
+    errors are raised as click.UsageError, which exits 2 before a run starts)."""
     if stats.errors:
         return EXIT_FILE_ERROR
     if check and stats.changed:

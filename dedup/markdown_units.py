@@ -17,12 +17,10 @@ or four spaces is far more often whitespace noise than code.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from markdown_it import MarkdownIt
 
 from .model import Document, UnitKind
-from .segment import _Builder, _Line, _emit_block, _mark_protected, _mark_title, _skip_front_matter, split_lines
+from .segment import _Builder, _Line, _emit_block, _mark_protected, _mark_title, start_document
 
 _PARSER = MarkdownIt("commonmark").enable("table")
 _FROZEN_TOKENS = {"fence", "html_block", "hr"}
@@ -30,11 +28,7 @@ _FROZEN_TOKENS = {"fence", "html_block", "hr"}
 
 def segment_markdown(text: str, name: str = "-") -> Document:
     """Cut a Markdown text into units with exact source spans."""
-    lines = split_lines(text)
-    builder = _Builder(text)
-    front = _skip_front_matter(lines)
-    if front:
-        builder.freeze(lines, 0, front)
+    lines, builder, front = start_document(text)
     # Parse a copy with the front matter blanked, so line numbers stay the same.
     source = "\n".join("" if i < front else line.content for i, line in enumerate(lines))
     containers: list[str] = []
@@ -62,19 +56,14 @@ def segment_markdown(text: str, name: str = "-") -> Document:
         elif token.type in _FROZEN_TOKENS:
             builder.freeze(lines, first, last + 1)
     _freeze_uncovered(builder, lines)
-    units = _mark_protected(text, _mark_title(sorted(builder.units, key=lambda u: u.start)))
-    units = [u if u.index == i else replace(u, index=i) for i, u in enumerate(units)]
+    units = _mark_protected(text, _mark_title(builder.units))  # added in document order
     return Document(name=name, text=text, units=tuple(units), frozen=tuple(sorted(builder.frozen)))
 
 
 def _inside(containers: list[str], token) -> bool:
     """Whether the token sits inside a unit already taken whole (a top-level list item)."""
     opened = containers[:-1] if token.nesting == 1 else containers
-    if "list_item_open" in opened:
-        return True
-    return token.type == "list_item_open" and opened.count("bullet_list_open") + opened.count(
-        "ordered_list_open"
-    ) > 1
+    return "list_item_open" in opened
 
 
 def _last_filled(lines: list[_Line], first: int, end: int) -> int:

@@ -46,8 +46,7 @@ class RemovalRecord:
 class FileRecord:
     """What happened to one file."""
 
-    path: str
-    uri: str  # relative to the working folder when inside it, for SARIF and annotations
+    uri: str  # relative to the working folder when inside it (absolute outside it)
     encoding: str
     changed: bool
     chars_removed: int
@@ -75,7 +74,6 @@ def record(result: CleanResult, encoding: str, bom: bytes, keep_text: bool) -> F
     wanted += [x for span in spans for x in span]
     byte_at = byte_offsets(text, encoding, len(bom), wanted)
     return FileRecord(
-        path=result.name,
         uri=uri_for(result.name),
         encoding=encoding,
         changed=result.changed,

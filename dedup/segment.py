@@ -53,13 +53,19 @@ def split_lines(text: str) -> list[_Line]:
     return lines
 
 
-def segment(text: str, name: str = "-") -> Document:
-    """Cut ``text`` into units; everything between units is whitespace or frozen."""
+def start_document(text: str) -> tuple[list[_Line], "_Builder", int]:
+    """Lines, a builder with the front matter (if any) frozen, and the first line after it."""
     lines = split_lines(text)
     builder = _Builder(text)
-    i = _skip_front_matter(lines)
-    if i:
-        builder.freeze(lines, 0, i)
+    front = _skip_front_matter(lines)
+    if front:
+        builder.freeze(lines, 0, front)
+    return lines, builder, front
+
+
+def segment(text: str, name: str = "-") -> Document:
+    """Cut ``text`` into units; everything between units is whitespace or frozen."""
+    lines, builder, i = start_document(text)
     while i < len(lines):
         line = lines[i]
         if line.blank:

@@ -164,7 +164,7 @@ def test_github_annotation_text_is_escaped_and_cannot_start_a_command():
 
     removal = RemovalRecord((2, 3), (0, 1), (0, 1), "paragraph", "exact", 100.0,
                             "50% off\r\n::error::pwned", "a,b:c.txt", (1, 1), (0, 1), "x")
-    out = github_annotations([FileRecord("a,b:c.txt", "a,b:c.txt", "utf-8", True, 1, 1, [removal])])
+    out = github_annotations([FileRecord("a,b:c.txt", "utf-8", True, 1, 1, [removal])])
     assert out.count("\n") == 1 and out.startswith("::warning file=a%2Cb%3Ac.txt,")
     assert "50%25 off%0D%0A::error::pwned" in out
 

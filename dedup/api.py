@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from .decide import Decisions, Deduplicator, Prepared, prepare
+from .decide import Decisions, Deduplicator, PreparedBatch, prepare
 from .model import CleanResult, Keep, Options
 from .rewrite import cut, deleted_spans
 from .layouts import segment_any
@@ -53,7 +53,11 @@ class Cleaner:
         self.deduplicator = Deduplicator(self.options, explain)
 
     def clean(self, items: Iterable[tuple[str, str]]) -> Iterator[CleanResult]:
-        decided = (self.deduplicator.decide(p) for p in _prepared(items, self.jobs, self.layout))
+        decided = (
+            decisions
+            for batch, texts in _prepared(items, self.jobs, self.layout, not self.options.across_files)
+            for decisions in self.deduplicator.decide(batch, texts)
+        )
         if self.options.keep is Keep.LONGEST:
             everything = list(decided)
             self.deduplicator.prefer_longest(everything)
@@ -77,33 +81,42 @@ def _batches(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]
         yield batch
 
 
-def _prepare_batch(batch: list[tuple[str, str]], layout: str = "auto") -> list[Prepared]:
-    return prepare([segment_any(text, name, layout) for name, text in batch])
+def _prepare_batch(
+    batch: list[tuple[str, str]], layout: str = "auto", keep: bool = True, within: bool = False
+) -> PreparedBatch:
+    return prepare([segment_any(text, name, layout) for name, text in batch], keep, within)
 
 
-def _prepared(items: Iterable[tuple[str, str]], jobs: int, layout: str = "auto") -> Iterator[Prepared]:
-    """Prepared documents in input order, fingerprinted here or in worker processes."""
+def _prepared(
+    items: Iterable[tuple[str, str]], jobs: int, layout: str = "auto", within: bool = False
+) -> Iterator[tuple[PreparedBatch, list[str]]]:
+    """Prepared batches with their texts, in input order, fingerprinted here or in
+    worker processes (which send back arrays, not documents)."""
     batches = _batches(items)
     first = next(batches, None)
     if first is None:
         return
     second = next(batches, None)
     if jobs <= 1 or second is None:
-        yield from _prepare_batch(first, layout)
-        if second is not None:
-            yield from _prepare_batch(second, layout)
-            for batch in batches:
-                yield from _prepare_batch(batch, layout)
+        for batch in (first, second):
+            if batch is not None:
+                yield _prepare_batch(batch, layout, True, within), [text for _, text in batch]
+        for batch in batches:
+            yield _prepare_batch(batch, layout, True, within), [text for _, text in batch]
         return
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
-        pending: deque = deque(pool.submit(_prepare_batch, b, layout) for b in (first, second))
+        pending: deque = deque(
+            (pool.submit(_prepare_batch, b, layout, False, within), [text for _, text in b]) for b in (first, second)
+        )
         for batch in batches:
             if len(pending) >= 2 * jobs:
-                yield from pending.popleft().result()
-            pending.append(pool.submit(_prepare_batch, batch, layout))
+                future, texts = pending.popleft()
+                yield future.result(), texts
+            pending.append((pool.submit(_prepare_batch, batch, layout, False, within), [text for _, text in batch]))
         while pending:
-            yield from pending.popleft().result()
+            future, texts = pending.popleft()
+            yield future.result(), texts
 
 
 def _worker_signals() -> None:

@@ -245,6 +245,7 @@ class _Run:
         self.report_format = format_for(settings.report, settings.report_format) if settings.report else None
         self.stdout = Console(highlight=False, soft_wrap=True)
         self.colour_diff = self.stdout.is_terminal and not self.stdout.no_color
+        self.stderr_terminal = console.is_terminal
         jobs = settings.jobs or os.cpu_count() or 1
         layout = settings.input_format if settings.input_format in ("text", "markdown", "html") else "auto"
         self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=jobs, layout=layout)
@@ -253,6 +254,13 @@ class _Run:
         self.stats.errors += 1
         self.error_messages.append(message)
         self.console.print(f"error: {message}", markup=False, style="red")
+
+    def say(self, message: str) -> None:
+        """One line per file on stderr; plain writes when it is not a terminal (fast)."""
+        if self.stderr_terminal:
+            self.console.print(message, markup=False)
+        else:
+            sys.stderr.write(message + "\n")
 
     def stdin(self) -> None:
         if self.settings.input_format == "jsonl":
@@ -348,7 +356,7 @@ class _Run:
                 self.error(f"{item.name}: cannot write {target} ({exc.strerror or exc})")
                 return
         if changed and not s.quiet:
-            self.console.print(f"cleaned {item.name}", markup=False)
+            self.say(f"cleaned {item.name}")
 
     def _jsonl(self, handle, name: str, out) -> bool:
         """Stream a JSONL collection through the cleaner, writing lines as results come;
@@ -401,7 +409,7 @@ class _Run:
         if s.show_diff and diff:
             self._write_diff(f"--- a/{name}\n+++ b/{name}\n" + "".join(diff))
         if changed and s.check and not s.quiet:
-            self.console.print(f"would clean {name}", markup=False)
+            self.say(f"would clean {name}")
         return changed
 
     def _read(self, found) -> Iterator[tuple[str, str]]:
@@ -423,7 +431,7 @@ class _Run:
             self._write_diff(unified_diff(result, source.name))
         if self.dry:
             if result.changed and s.check and not s.quiet:
-                self.console.print(f"would clean {source.name}", markup=False)
+                self.say(f"would clean {source.name}")
             return
         if s.output_dir is not None:
             target = s.output_dir / source.relative
@@ -445,7 +453,7 @@ class _Run:
             self.error(f"{source.name}: cannot write {target} ({exc.strerror or exc})")
             return
         if result.changed and not s.quiet:
-            self.console.print(f"cleaned {source.name} ({len(result.removals)} removed)", markup=False)
+            self.say(f"cleaned {source.name} ({len(result.removals)} removed)")
 
     def _write_diff(self, diff: str) -> None:
         """Plain when piped (so patch can apply it); coloured on a terminal."""

@@ -1,31 +1,63 @@
 """Decide which units to remove: walk units in order, keep first occurrences.
 
-A ``Deduplicator`` holds the index of kept units.  Without ``across_files`` it starts a
-fresh index for every document; with it, later documents are matched against the kept
-units of earlier ones.  ``keep=longest`` is a second pass over the duplicate groups
-once every document is seen: the longest member stays where it is and every other
-member is re-confirmed against it (a member that does not match the new keeper stays).
+A ``Deduplicator`` holds the index of kept units.  Without ``across_files`` every
+document is matched only against itself; with it, later documents are matched against
+the kept units of earlier ones.  ``keep=longest`` is a second pass over the duplicate
+groups once every document is seen: the longest member stays where it is and every
+other member is re-confirmed against it (a member that does not match the new keeper
+stays).
+
+Documents come in batches.  The decision is sequential by definition (a unit is
+compared only with units kept before it), but most units have no earlier look-alike at
+all.  So a batch is first looked up as a whole, with array operations, against the
+index and against itself; only units with a possible twin are then decided one by one.
+The result is the same as deciding unit by unit, whatever the batches.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
-from .fingerprint import Features, band_keys
-from .match import Index, compare, find_twin
-from .model import Document, Keep, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
+from .index import KINDS, MAX_BUCKET, Index, KeptUnits
+from .match import MIN_SHARED_BANDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
+from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
+from .normalize import compact, count_words, normalize, without_site_suffix, words
 
 EXCERPT_CHARS = 80
+_BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
+_HEADLINE = KINDS.index(UnitKind.HEADLINE)
 
 
 @dataclass
-class Prepared:
-    """A segmented document with the fingerprints of its units, ready to decide."""
+class PreparedBatch:
+    """Segmented documents with the fingerprints of their units, ready to decide.
 
-    document: Document
-    features: list[Features]
-    bands: list[list[int]]
+    Arrays rather than objects, so that a batch crosses from a worker process cheaply;
+    the decider rebuilds the documents from their texts (or keeps them, in-process)."""
+
+    names: list[str]
+    layouts: list[str]
+    frozen: list[tuple[tuple[int, int], ...]]
+    unit_counts: list[int]
+    spans: np.ndarray  # (units, 4) int64: start, end, first line, last line
+    kinds: np.ndarray  # uint8, index into KINDS
+    protected: np.ndarray  # bool
+    markup_texts: dict[int, list[str]]  # unit texts of documents whose units are not slices
+    compacts: list[str]
+    suffix_compacts: list[str]  # compact text without a site suffix ("" when it has none)
+    words: np.ndarray  # int64
+    exact: np.ndarray  # uint64
+    bands: np.ndarray  # (units, BANDS) uint64
+    within_documents: bool  # keys made distinct per document: no match across documents
+    exact_order: np.ndarray  # units with words, stably sorted by exact key
+    band_order: np.ndarray  # their (unit, band) pairs (unit-major), stably sorted by band key
+    documents: list[Document] | None = None
 
 
 @dataclass
@@ -49,20 +81,75 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
-def prepare(documents: list[Document]) -> list[Prepared]:
-    """Fingerprint the units of several documents at once (signatures in one batch).
+def prepare(documents: list[Document], keep_documents: bool = True, within_documents: bool = False) -> PreparedBatch:
+    """Fingerprint the units of several documents at once (signatures in one batch),
+    and sort their keys so that repeats inside the batch sit side by side.
 
     Pure and independent of the index, so it may run ahead of the decisions or in
     another process."""
-    features = [
-        [Features.of(u.text, u.kind is UnitKind.HEADLINE) for u in document.units]
-        for document in documents
-    ]
-    bands = iter(band_keys([f.compact for feats in features for f in feats]))
-    return [
-        Prepared(document, feats, [next(bands) for _ in feats])
-        for document, feats in zip(documents, features)
-    ]
+    units = [u for d in documents for u in d.units]
+    texts = [u.text for u in units]
+    normalized = [normalize(t) for t in texts]
+    compacts = [compact(n) for n in normalized]
+    counts = [count_words(t) for t in texts]
+    suffixes = [_suffix_compact(n) for n in normalized]
+    markup = {
+        i: [u.text for u in d.units]
+        for i, d in enumerate(documents)
+        if any(u.text != d.text[u.start : u.end] for u in d.units)
+    }
+    exact, bands = exact_keys(normalized), band_keys(compacts)
+    if within_documents and units:
+        scope = np.repeat(np.arange(1, len(documents) + 1, dtype=np.uint64), [len(d.units) for d in documents])
+        exact, bands = _scoped(exact, scope), _scoped(bands, scope[:, None])
+    positions = np.flatnonzero(np.fromiter(map(bool, compacts), dtype=bool, count=len(compacts)))
+    return PreparedBatch(
+        names=[d.name for d in documents],
+        layouts=[d.layout for d in documents],
+        frozen=[d.frozen for d in documents],
+        unit_counts=[len(d.units) for d in documents],
+        spans=np.array([(u.start, u.end, u.first_line, u.last_line) for u in units], dtype=np.int64).reshape(-1, 4),
+        kinds=np.array([KINDS.index(u.kind) for u in units], dtype=np.uint8),
+        protected=np.array([u.protected for u in units], dtype=bool),
+        markup_texts=markup,
+        compacts=compacts,
+        suffix_compacts=suffixes,
+        words=np.array(counts, dtype=np.int64),
+        exact=exact,
+        bands=bands,
+        within_documents=within_documents,
+        exact_order=positions[np.argsort(exact[positions], kind="stable")],
+        band_order=np.argsort(bands[positions].ravel(), kind="stable"),
+        documents=documents if keep_documents else None,
+    )
+
+
+def _suffix_compact(normalized: str) -> str:
+    if not normalized:
+        return ""
+    stripped = without_site_suffix(normalized)
+    return " ".join(words(stripped)) if stripped is not None else ""
+
+
+def documents_of(batch: PreparedBatch, texts: list[str]) -> list[Document]:
+    """The batch's documents, rebuilt from their texts and the unit arrays."""
+    if batch.documents is not None:
+        return batch.documents
+    documents = []
+    spans = batch.spans.tolist()
+    kinds = batch.kinds.tolist()
+    protected = batch.protected.tolist()
+    at = 0
+    for d, (name, text, count) in enumerate(zip(batch.names, texts, batch.unit_counts)):
+        markup = batch.markup_texts.get(d)
+        units = tuple(
+            Unit(i, KINDS[kinds[at + i]], start, end, first, last,
+                 markup[i] if markup else text[start:end], protected[at + i])
+            for i, (start, end, first, last) in enumerate(spans[at : at + count])
+        )
+        at += count
+        documents.append(Document(name, text, units, batch.frozen[d], batch.layouts[d]))
+    return documents
 
 
 class Deduplicator:
@@ -77,38 +164,12 @@ class Deduplicator:
 
     def process(self, document: Document) -> Decisions:
         """Decide one document; with ``across_files`` its kept units join the index."""
-        return self.decide(prepare([document])[0])
+        return self.decide(prepare([document], within_documents=not self.options.across_files))[0]
 
-    def decide(self, prepared: Prepared) -> Decisions:
-        """Decide a prepared document against the units kept so far (documents in order)."""
-        if not self.options.across_files:
-            self.index = Index()
-        document = prepared.document
-        decisions = Decisions(document)
-        threshold = self.options.threshold
-        for unit, feat, keys in zip(document.units, prepared.features, prepared.bands):
-            ref = unit_ref(document, unit)
-            if unit.protected or (self._ignore and any(p.search(unit.text) for p in self._ignore)):
-                match, misses = None, []  # never removed, still an original for later units
-            else:
-                match, misses = find_twin(feat, keys, self.index, threshold, self.explain)
-            if match is not None:
-                verdict = match.verdict
-                decisions.removals.append(
-                    Removal(
-                        ref, match.entry.ref, verdict.score, verdict.method,
-                        excerpt(unit.text), excerpt(match.entry.features.text),
-                    )
-                )
-            elif feat.compact and feat.exact not in self.index.exact:
-                self.index.add(ref, feat, keys)
-            if self.options.keep is Keep.LONGEST and feat.compact:
-                self._features[ref] = feat
-            for miss in misses:
-                decisions.near_misses.append(
-                    NearMiss(ref, miss.entry.ref, miss.verdict.score, miss.verdict.reason)
-                )
-        return decisions
+    def decide(self, batch: PreparedBatch, texts: list[str] | None = None) -> list[Decisions]:
+        """Decide a prepared batch against the units kept so far (batches in order)."""
+        documents = documents_of(batch, texts or [])
+        return _BatchDecision(self, batch, documents).run()
 
     def prefer_longest(self, all_decisions: list[Decisions]) -> None:
         """Re-aim each duplicate group at its longest member (``keep=longest``)."""
@@ -146,3 +207,358 @@ class Deduplicator:
                 by_document[ref.document].removals.append(removal)
         for decisions in all_decisions:
             decisions.removals.sort(key=lambda r: r.unit.index)
+
+
+class _BatchDecision:
+    """One batch: array lookups first, then the units with a possible twin in order."""
+
+    def __init__(self, owner: Deduplicator, batch: PreparedBatch, documents: list[Document]) -> None:
+        self.owner = owner
+        self.batch = batch
+        self.documents = documents
+        self.units = [u for d in documents for u in d.units]
+        self.across = owner.options.across_files
+        self.index = owner.index if self.across else Index()  # without across: each document alone
+        n = len(self.units)
+        self.valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=n)
+        if batch.within_documents == self.across:
+            raise ValueError("the batch was prepared for another across_files setting")
+        self.exact, self.bands = batch.exact, batch.bands
+        self.unit_doc = np.repeat(np.arange(len(documents), dtype=np.int64), batch.unit_counts)
+        self._features: dict[int, Features] = {}
+
+    def run(self) -> list[Decisions]:
+        n = len(self.units)
+        decisions = [Decisions(d) for d in self.documents]
+        if not self.valid.any():  # no unit has words: nothing to match or to index
+            return decisions
+        self._look_up()
+        # Python sequences from here on: the loop reads them one unit at a time.
+        self.indexed = bytearray(self.valid.tobytes())  # settled below for units with a possible twin
+        self.global_exact = self.global_exact.tolist()
+        self.exact_first = self.exact_first.tolist()
+        self.exact_keys = self.exact.tolist()
+        self.kinds = self.batch.kinds.tolist()
+        self.unit_docs = self.unit_doc.tolist()
+        self.batch_exact: dict[int, int] = {}
+        ignore = self.owner._ignore
+        keep_longest = self.owner.options.keep is Keep.LONGEST
+        threshold, explain = self.owner.options.threshold, self.owner.explain
+        for u in np.flatnonzero(self.interesting).tolist():
+            unit = self.units[u]
+            exact_twin = self._exact_twin(u)
+            match, misses = None, []
+            if not unit.protected and not (ignore and any(p.search(unit.text) for p in ignore)):
+                features = self.unit_features(u)
+                if exact_twin is not None and removable(features, self.features(exact_twin)):
+                    match = (exact_twin, Verdict(100.0, Method.EXACT))
+                else:
+                    codes = self._candidates(u)
+                    if not explain:
+                        codes = self._length_fits(u, codes, threshold)
+                    match, misses = confirm(features, ((c, self.features(c)) for c in codes), threshold, explain, checked=not explain)
+            if match is not None:
+                code, verdict = match
+                ref, twin_ref, twin_features = self.ref(_BATCH + u), self.ref(code), self.features(code)
+                self.indexed[u] = False
+                decisions[self.unit_docs[u]].removals.append(Removal(
+                    ref, twin_ref, verdict.score, verdict.method, excerpt(unit.text), excerpt(twin_features.text),
+                ))
+                if keep_longest:
+                    self.owner._features[ref] = self.unit_features(u)
+                    self.owner._features[twin_ref] = twin_features
+            else:
+                self.indexed[u] = exact_twin is None  # u is valid: it has a possible twin
+                if exact_twin is None:
+                    self.batch_exact.setdefault(self.exact_keys[u], u)
+            for code, verdict in misses:
+                decisions[self.unit_docs[u]].near_misses.append(
+                    NearMiss(self.ref(_BATCH + u), self.ref(code), verdict.score, verdict.reason)
+                )
+        if self.across:
+            self.index.add(self._kept())
+        return decisions
+
+    # -- array lookups -------------------------------------------------------------
+
+    def _look_up(self) -> None:
+        """Mark the units that may have an earlier twin, with their band candidates."""
+        n = len(self.units)
+        index, valid = self.index, self.valid
+        self.global_exact = np.full(n, -1, dtype=np.int64)
+        self.global_slots = np.full((n, BANDS), -1, dtype=np.int64)
+        if len(index):
+            slots = index.exact.find(self.exact)
+            self.global_exact = np.where(slots >= 0, index.exact.head[slots], -1)
+            self.global_slots = index.bands.find(self.bands.ravel()).reshape(n, BANDS)
+        self.global_count = np.where(self.global_slots >= 0, index.bands.count[self.global_slots], 0).astype(np.int64)
+
+        # Same exact key earlier in the batch: the first unit with it.
+        self.exact_first = np.full(n, -1, dtype=np.int64)
+        positions = np.flatnonzero(valid)
+        order = self.batch.exact_order
+        keys = self.exact[order]
+        repeat = np.r_[False, keys[1:] == keys[:-1]]
+        starts = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
+        self.exact_first[order[repeat]] = order[starts[repeat]]
+
+        # Band keys: every (unit, band) of a valid unit, grouped by key, units in order.
+        owner = np.repeat(positions, BANDS)
+        band = np.tile(np.arange(BANDS), len(positions))
+        keys = self.bands[positions].ravel()
+        order = self.batch.band_order
+        keys, owner, band = keys[order], owner[order], band[order]
+        self.sorted_keys, self.sorted_band = keys, band
+        group_start = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        sizes = np.diff(np.r_[group_start, len(keys)])
+        start = np.repeat(group_start, sizes)
+        rank = np.arange(len(keys)) - start  # earlier units of the batch with this key
+        before = self.global_count[owner, band]
+        full = before >= MAX_BUCKET
+        clean = ~full & (before + rank < MAX_BUCKET)  # not full, whatever the batch keeps
+        unsure = ~full & ~clean
+        self.unsure = set(owner[unsure].tolist())
+        self.sorted_owner, self.sorted_start, self.sorted_rank = owner, start, rank
+        self.sorted_at = np.full(n * BANDS, -1, dtype=np.int64)
+        self.sorted_at[owner * BANDS + band] = np.arange(len(keys))
+
+        # Candidate pairs through clean buckets: kept units of the index ...
+        pick = clean & (before > 0)
+        pair_owner, entry = index.members(self.global_slots[owner[pick], band[pick]], owner[pick]) if pick.any() else (np.zeros(0, np.int64),) * 2
+        # ... and earlier units of the batch (whether they are kept is settled in order).
+        pick = clean & (rank > 0)
+        reps = rank[pick]
+        batch_owner = np.repeat(owner[pick], reps)
+        step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        partner = owner[np.repeat(start[pick], reps) + step]
+        codes = np.concatenate([pair_owner * (_BATCH << 1) + entry, batch_owner * (_BATCH << 1) + _BATCH + partner])
+        pairs, shared = np.unique(codes, return_counts=True)
+        pairs = pairs[shared >= MIN_SHARED_BANDS]
+        cand_owner = pairs // (_BATCH << 1)
+        cand_codes = pairs % (_BATCH << 1)
+        if not self.owner.explain and len(pairs):  # explain reports the pairs that fail too
+            keep = self._screen(cand_owner, cand_codes)
+            cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
+        self.cand_codes = cand_codes.tolist()
+        owners, first, count = np.unique(cand_owner, return_index=True, return_counts=True)
+        self.cand_bounds = dict(zip(owners.tolist(), zip(first.tolist(), (first + count).tolist())))
+
+        interesting = valid & ((self.global_exact >= 0) | (self.exact_first >= 0))
+        interesting[cand_owner] = True
+        interesting[list(self.unsure)] = True
+        self._headline_lookups(interesting)
+        self.interesting = interesting
+
+    def _screen(self, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Which candidate pairs may still be repeats: all pairs are scored at once
+        (lengths, then rapidfuzz's ``cpdist``) so that most units with candidates
+        never reach the one-by-one loop.  Pairs with a headline keep their variants
+        (with and without a site suffix) for ``confirm``."""
+        batch, index = self.batch, self.index
+        threshold = self.owner.options.threshold
+        in_batch = codes >= _BATCH
+        partner = codes - _BATCH
+        lengths = np.fromiter(map(len, batch.compacts), dtype=np.int64, count=len(batch.compacts))
+        kinds = batch.kinds
+        own_length = lengths[owners]
+        other_length = np.zeros(len(codes), dtype=np.int64)
+        other_length[in_batch] = lengths[partner[in_batch]]
+        other_headline = np.zeros(len(codes), dtype=bool)
+        other_headline[in_batch] = kinds[partner[in_batch]] == _HEADLINE
+        entries = codes[~in_batch].tolist()
+        other_length[~in_batch] = [index.lengths[e] for e in entries]
+        other_headline[~in_batch] = [index.kinds[e] == _HEADLINE for e in entries]
+        headline = (kinds[owners] == _HEADLINE) | other_headline
+        gap = threshold / (200 - threshold)
+        fits = (gap * own_length <= other_length) & (gap * other_length <= own_length)
+        chosen = np.flatnonzero(headline | fits)
+        owner_list, code_list = owners[chosen].tolist(), codes[chosen].tolist()
+        mine = [batch.compacts[u] for u in owner_list]
+        decoded: dict[int, str] = {}  # an entry is often a candidate of several units
+        theirs = [
+            batch.compacts[c - _BATCH] if c >= _BATCH
+            else decoded[c] if c in decoded else decoded.setdefault(c, index.compact(c))
+            for c in code_list
+        ]
+        best = process.cpdist(mine, theirs, scorer=fuzz.ratio, score_cutoff=threshold)
+        variants = headline[chosen]
+        if variants.any():  # a headline may also match without its site suffix
+            at = np.flatnonzero(variants)
+            mine_cut = [batch.suffix_compacts[owner_list[i]] for i in at.tolist()]
+            theirs_cut = [
+                batch.suffix_compacts[code_list[i] - _BATCH] if code_list[i] >= _BATCH
+                else index.suffix_compact(code_list[i])
+                for i in at.tolist()
+            ]
+            for a, b in ((mine_cut, theirs), (mine, theirs_cut), (mine_cut, theirs_cut)):
+                b = [b[i] for i in at.tolist()] if b is theirs or b is mine else b
+                a = [a[i] for i in at.tolist()] if a is mine else a
+                scores = process.cpdist(
+                    [x or "\x00" for x in a], [y or "\x01" for y in b], scorer=fuzz.ratio, score_cutoff=threshold
+                )
+                best[at] = np.maximum(best[at], scores)
+        keep = np.zeros(len(codes), dtype=bool)
+        keep[chosen] = best >= threshold
+        return keep
+
+    def _headline_lookups(self, interesting: np.ndarray) -> None:
+        """Short units whose headline keys hit a kept headline (of the index or earlier)."""
+        batch = self.batch
+        self.batch_headlines: dict[str, list[int]] = {}
+        kinds = batch.kinds
+        for u in np.flatnonzero(self.valid & (kinds == _HEADLINE)).tolist():
+            for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
+                self.batch_headlines.setdefault(key, []).append(u)
+        if not self.batch_headlines and not (self.across and self.index.headlines):
+            return
+        index_headlines = self.index.headlines
+        scope = self.unit_doc if not self.across else np.zeros(len(self.units), dtype=np.int64)
+        for u in np.flatnonzero(self.valid & (batch.words <= 30)).tolist():
+            for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
+                if key in index_headlines or any(p < u and scope[p] == scope[u] for p in self.batch_headlines.get(key, ())):
+                    interesting[u] = True
+                    break
+
+    # -- one unit at a time --------------------------------------------------------
+
+    def _exact_twin(self, u: int) -> int | None:
+        """The kept unit with the same exact key (an entry id, or a batch code)."""
+        if self.global_exact[u] >= 0:
+            return self.global_exact[u]
+        first = self.exact_first[u]
+        if first < 0:
+            return None
+        if self.indexed[first]:
+            return _BATCH + first
+        other = self.batch_exact.get(self.exact_keys[u])
+        return _BATCH + other if other is not None and other < u else None
+
+    def _candidates(self, u: int) -> list[int]:
+        """Kept units sharing ``MIN_SHARED_BANDS`` non-full band buckets with unit ``u``,
+        plus kept headlines it may repeat, in order (index first, then the batch)."""
+        if u in self.unsure:
+            found = self._recount(u)
+        else:
+            lo, hi = self.cand_bounds.get(u, (0, 0))
+            indexed = self.indexed
+            found = {c for c in self.cand_codes[lo:hi] if c < _BATCH or indexed[c - _BATCH]}
+        batch = self.batch
+        for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
+            if self.across:
+                found.update(self.index.headlines.get(key, ()))
+            for p in self.batch_headlines.get(key, ()):
+                if p < u and self.indexed[p] and (self.across or self.unit_docs[p] == self.unit_docs[u]):
+                    found.add(_BATCH + p)
+        return sorted(found)
+
+    def _recount(self, u: int) -> set[int]:
+        """Band candidates of a unit whose buckets may have filled up within the batch."""
+        hits: list[int] = []
+        for band in range(BANDS):
+            before = int(self.global_count[u, band])
+            if before >= MAX_BUCKET:
+                continue
+            members = self.index.bucket_members(int(self.global_slots[u, band])) if before else []
+            at = self.sorted_at[u * BANDS + band]
+            start = int(self.sorted_start[at])
+            earlier = self.sorted_owner[start : start + int(self.sorted_rank[at])].tolist()
+            kept = [_BATCH + p for p in earlier if self.indexed[p]]
+            if before + len(kept) >= MAX_BUCKET:
+                continue
+            hits.extend(members)
+            hits.extend(kept)
+        return {code for code, count in Counter(hits).items() if count >= MIN_SHARED_BANDS}
+
+    def _length_fits(self, u: int, codes: list[int], threshold: float) -> list[int]:
+        """Candidates whose lengths allow the threshold (``match.lengths_fit``), checked
+        before their texts are fetched."""
+        batch, index = self.batch, self.index
+        size, suffix = len(batch.compacts[u]), len(batch.suffix_compacts[u])
+        kinds = self.kinds
+        headline = kinds[u] == _HEADLINE
+        gap = threshold / (200 - threshold)
+        kept = []
+        for code in codes:
+            if code < _BATCH:
+                other, other_suffix, other_headline = (
+                    index.lengths[code], index.suffix_lengths[code], index.kinds[code] == _HEADLINE
+                )
+            else:
+                p = code - _BATCH
+                other, other_suffix = len(batch.compacts[p]), len(batch.suffix_compacts[p])
+                other_headline = kinds[p] == _HEADLINE
+            if headline or other_headline:
+                if lengths_fit((size, suffix), (other, other_suffix), gap):
+                    kept.append(code)
+            elif lengths_fit((size,), (other,), gap):
+                kept.append(code)
+        return kept
+
+    def features(self, code: int) -> Features:
+        """Features of a candidate: an entry of the index or (above ``_BATCH``) a batch unit."""
+        if code < _BATCH:
+            return self.index.features(code)
+        return self.unit_features(code - _BATCH)
+
+    def unit_features(self, u: int) -> Features:
+        cached = self._features.get(u)
+        if cached is None:
+            unit = self.units[u]
+            cached = Features(unit.text, self.batch.compacts[u], int(self.batch.words[u]), self.kinds[u] == _HEADLINE)
+            cached.suffix_compact = self.batch.suffix_compacts[u]
+            self._features[u] = cached
+        return cached
+
+    def ref(self, code: int) -> UnitRef:
+        if code < _BATCH:
+            return self.index.ref(code)
+        u = code - _BATCH
+        return unit_ref(self.documents[self.unit_docs[u]], self.units[u])
+
+    def _kept_bands(self, kept: np.ndarray) -> dict:
+        """The band keys of the kept units in key order (as sorted for the lookup), with
+        each one's row among the kept units, its band and its slot in the index (-1: new)."""
+        row = np.full(len(self.units), -1, dtype=np.int64)
+        row[kept] = np.arange(len(kept))
+        taken = row[self.sorted_owner] >= 0
+        owner, band = self.sorted_owner[taken], self.sorted_band[taken]
+        return {
+            "band_keys": self.sorted_keys[taken],
+            "band_rows": row[owner],
+            "band_numbers": band,
+            "band_slots": self.global_slots[owner, band],
+        }
+
+    def _kept(self) -> KeptUnits:
+        """The batch's kept units, to join the index."""
+        batch = self.batch
+        kept = np.flatnonzero(np.frombuffer(self.indexed, dtype=bool))
+        rows = kept.tolist()
+        batch_kinds = self.kinds
+        units = [self.units[u] for u in rows]
+        refs = np.column_stack([
+            np.fromiter((u.index for u in units), dtype=np.int64, count=len(units)),
+            batch.spans[kept][:, 2], batch.spans[kept][:, 3],
+            batch.spans[kept][:, 0], batch.spans[kept][:, 1], batch.kinds[kept].astype(np.int64),
+        ]) if rows else np.zeros((0, 6), dtype=np.int64)
+        return KeptUnits(
+            documents=[self.documents[self.unit_docs[u]].name for u in rows],
+            refs=refs,
+            words=batch.words[kept],
+            texts=[u.text for u in units],
+            compacts=[batch.compacts[u] for u in rows],
+            suffix_compacts=[batch.suffix_compacts[u] for u in rows],
+            exact=self.exact[kept],
+            **self._kept_bands(kept),
+            headline_keys=[
+                (row, headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])))
+                for row, u in enumerate(rows) if batch_kinds[u] == _HEADLINE
+            ],
+        )
+
+
+def _scoped(keys: np.ndarray, scope: np.ndarray) -> np.ndarray:
+    """Keys made distinct per document (``scope``), for matching within documents only."""
+    scoped = _mix(keys ^ (scope * np.uint64(0x9E3779B97F4A7C15)))
+    scoped[scoped == 0] = 1
+    return scoped

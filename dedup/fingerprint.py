@@ -64,22 +64,27 @@ def _mix(x: np.ndarray) -> np.ndarray:
 CHUNK_BYTES = 4_000_000  # signatures are computed this much text at a time
 
 
-def band_keys(compacts: list[str]) -> list[list[int]]:
-    """LSH band keys (``BANDS`` ints) for each compact text, computed in batches."""
-    keys: list[list[int]] = []
+def band_keys(compacts: list[str]) -> np.ndarray:
+    """LSH band keys for each compact text: a (units, ``BANDS``) array of nonzero
+    uint64 (zero marks an empty slot in the index), computed a chunk at a time."""
+    parts: list[np.ndarray] = []
     start = size = 0
     for end, text in enumerate(compacts):
         size += len(text) + GRAM
         if size >= CHUNK_BYTES:
-            keys.extend(_band_keys(compacts[start : end + 1]))
+            parts.append(_band_keys(compacts[start : end + 1]))
             start, size = end + 1, 0
-    if start < len(compacts):
-        keys.extend(_band_keys(compacts[start:]))
+    if start < len(compacts) or not parts:
+        parts.append(_band_keys(compacts[start:]))
+    keys = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    keys[keys == 0] = 1
     return keys
 
 
-def _band_keys(compacts: list[str]) -> list[list[int]]:
+def _band_keys(compacts: list[str]) -> np.ndarray:
     n = len(compacts)
+    if not n:
+        return np.zeros((0, BANDS), dtype=np.uint64)
     encoded = [c.encode("utf-8") for c in compacts]
     encoded = [b if len(b) >= GRAM else b + b"\x01" * (GRAM - len(b)) for b in encoded]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n)
@@ -107,8 +112,7 @@ def _band_keys(compacts: list[str]) -> list[list[int]]:
     acc = np.zeros((n, BANDS), dtype=np.uint64)
     for r in range(ROWS):
         acc = (acc ^ bands[:, :, r]) * _ROW_MULT[r]
-    acc = _mix(acc + np.arange(BANDS, dtype=np.uint64))
-    return acc.tolist()
+    return _mix(acc + np.arange(BANDS, dtype=np.uint64))
 
 
 def _densify(sig: np.ndarray) -> np.ndarray:
@@ -129,12 +133,22 @@ def _densify(sig: np.ndarray) -> np.ndarray:
     return np.where(empty, borrowed, sig)
 
 
-def exact_key(normalized: str) -> bytes:
-    """Stable 8-byte digest of a normalised unit (same in every process)."""
-    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest()
+def exact_key(normalized: str) -> int:
+    """Stable nonzero 64-bit digest of a normalised unit (same in every process)."""
+    return int.from_bytes(hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest(), "little") or 1
+
+
+def exact_keys(normalized: list[str]) -> np.ndarray:
+    """``exact_key`` of each text, as a uint64 array."""
+    blake = hashlib.blake2b
+    digests = b"".join([blake(t.encode("utf-8"), digest_size=8).digest() for t in normalized])
+    keys = np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+    keys[keys == 0] = 1
+    return keys
 
 
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+_HAS_DIGIT = re.compile(r"\d")
 _CASED_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Words whose capitalisation says nothing about a name: sentence starters, fillers.
@@ -185,30 +199,41 @@ class Facts:
     number_words: frozenset[str]
 
 
-def facts_of(text: str) -> Facts:
-    """Facts of a unit's source text (markup and a 'Read more' tail removed)."""
-    folded = strip_block_markers(unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY))
-    cased = _CASED_WORD.findall(compact_cased(folded))
+def _folded(text: str) -> str:
+    """The text as facts are read from it: NFKC, plain typography, no block markers."""
+    folded = text if text.isascii() else unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    return strip_block_markers(folded)
+
+
+def _numbers(folded: str) -> tuple[str, ...]:
+    if not _HAS_DIGIT.search(folded):
+        return ()
+    numbers = _NUMBER.findall(folded)
+    if "," in folded:
+        numbers = [n.replace(",", "") for n in numbers]
+    numbers.sort()
+    return tuple(numbers)
+
+
+def facts_of(text: str, compact_text: str | None = None) -> Facts:
+    """Facts of a unit's source text (markup and a 'Read more' tail removed);
+    ``compact_text`` is the unit's compact form when it is already known."""
+    folded = _folded(text)
+    if compact_text is None:
+        compact_text = compact(normalize(folded))
+    # compact() may have dropped a tail: keep as many leading words as it kept.
+    kept = compact_text.count(" ") + 1 if compact_text else 0
+    cased = _CASED_WORD.findall(folded)[:kept]
     lowered = [w.casefold() for w in cased]
-    numbers = tuple(sorted(n.replace(",", "") for n in _NUMBER.findall(folded)))
+    vocabulary = frozenset(lowered)
     return Facts(
-        numbers=numbers,
-        capitalised=frozenset(
-            low for w, low in zip(cased, lowered) if w[:1].isupper() and low not in _NOT_NAMES
-        ),
-        vocabulary=frozenset(lowered),
-        polar=frozenset(w for w in lowered if w in _POLAR),
-        negations=tuple(sorted(w for w in lowered if w in _NEGATION)),
-        number_words=frozenset(w for w in lowered if w in _NUMBER_WORDS),
+        numbers=_numbers(folded),
+        capitalised=frozenset(w.casefold() for w in cased if w[0].isupper()) - _NOT_NAMES,
+        vocabulary=vocabulary,
+        polar=vocabulary & _POLAR,
+        negations=tuple(sorted(w for w in lowered if w in _NEGATION)) if vocabulary & _NEGATION else (),
+        number_words=vocabulary & _NUMBER_WORDS,
     )
-
-
-def compact_cased(folded: str) -> str:
-    """The words of ``folded`` in their original case, without a 'Read more' tail."""
-    lowered = compact(normalize(folded))
-    cased = _CASED_WORD.findall(folded)
-    # compact() may have dropped a tail: keep the same number of leading words.
-    return " ".join(cased[: len(lowered.split())]) if lowered else ""
 
 
 def facts_conflict(a: Facts, b: Facts) -> str | None:
@@ -233,6 +258,8 @@ def _unexplained_negation(a: Facts, b: Facts) -> bool:
     Only long negations (``without``, ``never``) can be excused by a typo: ``not`` and
     ``now`` are one letter apart and mean opposite things.
     """
+    if not a.negations or a.negations == b.negations:
+        return False
     missing = Counter(a.negations) - Counter(b.negations)
     for word in missing:
         if len(word) <= 3 or not any(
@@ -257,32 +284,52 @@ class Features:
     """What matching needs of one unit; facts are computed only when a pair needs them."""
 
     text: str
-    normalized: str
     compact: str
     words: int
     headline: bool
+    suffix_compact: str | None = None  # the compact text without a site suffix, when known
 
     @classmethod
     def of(cls, text: str, headline: bool) -> "Features":
         normalized = normalize(text)
-        return cls(text, normalized, compact(normalized), count_words(text), headline)
+        features = cls(text, compact(normalized), count_words(text), headline)
+        features.__dict__["normalized"] = normalized  # fills the cached property
+        return features
 
     @cached_property
-    def exact(self) -> bytes:
+    def normalized(self) -> str:
+        return normalize(self.text)
+
+    @cached_property
+    def exact(self) -> int:
         return exact_key(self.normalized)
 
     @cached_property
+    def numbers(self) -> tuple[str, ...]:
+        """The numbers the unit states (the first fact checked, and the cheapest)."""
+        facts = self.__dict__.get("facts")
+        return facts.numbers if facts is not None else _numbers(_folded(self.text))
+
+    @cached_property
     def facts(self) -> Facts:
-        return facts_of(self.text)
+        return facts_of(self.text, self.compact)
 
     @cached_property
     def without_suffix(self) -> "Features | None":
         """The same headline without a ``| Site Name`` suffix, if it has one."""
+        known = self.suffix_compact
+        if known is not None:  # computed with the batch: "" when there is no suffix
+            if not known:
+                return None
+            cased = _strip_suffix_cased(self.text)
+            return Features(cased, known, count_words(cased), True)
         stripped = without_site_suffix(self.normalized)
         if stripped is None:
             return None
         cased = _strip_suffix_cased(self.text)
-        return Features(cased, stripped, " ".join(words(stripped)), count_words(cased), True)
+        features = Features(cased, " ".join(words(stripped)), count_words(cased), True)
+        features.__dict__["normalized"] = stripped
+        return features
 
 
 def _strip_suffix_cased(text: str) -> str:

@@ -11,17 +11,19 @@ noise (a content word replaced, too many words inserted or dropped).
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from .fingerprint import Features, facts_conflict, typo_like
-from .model import Method, UnitRef
+from .model import Method
+
+T = TypeVar("T")
 
 SHORT_WORDS = 5  # a non-headline unit of this many words or fewer is never a repeat
-MAX_BUCKET = 32  # kept units per LSH band bucket; a full band is common, so it says little
 MIN_SHARED_BANDS = 2  # a chance collision shares one band; dev repeats share 6 or more of 16
 FREE_WORDS = 2  # words that may be inserted or dropped (plus one per 50 words; one under 10)
 HEADLINE_LOOKUP_WORDS = 30  # only a unit this short can repeat a headline
@@ -30,14 +32,6 @@ _FUNCTION_WORDS = frozenset(
     are were be been has have had also now just still then so very really even only
     already reportedly about some""".split()
 )
-
-
-@dataclass
-class Entry:
-    """A kept unit in the index."""
-
-    ref: UnitRef
-    features: Features
 
 
 @dataclass(frozen=True)
@@ -49,142 +43,72 @@ class Verdict:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Match:
-    """A kept unit and the verdict that ties a later unit to it."""
-
-    entry: Entry
-    verdict: Verdict
-
-
-@dataclass
-class Index:
-    """Kept units seen so far, findable by exact key, headline key and LSH band.
-
-    A band bucket holds one entry id as a plain int and becomes a list only when a second
-    unit shares the band (most never do); it stops growing at ``MAX_BUCKET``, so the
-    work per unit stays bounded however large the folder; a full bucket is a common
-    phrase and is not consulted.  A candidate must share two bands: one shared band is
-    usually a common phrase, not a repeat.
-    """
-
-    entries: list[Entry] = field(default_factory=list)
-    exact: dict[bytes, int] = field(default_factory=dict)
-    bands: dict[int, int | list[int]] = field(default_factory=dict)
-    headlines: dict[str, list[int]] = field(default_factory=dict)
-
-    def add(self, ref: UnitRef, features: Features, bands: list[int]) -> int:
-        """Index a kept unit; returns its entry id."""
-        entry_id = len(self.entries)
-        self.entries.append(Entry(ref, features))
-        self.exact.setdefault(features.exact, entry_id)
-        buckets = self.bands
-        for key in bands:
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = entry_id
-            elif type(bucket) is int:
-                buckets[key] = [bucket, entry_id]
-            elif len(bucket) < MAX_BUCKET:
-                bucket.append(entry_id)
-        if features.headline:
-            for key in _headline_keys(features):
-                self.headlines.setdefault(key, []).append(entry_id)
-        return entry_id
-
-    def candidates(self, features: Features, bands: list[int]) -> list[int]:
-        """Kept units sharing at least ``MIN_SHARED_BANDS`` bands, plus headline-key hits.
-
-        Full buckets are skipped: a band that common is a phrase, not evidence."""
-        hits: list[int] = []
-        buckets = self.bands
-        for key in bands:
-            bucket = buckets.get(key)
-            if bucket is None:
-                continue
-            if type(bucket) is int:
-                hits.append(bucket)
-            elif len(bucket) < MAX_BUCKET:
-                hits.extend(bucket)
-        found: set[int] = set()
-        if len(hits) >= MIN_SHARED_BANDS:
-            counts = Counter(hits)
-            found = {entry_id for entry_id, count in counts.items() if count >= MIN_SHARED_BANDS}
-        for key in _headline_keys(features):
-            found.update(self.headlines.get(key, ()))
-        return sorted(found)
-
-
-
-def _headline_keys(features: Features) -> list[str]:
-    if features.words > HEADLINE_LOOKUP_WORDS:
+def headline_keys(compact: str, suffix_compact: str, words: int) -> list[str]:
+    """Keys under which a headline is indexed and a short unit looks one up: its compact
+    text, and the same without a ``| Site Name`` suffix."""
+    if words > HEADLINE_LOOKUP_WORDS or not compact:
         return []
-    keys = [features.compact]
-    stripped = features.without_suffix
-    if stripped is not None:
-        keys.append(stripped.compact)
-    return keys
+    return [compact, suffix_compact] if suffix_compact else [compact]
 
 
-def find_twin(
-    features: Features, bands: list[int], index: Index, threshold: float, explain: bool = False
-) -> tuple[Match | None, list[Match]]:
-    """The best kept twin of a unit (or None), plus the look-alikes kept when ``explain``."""
-    if not features.compact:
-        return None, []
-    entry_id = index.exact.get(features.exact)
-    if entry_id is not None:
-        entry = index.entries[entry_id]
-        if _removable(features, entry.features):
-            return Match(entry, Verdict(100.0, Method.EXACT)), []
-    best: Match | None = None
-    misses: list[Match] = []
-    # ratio >= t needs 2*min(len)/(sum of len) >= t/100: skip the rest without a call.
-    ratio_gap = threshold / (200 - threshold)
-    size = len(features.compact)
-    for entry_id in index.candidates(features, bands):
-        entry = index.entries[entry_id]
-        other = entry.features
-        if not explain:
-            if features.headline or other.headline:
-                if not _any_length_fits(features, other, ratio_gap):
-                    continue
-            elif not _lengths_fit(size, len(other.compact), ratio_gap):
-                continue
+def confirm(
+    features: Features,
+    candidates: Iterable[tuple[T, Features]],
+    threshold: float,
+    explain: bool = False,
+    checked: bool = False,
+) -> tuple[tuple[T, Verdict] | None, list[tuple[T, Verdict]]]:
+    """The best confirmed twin among candidates (in order; the first wins a tie), plus
+    the look-alikes kept when ``explain``.  ``checked``: the candidates already passed
+    ``lengths_fit``."""
+    best: tuple[T, Verdict] | None = None
+    misses: list[tuple[T, Verdict]] = []
+    gap = threshold / (200 - threshold)
+    for key, other in candidates:
+        if not explain and not checked and not _features_fit(features, other, gap):
+            continue
         verdict = compare(features, other, threshold, explain)
         if verdict is None:
             continue
         if verdict.method is not None:
-            if best is None or verdict.score > best.verdict.score:
-                best = Match(entry, verdict)
+            if best is None or verdict.score > best[1].score:
+                best = (key, verdict)
         elif explain:
-            misses.append(Match(entry, verdict))
+            misses.append((key, verdict))
     return best, misses
 
 
-def _any_length_fits(a: Features, b: Features, gap: float) -> bool:
-    """Whether some pair of headline variants (with or without a site suffix) is close
-    enough in length to reach the threshold."""
-    for x in (a, a.without_suffix):
-        for y in (b, b.without_suffix):
-            if x is not None and y is not None and _lengths_fit(len(x.compact), len(y.compact), gap):
+def lengths_fit(a: tuple[int, ...], b: tuple[int, ...], gap: float) -> bool:
+    """Whether texts of these compact lengths can reach the threshold: ratio >= t needs
+    2*min/(sum) >= t/100, i.e. each length within ``gap`` = t/(200-t) of the other.
+    A headline may also be compared without its site suffix: its second length
+    (0 when it has none)."""
+    for x in a:
+        for y in b:
+            if x and y and gap * x <= y and gap * y <= x:
                 return True
     return False
 
 
-def _lengths_fit(a: int, b: int, gap: float) -> bool:
-    """Whether lengths a and b allow a ratio of at least the threshold (gap = t/(200-t))."""
-    return gap * a <= b and gap * b <= a
+def _features_fit(a: Features, b: Features, gap: float) -> bool:
+    if a.headline or b.headline:
+        return lengths_fit(_variant_lengths(a), _variant_lengths(b), gap)
+    return lengths_fit((len(a.compact),), (len(b.compact),), gap)
 
 
-def _removable(unit: Features, twin: Features) -> bool:
+def _variant_lengths(features: Features) -> tuple[int, int]:
+    stripped = features.without_suffix
+    return len(features.compact), len(stripped.compact) if stripped is not None else 0
+
+
+def removable(unit: Features, twin: Features) -> bool:
     """Short lines are real content unless they repeat a headline."""
     return unit.headline or twin.headline or unit.words > SHORT_WORDS
 
 
 def compare(unit: Features, twin: Features, threshold: float, explain: bool = False) -> Verdict | None:
     """Decide one pair; None when they are not alike enough to mention."""
-    if not _removable(unit, twin):
+    if not removable(unit, twin):
         return None
     if unit.headline or twin.headline:
         return _compare_headlines(unit, twin, threshold)
@@ -196,10 +120,17 @@ def compare(unit: Features, twin: Features, threshold: float, explain: bool = Fa
         score = fuzz.ratio(unit.compact, twin.compact)
     if score < threshold:
         return _containment(unit, twin, score, threshold) if explain else None
-    conflict = facts_conflict(unit.facts, twin.facts) or wording_conflict(unit.compact, twin.compact)
+    conflict = _conflict(unit, twin)
     if conflict:
         return Verdict(score, reason=conflict)
     return Verdict(score, Method.NEAR)
+
+
+def _conflict(a: Features, b: Features) -> str | None:
+    """Why two similar units are not repeats (facts or wording), or None."""
+    if a.numbers != b.numbers:  # the common case, without reading the other facts
+        return "numbers differ"
+    return facts_conflict(a.facts, b.facts) or wording_conflict(a.compact, b.compact)
 
 
 def _compare_headlines(unit: Features, twin: Features, threshold: float) -> Verdict | None:
@@ -211,7 +142,7 @@ def _compare_headlines(unit: Features, twin: Features, threshold: float) -> Verd
             score = fuzz.ratio(a.compact, b.compact)
             if score < threshold:
                 continue
-            conflict = facts_conflict(a.facts, b.facts) or wording_conflict(a.compact, b.compact)
+            conflict = _conflict(a, b)
             if conflict is None:
                 return Verdict(score, Method.HEADLINE)
             kept = Verdict(score, reason=conflict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 
 class UnitKind(str, Enum):
@@ -30,9 +31,10 @@ class Keep(str, Enum):
     LONGEST = "longest"
 
 
-@dataclass(frozen=True)
-class Unit:
-    """A headline or paragraph with its exact source span in the document text."""
+class Unit(NamedTuple):
+    """A headline or paragraph with its exact source span in the document text.
+
+    A named tuple rather than a dataclass: one is made per paragraph, on the hot path."""
 
     index: int
     kind: UnitKind

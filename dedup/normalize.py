@@ -55,6 +55,7 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _READ_MORE_TAIL = re.compile(
     r"[\W_]*\b(?:read more|continue reading|read the full (?:story|article)|full story)[\W_]*$"
 )
+_SUFFIX_SEPARATORS = (" | ", " - ", " :: ", " \u00b7 ")  # normalised text has single spaces
 _SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:\||-|::|\u00b7)\s+(?P<site>[^|]+)$")
 
 
@@ -90,7 +91,7 @@ def words(normalized: str) -> list[str]:
     return _WORD.findall(normalized)
 
 
-_ASCII_NON_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+_ASCII_NON_WORD = bytes(c if chr(c).isalnum() else 32 for c in range(256))
 
 
 def compact(normalized: str) -> str:
@@ -100,12 +101,14 @@ def compact(normalized: str) -> str:
     if "read" in end or "continue" in end or "story" in end:
         trimmed = _READ_MORE_TAIL.sub("", normalized) or normalized
     if trimmed.isascii():  # same result as words(), without a regex
-        return " ".join(trimmed.translate(_ASCII_NON_WORD).split())
+        return " ".join(trimmed.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split())
     return " ".join(words(trimmed))
 
 
 def without_site_suffix(normalized: str) -> str | None:
     """A headline without a ``| Site Name`` / ``- Site Name`` suffix, if it has one."""
+    if not any(sep in normalized for sep in _SUFFIX_SEPARATORS):
+        return None
     match = _SITE_SUFFIX.match(normalized)
     if not match or len(words(match["site"])) > 5 or not words(match["title"]):
         return None

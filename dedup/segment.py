@@ -13,7 +13,7 @@ list starts a block, follows a heading, or follows a line that ends a sentence.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .model import Document, Unit, UnitKind
 from .normalize import count_words
@@ -30,27 +30,42 @@ _MAX_HEADLINE_WORDS = 20
 _SUPPRESS = re.compile(r"<!--\s*dedup:\s*(off|on)\s*-->", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):
     start: int
     stop: int  # end of content, before the line terminator
     content: str
+    blank: bool
 
-    @property
-    def blank(self) -> bool:
-        return not self.content.strip()
+
+_OTHER_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def split_lines(text: str) -> list[_Line]:
-    """Lines with offsets; LF, CRLF and CR all end a line."""
+    """Lines with offsets; LF, CRLF and CR all end a line (and nothing else does)."""
     lines = []
+    if _OTHER_BREAKS.search(text) is None:  # then str.splitlines cuts at the same places
+        start = 0
+        for raw in text.splitlines(True):
+            content = raw.rstrip("\r\n")
+            lines.append(_Line(start, start + len(content), content, not content.strip()))
+            start += len(raw)
+        return lines
     for match in _LINE.finditer(text):
         raw = match.group()
         if not raw:
             break
         content = raw.rstrip("\r\n")
-        lines.append(_Line(match.start(), match.start() + len(content), content))
+        lines.append(_Line(match.start(), match.start() + len(content), content, not content.strip()))
     return lines
+
+
+def _plain(content: str) -> bool:
+    """A line no structure pattern can match: it starts with none of their characters."""
+    first = content[:1]
+    return first not in _MARKER_STARTS and not first.isspace() and not first.isdigit()
+
+
+_MARKER_STARTS = frozenset("#*_=-+|`~")
 
 
 def start_document(text: str) -> tuple[list[_Line], "_Builder", int]:
@@ -78,7 +93,7 @@ def segment(text: str, name: str = "-") -> Document:
             i = end
             continue
         j = i + 1
-        while j < len(lines) and not lines[j].blank and not _FENCE.match(lines[j].content):
+        while j < len(lines) and not lines[j].blank and (_plain(lines[j].content) or not _FENCE.match(lines[j].content)):
             j += 1
         _emit_block(builder, lines, i, j)
         i = j
@@ -98,7 +113,7 @@ def _mark_protected(text: str, units: list[Unit]) -> list[Unit]:
         while k < len(switches) and switches[k][0] < unit.start:
             off = switches[k][1]
             k += 1
-        marked.append(replace(unit, protected=True) if off else unit)
+        marked.append(unit._replace(protected=True) if off else unit)
     return marked
 
 
@@ -149,6 +164,9 @@ def _emit_block(builder: _Builder, lines: list[_Line], i: int, j: int) -> None:
     k = i
     while k < j:
         content = lines[k].content
+        if _plain(content) and (k + 1 == j or _plain(lines[k + 1].content)):
+            k += 1  # the common case: no heading, list or table starts here
+            continue
         if _ATX.match(content) or _BOLD_ONLY.match(content):
             _emit_run(builder, lines, run_start, k)
             builder.add(UnitKind.HEADLINE, lines, k, k)
@@ -243,5 +261,5 @@ def _mark_title(units: list[Unit]) -> list[Unit]:
         and 0 < count_words(first.text) <= _MAX_HEADLINE_WORDS
         and not re.search(r"[.,;:]\s*$", first.text)
     ):
-        units[0] = replace(first, kind=UnitKind.HEADLINE)
+        units[0] = first._replace(kind=UnitKind.HEADLINE)
     return units

@@ -96,7 +96,7 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
     markup = {
         i: [u.text for u in d.units]
         for i, d in enumerate(documents)
-        if any(u.text != d.text[u.start : u.end] for u in d.units)
+        if d.layout == "markup"
     }
     exact, bands = exact_keys(normalized), band_keys(compacts)
     if within_documents and units:

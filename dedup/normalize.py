@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import islice
 
 _TYPOGRAPHY = str.maketrans(
     {
@@ -46,6 +47,20 @@ _TYPOGRAPHY = str.maketrans(
     }
 )
 
+_TYPOGRAPHY_CHARS = re.compile("[" + "".join(map(chr, _TYPOGRAPHY)) + "]")
+
+
+def plain_typography(text: str) -> str:
+    """NFKC with straight quotes and dashes, no-break spaces as spaces and invisible
+    characters dropped (``str.translate`` with a dict is slow on non-ASCII text)."""
+    text = unicodedata.normalize("NFKC", text)
+    return _TYPOGRAPHY_CHARS.sub(_replace_typography, text)
+
+
+def _replace_typography(match: re.Match) -> str:
+    return _TYPOGRAPHY[ord(match.group())]
+
+
 _HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}(?=\s|$)|\s#+\s*$", re.MULTILINE)
 _SETEXT_UNDERLINE = re.compile(r"\n\s{0,3}(?:=+|-+)\s*$")
 _EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|`+)")
@@ -55,14 +70,14 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _READ_MORE_TAIL = re.compile(
     r"[\W_]*\b(?:read more|continue reading|read the full (?:story|article)|full story)[\W_]*$"
 )
-_SUFFIX_SEPARATORS = (" | ", " - ", " :: ", " \u00b7 ")  # normalised text has single spaces
+_SUFFIX_SEPARATOR = re.compile(" (?:[|-]|::|\u00b7) ")  # normalised text has single spaces
 _SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:\||-|::|\u00b7)\s+(?P<site>[^|]+)$")
 
 
 def normalize(text: str) -> str:
     """Case-folded, typography-neutral, markup-free text with collapsed whitespace."""
     if not text.isascii():  # NFKC and the typography table leave ASCII unchanged
-        text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+        text = plain_typography(text)
     # Each pattern runs only when its marker is present: this is the per-unit hot path.
     text = strip_block_markers(text)
     if "\n" in text and ("=" in text or "-" in text):
@@ -91,7 +106,8 @@ def words(normalized: str) -> list[str]:
     return _WORD.findall(normalized)
 
 
-_ASCII_NON_WORD = bytes(c if chr(c).isalnum() else 32 for c in range(256))
+_ASCII_NON_WORD = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+_OTHER_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
 
 
 def compact(normalized: str) -> str:
@@ -100,19 +116,28 @@ def compact(normalized: str) -> str:
     end = normalized[-40:]
     if "read" in end or "continue" in end or "story" in end:
         trimmed = _READ_MORE_TAIL.sub("", normalized) or normalized
-    if trimmed.isascii():  # same result as words(), without a regex
+    # The same tokens as words(), mostly without a regex: ASCII punctuation becomes a
+    # space byte-wise; other characters are kept unless one is not a word character.
+    if trimmed.isascii():
         return " ".join(trimmed.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split())
-    return " ".join(words(trimmed))
+    if _OTHER_NON_WORD.search(trimmed):
+        return " ".join(words(trimmed))
+    return " ".join(trimmed.encode("utf-8").translate(_ASCII_NON_WORD).decode("utf-8").split())
 
 
 def without_site_suffix(normalized: str) -> str | None:
     """A headline without a ``| Site Name`` / ``- Site Name`` suffix, if it has one."""
-    if not any(sep in normalized for sep in _SUFFIX_SEPARATORS):
+    if not _SUFFIX_SEPARATOR.search(normalized):
         return None
     match = _SITE_SUFFIX.match(normalized)
-    if not match or len(words(match["site"])) > 5 or not words(match["title"]):
+    if not match or _more_words_than(match["site"], 5) or not _WORD.search(match["title"]):
         return None
     return match["title"]
+
+
+def _more_words_than(text: str, limit: int) -> bool:
+    """Whether ``text`` has more than ``limit`` words (it stops counting there)."""
+    return sum(1 for _ in islice(_WORD.finditer(text), limit + 1)) > limit
 
 
 _ALNUM_TOKEN = re.compile(r"\S*[^\W_]\S*")

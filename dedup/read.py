@@ -175,8 +175,11 @@ def discover(
     for arg in paths:
         path = Path(arg)
         if path.is_dir():
+            # Nothing under a folder is reached through a link, so the folder's real
+            # path plus the relative name is each file's real path.
+            real_root = os.path.realpath(path)
             for item in _walk(path, include, exclude, skip_resolved):
-                found.setdefault(os.path.realpath(item.path), item)
+                found.setdefault(os.path.join(real_root, item.relative), item)
         elif path.exists() or path.is_symlink():
             item = Found(path, _display(path), path.name)
             found.setdefault(os.path.realpath(path), item)
@@ -185,26 +188,41 @@ def discover(
     return sorted(found.values(), key=lambda f: f.name)
 
 
+def _patterns(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """One regex for several shell patterns (what fnmatch.fnmatch does for each)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns))
+
+
 def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [
-            d
-            for d in dirnames
-            if not d.startswith(".")
-            and not (here / d).is_symlink()
-            and (skip is None or (here / d).resolve() != skip)
-        ]
-        for filename in filenames:
-            path = here / filename
-            relative = path.relative_to(root).as_posix()
-            if path.is_symlink() or filename.startswith("."):
+    included, excluded = _patterns(include), _patterns(exclude)
+    folders = [(root, "")]
+    while folders:
+        folder, prefix = folders.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") or entry.is_symlink():
                 continue
-            if not any(fnmatch.fnmatch(filename, pattern) for pattern in include):
+            relative = prefix + name
+            if entry.is_dir():
+                here = Path(entry.path)
+                if skip is None or here.resolve() != skip:
+                    subfolders.append((here, relative + "/"))
                 continue
-            if any(fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(filename, p) for p in exclude):
+            case_name = os.path.normcase(name)
+            if included is None or not included.match(case_name):
                 continue
+            if excluded is not None and (excluded.match(os.path.normcase(relative)) or excluded.match(case_name)):
+                continue
+            path = Path(entry.path)
             yield Found(path, _display(path), relative)
+        folders.extend(reversed(subfolders))
 
 
 def _display(path: Path) -> str:

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 
 from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
-from .match import MIN_SHARED_BANDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
+from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
 from .normalize import compact, count_words, normalize, without_site_suffix, words
 
@@ -50,7 +50,11 @@ class PreparedBatch:
     protected: np.ndarray  # bool
     markup_texts: dict[int, list[str]]  # unit texts of documents whose units are not slices
     compacts: list[str]
-    suffix_compacts: list[str]  # compact text without a site suffix ("" when it has none)
+    suffix_compacts: list[str | None]  # compact text without a site suffix ("": none; None: not worked out)
+    compact_lengths: np.ndarray  # characters
+    suffix_lengths: np.ndarray  # characters (-1: not worked out)
+    blob: bytes  # texts, compacts and suffix-less compacts, UTF-8
+    blob_offsets: np.ndarray  # (units, 4): where each unit's three pieces start, and end
     words: np.ndarray  # int64
     exact: np.ndarray  # uint64
     bands: np.ndarray  # (units, BANDS) uint64
@@ -92,7 +96,11 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
     normalized = [normalize(t) for t in texts]
     compacts = [compact(n) for n in normalized]
     counts = [count_words(t) for t in texts]
-    suffixes = [_suffix_compact(n) for n in normalized]
+    # Needed for headline keys (short units); a long unit's is worked out if a pair needs it.
+    suffixes = [
+        _suffix_compact(n) if c <= HEADLINE_LOOKUP_WORDS or u.kind is UnitKind.HEADLINE else None
+        for n, c, u in zip(normalized, counts, units)
+    ]
     markup = {
         i: [u.text for u in d.units]
         for i, d in enumerate(documents)
@@ -103,6 +111,12 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
         scope = np.repeat(np.arange(1, len(documents) + 1, dtype=np.uint64), [len(d.units) for d in documents])
         exact, bands = _scoped(exact, scope), _scoped(bands, scope[:, None])
     positions = np.flatnonzero(np.fromiter(map(bool, compacts), dtype=bool, count=len(compacts)))
+    # Each unit's text, compact text and suffix-less compact text, UTF-8, back to back:
+    # the index keeps this block for the units it keeps, without encoding them again.
+    pieces = [(p or "").encode("utf-8") for triple in zip(texts, compacts, suffixes) for p in triple]
+    sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
     return PreparedBatch(
         names=[d.name for d in documents],
         layouts=[d.layout for d in documents],
@@ -114,6 +128,10 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
         markup_texts=markup,
         compacts=compacts,
         suffix_compacts=suffixes,
+        compact_lengths=np.fromiter(map(len, compacts), dtype=np.int64, count=len(compacts)),
+        suffix_lengths=np.fromiter((-1 if c is None else len(c) for c in suffixes), dtype=np.int64, count=len(suffixes)),
+        blob=b"".join(pieces),
+        blob_offsets=np.stack([starts[0::3], starts[1::3], starts[2::3], ends[2::3]], axis=1) if len(pieces) else np.zeros((0, 4), dtype=np.int64),
         words=np.array(counts, dtype=np.int64),
         exact=exact,
         bands=bands,
@@ -358,7 +376,7 @@ class _BatchDecision:
         threshold = self.owner.options.threshold
         in_batch = codes >= _BATCH
         partner = codes - _BATCH
-        lengths = np.fromiter(map(len, batch.compacts), dtype=np.int64, count=len(batch.compacts))
+        lengths = batch.compact_lengths
         kinds = batch.kinds
         own_length = lengths[owners]
         other_length = np.zeros(len(codes), dtype=np.int64)
@@ -384,9 +402,9 @@ class _BatchDecision:
         variants = headline[chosen]
         if variants.any():  # a headline may also match without its site suffix
             at = np.flatnonzero(variants)
-            mine_cut = [batch.suffix_compacts[owner_list[i]] for i in at.tolist()]
+            mine_cut = [self.suffix(owner_list[i]) for i in at.tolist()]
             theirs_cut = [
-                batch.suffix_compacts[code_list[i] - _BATCH] if code_list[i] >= _BATCH
+                self.suffix(code_list[i] - _BATCH) if code_list[i] >= _BATCH
                 else index.suffix_compact(code_list[i])
                 for i in at.tolist()
             ]
@@ -473,7 +491,7 @@ class _BatchDecision:
         """Candidates whose lengths allow the threshold (``match.lengths_fit``), checked
         before their texts are fetched."""
         batch, index = self.batch, self.index
-        size, suffix = len(batch.compacts[u]), len(batch.suffix_compacts[u])
+        size, suffix = len(batch.compacts[u]), len(self.suffix(u))
         kinds = self.kinds
         headline = kinds[u] == _HEADLINE
         gap = threshold / (200 - threshold)
@@ -481,11 +499,11 @@ class _BatchDecision:
         for code in codes:
             if code < _BATCH:
                 other, other_suffix, other_headline = (
-                    index.lengths[code], index.suffix_lengths[code], index.kinds[code] == _HEADLINE
+                    index.lengths[code], index.suffix_length(code), index.kinds[code] == _HEADLINE
                 )
             else:
                 p = code - _BATCH
-                other, other_suffix = len(batch.compacts[p]), len(batch.suffix_compacts[p])
+                other, other_suffix = len(batch.compacts[p]), len(self.suffix(p))
                 other_headline = kinds[p] == _HEADLINE
             if headline or other_headline:
                 if lengths_fit((size, suffix), (other, other_suffix), gap):
@@ -499,6 +517,14 @@ class _BatchDecision:
         if code < _BATCH:
             return self.index.features(code)
         return self.unit_features(code - _BATCH)
+
+    def suffix(self, u: int) -> str:
+        """A batch unit's compact text without a site suffix ("" when it has none);
+        prepared only for short units, worked out here for a long one when needed."""
+        known = self.batch.suffix_compacts[u]
+        if known is None:
+            known = self.batch.suffix_compacts[u] = _suffix_compact(normalize(self.units[u].text))
+        return known
 
     def unit_features(self, u: int) -> Features:
         cached = self._features.get(u)
@@ -533,26 +559,28 @@ class _BatchDecision:
         """The batch's kept units, to join the index."""
         batch = self.batch
         kept = np.flatnonzero(np.frombuffer(self.indexed, dtype=bool))
-        rows = kept.tolist()
-        batch_kinds = self.kinds
-        units = [self.units[u] for u in rows]
+        document = self.unit_doc[kept]
+        first_unit = np.cumsum([0] + batch.unit_counts[:-1])
+        spans = batch.spans[kept]
         refs = np.column_stack([
-            np.fromiter((u.index for u in units), dtype=np.int64, count=len(units)),
-            batch.spans[kept][:, 2], batch.spans[kept][:, 3],
-            batch.spans[kept][:, 0], batch.spans[kept][:, 1], batch.kinds[kept].astype(np.int64),
-        ]) if rows else np.zeros((0, 6), dtype=np.int64)
+            kept - first_unit[document], spans[:, 2], spans[:, 3], spans[:, 0], spans[:, 1],
+            batch.kinds[kept].astype(np.int64),
+        ])
+        headlines = np.flatnonzero(batch.kinds[kept] == _HEADLINE).tolist()
         return KeptUnits(
-            documents=[self.documents[self.unit_docs[u]].name for u in rows],
+            documents=batch.names,
+            document_rows=document,
             refs=refs,
             words=batch.words[kept],
-            texts=[u.text for u in units],
-            compacts=[batch.compacts[u] for u in rows],
-            suffix_compacts=[batch.suffix_compacts[u] for u in rows],
+            blob=batch.blob,
+            offsets=batch.blob_offsets[kept],
+            compact_lengths=batch.compact_lengths[kept],
+            suffix_lengths=batch.suffix_lengths[kept],
             exact=self.exact[kept],
             **self._kept_bands(kept),
             headline_keys=[
                 (row, headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])))
-                for row, u in enumerate(rows) if batch_kinds[u] == _HEADLINE
+                for row, u in zip(headlines, kept[headlines].tolist())
             ],
         )
 

@@ -49,6 +49,7 @@ _MIX2 = _U64(0x94D049BB133111EB)
 _BASE = _U64(0x9E3779B97F4A7C15)  # odd and random-looking: a multiplicative rolling hash
 _SPREAD = _U64(0xD6E8FEB86659FD93)
 _BIN_SHIFT = _U64(64 - 6)  # top 6 bits choose among up to 64 bins
+_BIN_OF = np.arange(64, dtype=np.int64) % BINS
 _ROW_MULT = [_U64(0x9E3779B97F4A7C15), _U64(0xC2B2AE3D27D4EB4F), _U64(0x165667B19E3779F9)]
 
 
@@ -96,13 +97,13 @@ def _band_keys(compacts: list[str]) -> np.ndarray:
     for k in range(1, GRAM):
         h *= _BASE
         h += buf[k : windows + k]
-    owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    row = np.repeat(np.arange(0, n * BINS, BINS, dtype=np.int64), lengths)  # each byte's unit
     h *= _SPREAD  # one multiply and shift spread the bits: the grams are only 40 bits
     h ^= h >> _U64(29)
     # Each window's cell: its unit's row and bin; a window across two units goes to a
     # spare cell at the end, which is dropped.
-    cell = owner[:windows] * BINS + (h >> _BIN_SHIFT).astype(np.int32) % BINS
-    cell[owner[:windows] != owner[GRAM - 1 :]] = n * BINS
+    cell = row[:windows] + _BIN_OF[h >> _BIN_SHIFT]
+    cell[row[:windows] != row[GRAM - 1 :]] = n * BINS
 
     sig = np.full(n * BINS + 1, _EMPTY, dtype=np.uint64)
     np.minimum.at(sig, cell, h)  # flat indexes: much faster than a 2-D ufunc.at
@@ -215,20 +216,24 @@ def _numbers(folded: str) -> tuple[str, ...]:
     return tuple(numbers)
 
 
-def facts_of(text: str, compact_text: str | None = None) -> Facts:
+def facts_of(text: str, compact_text: str | None = None, folded: str | None = None) -> Facts:
     """Facts of a unit's source text (markup and a 'Read more' tail removed);
-    ``compact_text`` is the unit's compact form when it is already known."""
-    folded = _folded(text)
+    ``compact_text`` and ``folded`` (``_folded(text)``) may be given when known."""
+    if folded is None:
+        folded = _folded(text)
     if compact_text is None:
         compact_text = compact(normalize(folded))
     # compact() may have dropped a tail: keep as many leading words as it kept.
     kept = compact_text.count(" ") + 1 if compact_text else 0
     cased = _CASED_WORD.findall(folded)[:kept]
-    lowered = [w.casefold() for w in cased]
+    if folded.isascii():  # lower-casing keeps ASCII words aligned
+        lowered = _CASED_WORD.findall(folded.lower())[:kept]
+    else:
+        lowered = [w.casefold() for w in cased]
     vocabulary = frozenset(lowered)
     return Facts(
         numbers=_numbers(folded),
-        capitalised=frozenset(w.casefold() for w in cased if w[0].isupper()) - _NOT_NAMES,
+        capitalised=frozenset([w.casefold() for w in cased if w[0].isupper()]) - _NOT_NAMES,
         vocabulary=vocabulary,
         polar=vocabulary & _POLAR,
         negations=tuple(sorted(w for w in lowered if w in _NEGATION)) if vocabulary & _NEGATION else (),
@@ -305,14 +310,18 @@ class Features:
         return exact_key(self.normalized)
 
     @cached_property
+    def folded(self) -> str:
+        return _folded(self.text)
+
+    @cached_property
     def numbers(self) -> tuple[str, ...]:
         """The numbers the unit states (the first fact checked, and the cheapest)."""
         facts = self.__dict__.get("facts")
-        return facts.numbers if facts is not None else _numbers(_folded(self.text))
+        return facts.numbers if facts is not None else _numbers(self.folded)
 
     @cached_property
     def facts(self) -> Facts:
-        return facts_of(self.text, self.compact)
+        return facts_of(self.text, self.compact, self.folded)
 
     @cached_property
     def without_suffix(self) -> "Features | None":

@@ -27,14 +27,14 @@ _MAX_LOAD = 0.6
 class KeyTable:
     """Open-addressing (linear probing) hash table from nonzero uint64 keys to a slot
     (a power-of-two number of slots; the keys are well mixed, so their low bits do),
-    with a ``head`` (int64) and a ``count`` (uint8) per slot; looked up and filled with
+    with a ``head`` (int32) and a ``count`` (uint8) per slot; looked up and filled with
     vectorised probing rounds."""
 
     def __init__(self, capacity: int = 1 << 12) -> None:
         # Zeroed memory is only paid for once touched, so a roomy start costs a small
         # run nothing and saves a large one the first rounds of growing.
         self.keys = np.zeros(capacity, dtype=np.uint64)
-        self.head = np.zeros(capacity, dtype=np.int64)  # set for every slot on insert
+        self.head = np.zeros(capacity, dtype=np.int32)  # set for every slot on insert
         self.count = np.zeros(capacity, dtype=np.uint8)
         self.size = 0
         self._claim = np.empty(0, dtype=np.int32)  # scratch for insert, sized with the table
@@ -128,12 +128,14 @@ class Column:
 class KeptUnits:
     """What a batch adds to the index: one row per kept unit, in order."""
 
-    documents: list[str]  # name of each row's document
+    documents: list[str]  # names of the batch's documents
+    document_rows: np.ndarray  # each row's document (a position in ``documents``)
     refs: np.ndarray  # (rows, 6) int64: unit index, first line, last line, start, end, kind
     words: np.ndarray
-    texts: list[str]
-    compacts: list[str]
-    suffix_compacts: list[str]
+    blob: bytes  # the batch's UTF-8 texts, compacts and suffix-less compacts
+    offsets: np.ndarray  # (rows, 4) int64: each row's pieces in the blob
+    compact_lengths: np.ndarray
+    suffix_lengths: np.ndarray  # -1: not worked out (a long unit)
     exact: np.ndarray
     # Band keys of the kept units sorted by key (rows ascending within a key), with the
     # row and band of each and its slot in the index's band table (-1: not there yet).
@@ -156,11 +158,11 @@ class Index:
         # Read one at a time per candidate: array.array gives Python ints fastest.
         self.words = array("l")
         self.lengths = array("l")  # of the compact text, in characters
-        self.suffix_lengths = array("l")  # of it without a site suffix (0: none)
+        self.suffix_lengths = array("l")  # of it without a site suffix (0: none, -1: not known)
         self.kinds = array("b")
         self.document = Column(np.int32)
-        self.chunk = Column(np.int32)
-        self.offsets = Column(np.int64, 4)  # starts of text, compact, suffix-less compact; end
+        self.chunk = array("l")
+        self.offsets = array("q")  # per entry: starts of text, compact, suffix-less compact; end
         self.names: list[str] = []
         self.chunks: list[bytes] = []
         self._features: OrderedDict[int, Features] = OrderedDict()
@@ -170,7 +172,7 @@ class Index:
 
     def add(self, kept: KeptUnits) -> None:
         """Index a batch's kept units (given in order); they get the next entry ids."""
-        rows = len(kept.texts)
+        rows = len(kept.words)
         if not rows:
             return
         first = len(self)
@@ -181,25 +183,16 @@ class Index:
         for row, keys in kept.headline_keys:
             for key in keys:
                 self.headlines.setdefault(key, []).append(first + row)
-        # Texts, compacts and suffix-less compacts of the batch in one UTF-8 chunk.
-        pieces = [
-            p.encode("utf-8") for triple in zip(kept.texts, kept.compacts, kept.suffix_compacts) for p in triple
-        ]
-        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
-        offsets = np.stack([starts[0::3], starts[1::3], starts[2::3], ends[2::3]], axis=1)
-        self.chunk.extend(np.full(rows, len(self.chunks), dtype=np.int32))
-        self.chunks.append(b"".join(pieces))
-        self.offsets.extend(offsets)
+        self.chunk.extend([len(self.chunks)] * rows)
+        self.chunks.append(kept.blob)  # a few removed units' bytes ride along: cheaper than copying
+        self.offsets.extend(kept.offsets.ravel().tolist())
         self.refs.extend(kept.refs)
         self.words.extend(kept.words.tolist())
-        self.lengths.extend(map(len, kept.compacts))
-        self.suffix_lengths.extend(map(len, kept.suffix_compacts))
+        self.lengths.extend(kept.compact_lengths.tolist())
+        self.suffix_lengths.extend(kept.suffix_lengths.tolist())
         self.kinds.extend(kept.refs[:, 5].tolist())
-        names = {name: i for i, name in enumerate(dict.fromkeys(kept.documents), start=len(self.names))}
-        self.names.extend(names)
-        self.document.extend(np.fromiter((names[d] for d in kept.documents), dtype=np.int32, count=rows))
+        self.document.extend(kept.document_rows + len(self.names))
+        self.names.extend(kept.documents)
 
     def _add_bands(self, kept: KeptUnits, first: int) -> None:
         keys = kept.band_keys
@@ -240,7 +233,7 @@ class Index:
     def members(self, slots: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(owner, entry id) for every entry in the buckets at ``slots`` (all valid)."""
         width = BANDS
-        pair = self.bands.head[slots]
+        pair = self.bands.head[slots].astype(np.int64)
         chain = self.chain.data
         out_owner, out_entry = [], []
         while pair.size:
@@ -259,14 +252,15 @@ class Index:
         if cached is not None:
             self._features.move_to_end(entry_id)
             return cached
-        chunk = self.chunks[self.chunk.data[entry_id]]
-        start, middle, suffix, end = self.offsets.data[entry_id].tolist()
+        chunk = self.chunks[self.chunk[entry_id]]
+        start, middle, suffix, end = self.offsets[4 * entry_id : 4 * entry_id + 4]
         headline = self.kinds[entry_id] == _HEADLINE
         features = Features(
             chunk[start:middle].decode("utf-8"), chunk[middle:suffix].decode("utf-8"),
             self.words[entry_id], headline,
         )
-        features.suffix_compact = chunk[suffix:end].decode("utf-8")
+        if self.suffix_lengths[entry_id] >= 0:  # else Features works it out if asked
+            features.suffix_compact = chunk[suffix:end].decode("utf-8")
         self._features[entry_id] = features
         if len(self._features) > 4096:
             self._features.popitem(last=False)
@@ -277,15 +271,24 @@ class Index:
         cached = self._features.get(entry_id)
         if cached is not None:
             return cached.compact
-        chunk = self.chunks[self.chunk.data[entry_id]]
-        _, middle, suffix, _ = self.offsets.data[entry_id].tolist()
+        chunk = self.chunks[self.chunk[entry_id]]
+        at = 4 * entry_id
+        middle, suffix = self.offsets[at + 1], self.offsets[at + 2]
         return chunk[middle:suffix].decode("utf-8")
 
     def suffix_compact(self, entry_id: int) -> str:
         """The compact text without a site suffix ("" when the unit has none)."""
-        chunk = self.chunks[self.chunk.data[entry_id]]
-        _, _, suffix, end = self.offsets.data[entry_id].tolist()
+        if self.suffix_lengths[entry_id] < 0:
+            stripped = self.features(entry_id).without_suffix
+            return stripped.compact if stripped is not None else ""
+        chunk = self.chunks[self.chunk[entry_id]]
+        at = 4 * entry_id
+        suffix, end = self.offsets[at + 2], self.offsets[at + 3]
         return chunk[suffix:end].decode("utf-8")
+
+    def suffix_length(self, entry_id: int) -> int:
+        length = self.suffix_lengths[entry_id]
+        return length if length >= 0 else len(self.suffix_compact(entry_id))
 
     def is_headline(self, entry_id: int) -> bool:
         return self.kinds[entry_id] == _HEADLINE

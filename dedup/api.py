@@ -66,7 +66,6 @@ class Cleaner:
             yield from (_result(d) for d in decided)
 
 
-STEAL = True
 BATCH_CHARS = 1_000_000  # documents are fingerprinted together up to about this much text
 
 
@@ -121,7 +120,7 @@ def _prepared(
         exhausted = False
         while queue:
             head, texts = queue[0]
-            if isinstance(head, Future) and not head.done() and not exhausted and len(queue) < 4 * jobs and STEAL:
+            if isinstance(head, Future) and not head.done() and not exhausted and len(queue) < 4 * jobs:
                 batch = next(batches, None)
                 if batch is None:
                     exhausted = True

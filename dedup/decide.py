@@ -25,9 +25,9 @@ from rapidfuzz import fuzz, process
 
 from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
-from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
+from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
-from .normalize import compact, count_words, normalize, without_site_suffix, words
+from .normalize import compact, count_words, derivable_compact, normalize, without_site_suffix, words
 
 EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
@@ -113,7 +113,13 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
     positions = np.flatnonzero(np.fromiter(map(bool, compacts), dtype=bool, count=len(compacts)))
     # Each unit's text, compact text and suffix-less compact text, UTF-8, back to back:
     # the index keeps this block for the units it keeps, without encoding them again.
-    pieces = [(p or "").encode("utf-8") for triple in zip(texts, compacts, suffixes) for p in triple]
+    # Most compact texts are the text's words lower-cased; those are left out and
+    # rebuilt from the text when needed (this halves the index).
+    pieces = []
+    for text, compact_text, suffix in zip(texts, compacts, suffixes):
+        encoded = text.encode("utf-8")
+        pieces += (encoded, b"" if derivable_compact(encoded) == compact_text else compact_text.encode("utf-8"),
+                   (suffix or "").encode("utf-8"))
     sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
     ends = np.cumsum(sizes)
     starts = ends - sizes
@@ -304,12 +310,14 @@ class _BatchDecision:
         n = len(self.units)
         index, valid = self.index, self.valid
         self.global_exact = np.full(n, -1, dtype=np.int64)
-        self.global_slots = np.full((n, BANDS), -1, dtype=np.int64)
+        self.global_slots = np.full((n, BANDS), -1, dtype=np.int64)  # bucket ids
         if len(index):
-            slots = index.exact.find(self.exact)
-            self.global_exact = np.where(slots >= 0, index.exact.head[slots], -1)
+            self.global_exact = index.exact.find(self.exact)  # exact ids are entry ids
             self.global_slots = index.bands.find(self.bands.ravel()).reshape(n, BANDS)
-        self.global_count = np.where(self.global_slots >= 0, index.bands.count[self.global_slots], 0).astype(np.int64)
+        counts = index.bucket_count.values
+        self.global_count = np.where(
+            self.global_slots >= 0, counts[self.global_slots] if len(counts) else 0, 0
+        ).astype(np.int64)
 
         # Same exact key earlier in the batch: the first unit with it.
         self.exact_first = np.full(n, -1, dtype=np.int64)
@@ -354,7 +362,11 @@ class _BatchDecision:
         pairs = pairs[shared >= MIN_SHARED_BANDS]
         cand_owner = pairs // (_BATCH << 1)
         cand_codes = pairs % (_BATCH << 1)
-        if not self.owner.explain and len(pairs):  # explain reports the pairs that fail too
+        settled = self._settled_by_exact_key()
+        if settled.any():  # their candidates would never be looked at
+            keep = ~settled[cand_owner]
+            cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
+        if not self.owner.explain and len(cand_owner):  # explain reports the pairs that fail too
             keep = self._screen(cand_owner, cand_codes)
             cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
         self.cand_codes = cand_codes.tolist()
@@ -366,6 +378,19 @@ class _BatchDecision:
         interesting[list(self.unsure)] = True
         self._headline_lookups(interesting)
         self.interesting = interesting
+
+    def _settled_by_exact_key(self) -> np.ndarray:
+        """Units that a kept unit of the index repeats exactly (and may replace: not a
+        short line unless a headline is involved); they go by the exact key."""
+        twin = self.global_exact
+        settled = twin >= 0
+        if not settled.any():
+            return settled
+        batch, index = self.batch, self.index
+        twin_headline = np.zeros(len(twin), dtype=bool)
+        twin_headline[settled] = [index.kinds[e] == _HEADLINE for e in twin[settled].tolist()]
+        removable_now = (batch.words > SHORT_WORDS) | (batch.kinds == _HEADLINE) | twin_headline
+        return settled & removable_now & ~batch.protected
 
     def _screen(self, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Which candidate pairs may still be repeats: all pairs are scored at once
@@ -552,7 +577,7 @@ class _BatchDecision:
             "band_keys": self.sorted_keys[taken],
             "band_rows": row[owner],
             "band_numbers": band,
-            "band_slots": self.global_slots[owner, band],
+            "band_buckets": self.global_slots[owner, band],
         }
 
     def _kept(self) -> KeptUnits:
@@ -572,8 +597,7 @@ class _BatchDecision:
             document_rows=document,
             refs=refs,
             words=batch.words[kept],
-            blob=batch.blob,
-            offsets=batch.blob_offsets[kept],
+            **_kept_blob(batch.blob, batch.blob_offsets[kept]),
             compact_lengths=batch.compact_lengths[kept],
             suffix_lengths=batch.suffix_lengths[kept],
             exact=self.exact[kept],
@@ -583,6 +607,15 @@ class _BatchDecision:
                 for row, u in zip(headlines, kept[headlines].tolist())
             ],
         )
+
+
+def _kept_blob(blob: bytes, offsets: np.ndarray) -> dict:
+    """The kept units' pieces of a batch's UTF-8 block, back to back, with new offsets."""
+    starts, ends = offsets[:, 0], offsets[:, 3]
+    sizes = ends - starts
+    shift = starts - (np.cumsum(sizes) - sizes)
+    picked = b"".join([blob[a:b] for a, b in zip(starts.tolist(), ends.tolist())])
+    return {"blob": picked, "offsets": offsets - shift[:, None]}
 
 
 def _scoped(keys: np.ndarray, scope: np.ndarray) -> np.ndarray:

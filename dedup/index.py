@@ -16,90 +16,136 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fingerprint import BANDS, Features
+from .normalize import derivable_compact
 from .model import UnitKind, UnitRef
 
 MAX_BUCKET = 32  # kept units per LSH band bucket; a full band is common, so it says little
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
-_MAX_LOAD = 0.6
+_MAX_LOAD = 0.7
+_TAIL = 256  # probing rounds go on as arrays while more keys than this are left
 
 
 class KeyTable:
-    """Open-addressing (linear probing) hash table from nonzero uint64 keys to a slot
-    (a power-of-two number of slots; the keys are well mixed, so their low bits do),
-    with a ``head`` (int32) and a ``count`` (uint8) per slot; looked up and filled with
-    vectorised probing rounds."""
+    """A map from nonzero uint64 keys to dense ids (0, 1, 2, ... in insertion order),
+    looked up and filled a whole array of keys at a time.
+
+    Open addressing with linear probing, vectorised as probing rounds.  The table is cut
+    into ``SHARDS`` by the keys' top bits, each growing on its own, so growing never
+    holds two copies of the whole table.  A key's first slot in its shard comes from
+    the next 32 bits scaled to the shard's size (the keys are well mixed)."""
+
+    SHARDS = 4
 
     def __init__(self, capacity: int = 1 << 12) -> None:
         # Zeroed memory is only paid for once touched, so a roomy start costs a small
         # run nothing and saves a large one the first rounds of growing.
-        self.keys = np.zeros(capacity, dtype=np.uint64)
-        self.head = np.zeros(capacity, dtype=np.int32)  # set for every slot on insert
-        self.count = np.zeros(capacity, dtype=np.uint8)
+        per_shard = max(16, capacity // self.SHARDS)
+        self.keys = [np.zeros(per_shard, dtype=np.uint64) for _ in range(self.SHARDS)]
+        self.ids = [np.zeros(per_shard, dtype=np.int32) for _ in range(self.SHARDS)]
+        self.sizes = [0] * self.SHARDS
         self.size = 0
-        self._claim = np.empty(0, dtype=np.int32)  # scratch for insert, sized with the table
 
     def find(self, keys: np.ndarray) -> np.ndarray:
-        """The slot of each key, or -1 where it is absent."""
-        mask = len(self.keys) - 1
-        slots = (keys & np.uint64(mask)).astype(np.int64)
+        """The id of each key, or -1 where it is absent."""
+        found = np.full(len(keys), -1, dtype=np.int64)
+        for shard, at in self._by_shard(keys):
+            slots = self._find(shard, keys[at])
+            hit = slots >= 0
+            found[at[hit]] = self.ids[shard][slots[hit]]
+        return found
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Give distinct keys that are not in the table yet the next ids (in order)."""
+        ids = np.arange(self.size, self.size + len(keys), dtype=np.int64)
+        for shard, at in self._by_shard(keys):
+            self._grow(shard, self.sizes[shard] + len(at))
+            slots = self._place(shard, keys[at])
+            self.ids[shard][slots] = ids[at]
+            self.sizes[shard] += len(at)
+        self.size += len(keys)
+        return ids
+
+    def _by_shard(self, keys: np.ndarray):
+        shard = (keys >> np.uint64(61)).astype(np.int64)
+        order = np.argsort(shard, kind="stable")
+        bounds = np.searchsorted(shard[order], np.arange(self.SHARDS + 1))
+        for s in range(self.SHARDS):
+            if bounds[s] < bounds[s + 1]:
+                yield s, order[bounds[s] : bounds[s + 1]]
+
+    @staticmethod
+    def _home(keys: np.ndarray, capacity: int) -> np.ndarray:
+        middle = (keys >> np.uint64(29)) & np.uint64(0xFFFFFFFF)
+        return (middle * np.uint64(capacity) >> np.uint64(32)).astype(np.int64)
+
+    def _find(self, shard: int, keys: np.ndarray) -> np.ndarray:
+        table = self.keys[shard]
+        capacity = len(table)
+        slots = self._home(keys, capacity)
         found = np.full(len(keys), -1, dtype=np.int64)
         pending = np.arange(len(keys))
-        table = self.keys
-        while pending.size:
+        while pending.size > _TAIL:
             at = slots[pending]
             stored = table[at]
             hit = stored == keys[pending]
             found[pending[hit]] = at[hit]
             go_on = ~hit & (stored != 0)
             pending = pending[go_on]
-            slots[pending] = (at[go_on] + 1) & mask
+            at = at[go_on] + 1
+            at[at == capacity] = 0
+            slots[pending] = at
+        for i in pending.tolist():  # the few long probe runs, one key at a time
+            key, at = int(keys[i]), int(slots[i])
+            while True:
+                stored = int(table[at])
+                if stored == key:
+                    found[i] = at
+                    break
+                if not stored:
+                    break
+                at = at + 1 if at + 1 < capacity else 0
         return found
 
-    def reserve(self, count: int) -> bool:
-        """Make room for ``count`` more keys; True when that moved the slots."""
-        if self.size + count <= _MAX_LOAD * len(self.keys):
-            return False
-        self._grow(self.size + count)
-        return True
-
-    def insert(self, keys: np.ndarray) -> np.ndarray:
-        """Add distinct keys that are not in the table yet; returns their slots."""
-        self.reserve(len(keys))
-        capacity = len(self.keys)
-        mask = capacity - 1
-        slots = (keys & np.uint64(mask)).astype(np.int64)
+    def _place(self, shard: int, keys: np.ndarray) -> np.ndarray:
+        """Put absent, distinct keys into free slots of a shard; returns the slots."""
+        table = self.keys[shard]
+        capacity = len(table)
+        slots = self._home(keys, capacity)
         placed = np.empty(len(keys), dtype=np.int64)
         pending = np.arange(len(keys))
-        if len(self._claim) != capacity:
-            self._claim = np.empty(capacity, dtype=np.int32)
-        claim = self._claim  # stale values are harmless: every slot read below is written first
-        while pending.size:
+        while pending.size > _TAIL:
             at = slots[pending]
-            free = self.keys[at] == 0
-            # Of several keys aiming at one free slot, the last to claim it takes it.
-            claim[at[free]] = pending[free]
-            won = free & (claim[at] == pending)
-            self.keys[at[won]] = keys[pending[won]]
-            self.head[at[won]] = -1
-            placed[pending[won]] = at[won]
-            lost = ~won
+            free = np.flatnonzero(table[at] == 0)
+            # Of several keys aiming at one free slot, the first takes it.
+            taken, first = np.unique(at[free], return_index=True)
+            winners = free[first]
+            table[taken] = keys[pending[winners]]
+            placed[pending[winners]] = taken
+            lost = np.ones(pending.size, dtype=bool)
+            lost[winners] = False
             pending = pending[lost]
-            slots[pending] = (at[lost] + 1) & mask
-        self.size += len(keys)
+            at = at[lost] + 1
+            at[at == capacity] = 0
+            slots[pending] = at
+        for i in pending.tolist():  # in order: the first to come takes a slot
+            at = int(slots[i])
+            while table[at]:
+                at = at + 1 if at + 1 < capacity else 0
+            table[at] = keys[i]
+            placed[i] = at
         return placed
 
-    def _grow(self, needed: int) -> None:
-        old_keys, old_head, old_count = self.keys, self.head, self.count
+    def _grow(self, shard: int, needed: int) -> None:
+        old_keys, old_ids = self.keys[shard], self.ids[shard]
+        if needed <= _MAX_LOAD * len(old_keys):
+            return
         used = np.flatnonzero(old_keys)
-        capacity = len(old_keys) * 2
-        while needed > _MAX_LOAD * capacity:
-            capacity *= 2
-        self.__init__(capacity)
-        slots = self.insert(old_keys[used])
-        self.size = len(used)
-        self.head[slots] = old_head[used]
-        self.count[slots] = old_count[used]
+        capacity = max(len(old_keys) * 3 // 2, int(needed / _MAX_LOAD) + 1)
+        self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
+        self.ids[shard] = np.zeros(capacity, dtype=np.int32)
+        slots = self._place(shard, old_keys[used])
+        self.ids[shard][slots] = old_ids[used]
 
 
 class Column:
@@ -132,17 +178,17 @@ class KeptUnits:
     document_rows: np.ndarray  # each row's document (a position in ``documents``)
     refs: np.ndarray  # (rows, 6) int64: unit index, first line, last line, start, end, kind
     words: np.ndarray
-    blob: bytes  # the batch's UTF-8 texts, compacts and suffix-less compacts
+    blob: bytes  # the rows' UTF-8 texts, compacts and suffix-less compacts, back to back
     offsets: np.ndarray  # (rows, 4) int64: each row's pieces in the blob
     compact_lengths: np.ndarray
     suffix_lengths: np.ndarray  # -1: not worked out (a long unit)
     exact: np.ndarray
     # Band keys of the kept units sorted by key (rows ascending within a key), with the
-    # row and band of each and its slot in the index's band table (-1: not there yet).
+    # row and band of each and its bucket in the index (-1: a new bucket).
     band_keys: np.ndarray
     band_rows: np.ndarray
     band_numbers: np.ndarray
-    band_slots: np.ndarray
+    band_buckets: np.ndarray
     headline_keys: list[tuple[int, list[str]]]  # (row, keys) of the headlines
 
 
@@ -150,8 +196,10 @@ class Index:
     """Kept units seen so far: findable by exact key, LSH band and headline key."""
 
     def __init__(self) -> None:
-        self.exact = KeyTable(1 << 18)
-        self.bands = KeyTable(1 << 22)
+        self.exact = KeyTable()  # exact key -> entry id (entries add one key each)
+        self.bands = KeyTable(1 << 16)  # band key -> bucket id
+        self.bucket_head = Column(np.int32)  # per bucket: its newest (entry, band) pair
+        self.bucket_count = Column(np.uint8)  # per bucket: entries in it, up to MAX_BUCKET
         self.chain = Column(np.int32)  # per (entry, band): the previous entry's pair in its bucket
         self.headlines: dict[str, list[int]] = {}
         self.refs = Column(np.int64, 6)
@@ -177,14 +225,13 @@ class Index:
             return
         first = len(self)
         ids = np.arange(first, first + rows, dtype=np.int64)
-        slots = self.exact.insert(kept.exact)
-        self.exact.head[slots] = ids
+        self.exact.add(kept.exact)  # ids first.. in order: the entry ids
         self._add_bands(kept, first)
         for row, keys in kept.headline_keys:
             for key in keys:
                 self.headlines.setdefault(key, []).append(first + row)
         self.chunk.extend([len(self.chunks)] * rows)
-        self.chunks.append(kept.blob)  # a few removed units' bytes ride along: cheaper than copying
+        self.chunks.append(kept.blob)
         self.offsets.extend(kept.offsets.ravel().tolist())
         self.refs.extend(kept.refs)
         self.words.extend(kept.words.tolist())
@@ -201,28 +248,28 @@ class Index:
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
         rank = np.arange(len(keys)) - starts[group]
-        slots = kept.band_slots[starts].copy()
-        new = slots < 0
-        if self.bands.reserve(int(new.sum())):  # slots moved: look the known keys up again
-            slots = self.bands.find(keys[starts])
-            new = slots < 0
+        buckets = kept.band_buckets[starts].copy()
+        new = buckets < 0
         if new.any():
-            slots[new] = self.bands.insert(keys[starts][new])
-        before = self.bands.count[slots].astype(np.int64)
+            buckets[new] = self.bands.add(keys[starts][new])
+            self.bucket_head.extend(np.full(int(new.sum()), -1, dtype=np.int32))
+            self.bucket_count.extend(np.zeros(int(new.sum()), dtype=np.uint8))
+        head, count = self.bucket_head.data, self.bucket_count.data
+        before = count[buckets].astype(np.int64)
         taken = before[group] + rank < MAX_BUCKET  # a full bucket stops growing
-        previous = np.where(rank > 0, np.r_[-1, pairs[:-1]], self.bands.head[slots][group])
+        previous = np.where(rank > 0, np.r_[-1, pairs[:-1]], head[buckets][group])
         chain = self.chain.data
         chain[pairs[taken]] = previous[taken]
         last = np.maximum.reduceat(np.where(taken, np.arange(len(keys)), -1), starts)
         grew = last >= 0
-        self.bands.head[slots[grew]] = pairs[last[grew]]
+        head[buckets[grew]] = pairs[last[grew]]
         added = np.add.reduceat(taken.astype(np.int64), starts)
-        self.bands.count[slots] = np.minimum(before + added, MAX_BUCKET).astype(np.uint8)
+        count[buckets] = np.minimum(before + added, MAX_BUCKET).astype(np.uint8)
 
-    def bucket_members(self, slot: int) -> list[int]:
+    def bucket_members(self, bucket: int) -> list[int]:
         """Entry ids in one band bucket, oldest first."""
         members = []
-        pair = int(self.bands.head[slot])
+        pair = int(self.bucket_head.data[bucket])
         chain = self.chain.data
         while pair >= 0:
             members.append(pair // BANDS)
@@ -230,10 +277,10 @@ class Index:
         members.reverse()
         return members
 
-    def members(self, slots: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(owner, entry id) for every entry in the buckets at ``slots`` (all valid)."""
+    def members(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, entry id) for every entry in the given buckets (all valid)."""
         width = BANDS
-        pair = self.bands.head[slots].astype(np.int64)
+        pair = self.bucket_head.data[buckets].astype(np.int64)
         chain = self.chain.data
         out_owner, out_entry = [], []
         while pair.size:
@@ -255,10 +302,9 @@ class Index:
         chunk = self.chunks[self.chunk[entry_id]]
         start, middle, suffix, end = self.offsets[4 * entry_id : 4 * entry_id + 4]
         headline = self.kinds[entry_id] == _HEADLINE
-        features = Features(
-            chunk[start:middle].decode("utf-8"), chunk[middle:suffix].decode("utf-8"),
-            self.words[entry_id], headline,
-        )
+        text = chunk[start:middle]
+        compact = chunk[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text)
+        features = Features(text.decode("utf-8"), compact, self.words[entry_id], headline)
         if self.suffix_lengths[entry_id] >= 0:  # else Features works it out if asked
             features.suffix_compact = chunk[suffix:end].decode("utf-8")
         self._features[entry_id] = features
@@ -273,8 +319,10 @@ class Index:
             return cached.compact
         chunk = self.chunks[self.chunk[entry_id]]
         at = 4 * entry_id
-        middle, suffix = self.offsets[at + 1], self.offsets[at + 2]
-        return chunk[middle:suffix].decode("utf-8")
+        start, middle, suffix = self.offsets[at], self.offsets[at + 1], self.offsets[at + 2]
+        if suffix > middle:
+            return chunk[middle:suffix].decode("utf-8")
+        return derivable_compact(chunk[start:middle])  # stored as "the text's words"
 
     def suffix_compact(self, entry_id: int) -> str:
         """The compact text without a site suffix ("" when the unit has none)."""

@@ -125,6 +125,20 @@ def compact(normalized: str) -> str:
     return " ".join(trimmed.encode("utf-8").translate(_ASCII_NON_WORD).decode("utf-8").split())
 
 
+_LOWER_ASCII_WORDS = bytes(
+    (c | 0x20 if 65 <= c <= 90 else c) if c < 128 and chr(c).isalnum() else 32 for c in range(256)
+)
+
+
+def derivable_compact(text: bytes) -> str | None:
+    """The words of an ASCII text lower-cased and joined by spaces, in one pass; for
+    most units this is their compact text (not when markup, a list number or a 'Read
+    more' tail is involved), so the index can store it as "same as the text"."""
+    if not text.isascii():
+        return None
+    return " ".join(text.translate(_LOWER_ASCII_WORDS).decode("ascii").split())
+
+
 def without_site_suffix(normalized: str) -> str | None:
     """A headline without a ``| Site Name`` / ``- Site Name`` suffix, if it has one."""
     if not _SUFFIX_SEPARATOR.search(normalized):

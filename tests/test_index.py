@@ -1,0 +1,27 @@
+"""The numpy hash table behind the index."""
+
+import numpy as np
+
+from dedup.index import KeyTable
+
+
+def test_key_table_gives_dense_ids_and_finds_them_across_growth():
+    rng = np.random.default_rng(7)
+    keys = np.unique(rng.integers(1, 2**63, size=20_000, dtype=np.uint64))
+    rng.shuffle(keys)
+    table = KeyTable(capacity=16)  # every shard grows many times
+    ids = np.concatenate([table.add(part) for part in np.array_split(keys[:15_000], 30)])
+    assert ids.tolist() == list(range(15_000))  # in insertion order
+    assert table.find(keys[:15_000]).tolist() == list(range(15_000))
+    assert (table.find(keys[15_000:]) == -1).all()
+    assert table.size == 15_000
+    assert all(size <= 0.7 * len(k) for size, k in zip(table.sizes, table.keys))
+
+
+def test_keys_with_one_first_slot_probe_to_free_slots():
+    table = KeyTable(capacity=16 * KeyTable.SHARDS)
+    # Same shard (top bits) and same 32 bits below them: one first slot for all three.
+    same = np.array([(7 << 29) + 1, (7 << 29) + 2, (7 << 29) + 3, 9 << 29], dtype=np.uint64)
+    assert table.add(same).tolist() == [0, 1, 2, 3]
+    assert table.find(same[::-1]).tolist() == [3, 2, 1, 0]
+    assert table.find(np.array([(7 << 29) + 4], dtype=np.uint64)).tolist() == [-1]

@@ -23,6 +23,7 @@ MAX_BUCKET = 32  # kept units per LSH band bucket; a full band is common, so it 
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 _MAX_LOAD = 0.7
+_SHARD_BITS = 2  # four shards
 _TAIL = 256  # probing rounds go on as arrays while more keys than this are left
 
 
@@ -35,7 +36,7 @@ class KeyTable:
     holds two copies of the whole table.  A key's first slot in its shard comes from
     the next 32 bits scaled to the shard's size (the keys are well mixed)."""
 
-    SHARDS = 4
+    SHARDS = 1 << _SHARD_BITS
 
     def __init__(self, capacity: int = 1 << 12) -> None:
         # Zeroed memory is only paid for once touched, so a roomy start costs a small
@@ -67,7 +68,7 @@ class KeyTable:
         return ids
 
     def _by_shard(self, keys: np.ndarray):
-        shard = (keys >> np.uint64(61)).astype(np.int64)
+        shard = (keys >> np.uint64(64 - _SHARD_BITS)).astype(np.int64)
         order = np.argsort(shard, kind="stable")
         bounds = np.searchsorted(shard[order], np.arange(self.SHARDS + 1))
         for s in range(self.SHARDS):
@@ -76,7 +77,7 @@ class KeyTable:
 
     @staticmethod
     def _home(keys: np.ndarray, capacity: int) -> np.ndarray:
-        middle = (keys >> np.uint64(29)) & np.uint64(0xFFFFFFFF)
+        middle = (keys >> np.uint64(32 - _SHARD_BITS)) & np.uint64(0xFFFFFFFF)
         return (middle * np.uint64(capacity) >> np.uint64(32)).astype(np.int64)
 
     def _find(self, shard: int, keys: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from dedup.index import KeyTable
 
 def test_key_table_gives_dense_ids_and_finds_them_across_growth():
     rng = np.random.default_rng(7)
-    keys = np.unique(rng.integers(1, 2**63, size=20_000, dtype=np.uint64))
+    keys = np.unique(rng.integers(1, 2**64 - 1, size=20_000, dtype=np.uint64, endpoint=True))  # every shard
     rng.shuffle(keys)
     table = KeyTable(capacity=16)  # every shard grows many times
     ids = np.concatenate([table.add(part) for part in np.array_split(keys[:15_000], 30)])
@@ -21,7 +21,7 @@ def test_key_table_gives_dense_ids_and_finds_them_across_growth():
 def test_keys_with_one_first_slot_probe_to_free_slots():
     table = KeyTable(capacity=16 * KeyTable.SHARDS)
     # Same shard (top bits) and same 32 bits below them: one first slot for all three.
-    same = np.array([(7 << 29) + 1, (7 << 29) + 2, (7 << 29) + 3, 9 << 29], dtype=np.uint64)
+    same = np.array([(7 << 30) + 1, (7 << 30) + 2, (7 << 30) + 3, 9 << 30], dtype=np.uint64)
     assert table.add(same).tolist() == [0, 1, 2, 3]
     assert table.find(same[::-1]).tolist() == [3, 2, 1, 0]
-    assert table.find(np.array([(7 << 29) + 4], dtype=np.uint64)).tolist() == [-1]
+    assert table.find(np.array([(7 << 30) + 4], dtype=np.uint64)).tolist() == [-1]

@@ -97,9 +97,9 @@ class KeyTable:
             at[at == capacity] = 0
             slots[pending] = at
         for i in pending.tolist():  # the few long probe runs, one key at a time
-            key, at = int(keys[i]), int(slots[i])
+            key, at = keys.item(i), slots.item(i)
             while True:
-                stored = int(table[at])
+                stored = table.item(at)
                 if stored == key:
                     found[i] = at
                     break
@@ -109,29 +109,30 @@ class KeyTable:
         return found
 
     def _place(self, shard: int, keys: np.ndarray) -> np.ndarray:
-        """Put absent, distinct keys into free slots of a shard; returns the slots."""
-        table = self.keys[shard]
+        """Put absent, distinct keys into free slots of a shard; returns the slots (the
+        caller then writes their ids)."""
+        table, claim = self.keys[shard], self.ids[shard]
         capacity = len(table)
         slots = self._home(keys, capacity)
         placed = np.empty(len(keys), dtype=np.int64)
         pending = np.arange(len(keys))
         while pending.size > _TAIL:
             at = slots[pending]
-            free = np.flatnonzero(table[at] == 0)
-            # Of several keys aiming at one free slot, the first takes it.
-            taken, first = np.unique(at[free], return_index=True)
-            winners = free[first]
-            table[taken] = keys[pending[winners]]
-            placed[pending[winners]] = taken
-            lost = np.ones(pending.size, dtype=bool)
-            lost[winners] = False
+            free = table[at] == 0
+            # Several keys may aim at one free slot: each writes its number into the
+            # slot's (still unused) id, and the one whose number stays takes the slot.
+            claim[at[free]] = pending[free]
+            won = free & (claim[at] == pending)
+            table[at[won]] = keys[pending[won]]
+            placed[pending[won]] = at[won]
+            lost = ~won
             pending = pending[lost]
             at = at[lost] + 1
             at[at == capacity] = 0
             slots[pending] = at
         for i in pending.tolist():  # in order: the first to come takes a slot
-            at = int(slots[i])
-            while table[at]:
+            at = slots.item(i)
+            while table.item(at):
                 at = at + 1 if at + 1 < capacity else 0
             table[at] = keys[i]
             placed[i] = at
@@ -142,7 +143,7 @@ class KeyTable:
         if needed <= _MAX_LOAD * len(old_keys):
             return
         used = np.flatnonzero(old_keys)
-        capacity = max(len(old_keys) * 3 // 2, int(needed / _MAX_LOAD) + 1)
+        capacity = max(len(old_keys) * 2, int(needed / _MAX_LOAD) + 1)
         self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
         self.ids[shard] = np.zeros(capacity, dtype=np.int32)
         slots = self._place(shard, old_keys[used])
@@ -198,7 +199,7 @@ class Index:
 
     def __init__(self) -> None:
         self.exact = KeyTable()  # exact key -> entry id (entries add one key each)
-        self.bands = KeyTable(1 << 16)  # band key -> bucket id
+        self.bands = KeyTable(1 << 21)  # band key -> bucket id
         self.bucket_head = Column(np.int32)  # per bucket: its newest (entry, band) pair
         self.bucket_count = Column(np.uint8)  # per bucket: entries in it, up to MAX_BUCKET
         self.chain = Column(np.int32)  # per (entry, band): the previous entry's pair in its bucket

@@ -32,6 +32,7 @@ from .normalize import compact, count_words, derivable_compact, normalize, witho
 EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
+_NO_INDEX = Index()  # what a document is matched against without across_files: nothing
 
 
 @dataclass
@@ -242,7 +243,7 @@ class _BatchDecision:
         self.documents = documents
         self.units = [u for d in documents for u in d.units]
         self.across = owner.options.across_files
-        self.index = owner.index if self.across else Index()  # without across: each document alone
+        self.index = owner.index if self.across else _NO_INDEX  # without across: each document alone
         n = len(self.units)
         self.valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=n)
         if batch.within_documents == self.across:

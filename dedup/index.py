@@ -19,7 +19,7 @@ from .fingerprint import BANDS, Features
 from .normalize import derivable_compact
 from .model import UnitKind, UnitRef
 
-MAX_BUCKET = 32  # kept units per LSH band bucket; a full band is common, so it says little
+MAX_BUCKET = 16  # kept units per LSH band bucket; a full band is common, so it says little
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 _MAX_LOAD = 0.7

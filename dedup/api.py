@@ -13,7 +13,7 @@ import multiprocessing
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 
 from .decide import Decisions, Deduplicator, PreparedBatch, prepare
 from .model import CleanResult, Keep, Options
@@ -90,13 +90,9 @@ def _prepare_batch(
 def _prepared(
     items: Iterable[tuple[str, str]], jobs: int, layout: str = "auto", within: bool = False
 ) -> Iterator[tuple[PreparedBatch, list[str]]]:
-    """Prepared batches with their texts, in input order.
-
-    With ``jobs`` > 1, ``jobs - 1`` worker processes prepare batches ahead (and send
-    back arrays, not documents); the main process, which also decides, prepares the
-    next unread batch itself whenever the batch it needs is not ready yet.  So the
-    work balances over ``jobs`` processes, and the order, hence the output, never
-    depends on who prepared what."""
+    """Prepared batches with their texts, in input order, prepared here or, with
+    ``jobs`` > 1, ahead in that many worker processes (which send back arrays, not
+    documents).  The order, hence the output, never depends on ``jobs``."""
     batches = _batches(items)
     first = next(batches, None)
     if first is None:
@@ -109,36 +105,19 @@ def _prepared(
         for batch in batches:
             yield _prepare_batch(batch, layout, True, within), _texts(batch)
         return
-    workers = jobs
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_signals) as pool:
-        queue: deque = deque()  # (Future or PreparedBatch, texts) in input order
-        in_flight = 0
-        for batch in (first, second):
-            queue.append((pool.submit(_prepare_batch, batch, layout, False, within), _texts(batch)))
-            in_flight += 1
-        exhausted = False
-        while queue:
-            head, texts = queue[0]
-            if isinstance(head, Future) and not head.done() and not exhausted and len(queue) < 4 * jobs:
-                batch = next(batches, None)
-                if batch is None:
-                    exhausted = True
-                else:  # rather than wait, prepare a later batch here
-                    queue.append((_prepare_batch(batch, layout, True, within), _texts(batch)))
-                continue
-            queue.popleft()
-            if isinstance(head, Future):
-                in_flight -= 1
-                head = head.result()
-            yield head, texts
-            while not exhausted and in_flight < 2 * workers:
-                batch = next(batches, None)
-                if batch is None:
-                    exhausted = True
-                    break
-                queue.append((pool.submit(_prepare_batch, batch, layout, False, within), _texts(batch)))
-                in_flight += 1
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
+        pending: deque = deque(
+            (pool.submit(_prepare_batch, b, layout, False, within), _texts(b)) for b in (first, second)
+        )
+        for batch in batches:
+            if len(pending) >= 2 * jobs:
+                future, texts = pending.popleft()
+                yield future.result(), texts
+            pending.append((pool.submit(_prepare_batch, batch, layout, False, within), _texts(batch)))
+        while pending:
+            future, texts = pending.popleft()
+            yield future.result(), texts
 
 
 def _texts(batch: list[tuple[str, str]]) -> list[str]:

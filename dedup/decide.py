@@ -119,7 +119,7 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
     pieces = []
     for text, compact_text, suffix in zip(texts, compacts, suffixes):
         encoded = text.encode("utf-8")
-        pieces += (encoded, b"" if derivable_compact(encoded) == compact_text else compact_text.encode("utf-8"),
+        pieces += (encoded, b"" if _derivable(text, encoded, compact_text) else compact_text.encode("utf-8"),
                    (suffix or "").encode("utf-8"))
     sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
     ends = np.cumsum(sizes)
@@ -147,6 +147,21 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
         band_order=np.argsort(bands[positions].ravel(), kind="stable"),
         documents=documents if keep_documents else None,
     )
+
+
+def _derivable(text: str, encoded: bytes, compact_text: str) -> bool:
+    """Whether ``derivable_compact`` rebuilds the unit's compact text from its text.
+
+    For ASCII text it does unless normalising deleted a character between two letters
+    (emphasis marks), dropped a list number, or compact() cut a 'Read more' tail; only
+    then are the two compared."""
+    if not text.isascii():
+        return False
+    end = text[-60:].lower()
+    if ("_" in text or "*" in text or "`" in text or text.lstrip()[:1].isdigit()
+            or "read" in end or "continue" in end or "story" in end):
+        return derivable_compact(encoded) == compact_text
+    return True
 
 
 def _suffix_compact(normalized: str) -> str:

@@ -1,5 +1,8 @@
 """Normalisation for matching: what is folded away and what is kept."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dedup.normalize import compact, count_words, normalize, without_site_suffix
 
 
@@ -27,3 +30,15 @@ def test_site_suffix():
 def test_count_words_counts_tokens_with_letters_or_digits():
     assert count_words("* * * Story continues below") == 3
     assert count_words("Subs not used: 12, 14") == 5
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="aZ9 \n\t#>*_`-+.,|=1read morecontinuestoy\u2019", max_size=60))
+def test_a_compact_said_to_be_derivable_is_rebuilt_exactly(text):
+    from dedup.decide import _derivable
+    from dedup.normalize import derivable_compact
+
+    encoded = text.encode("utf-8")
+    expected = compact(normalize(text))
+    if _derivable(text, encoded, expected):
+        assert derivable_compact(encoded) == expected

@@ -4,7 +4,8 @@
     python benchmarks/run.py --corpus /tmp/corpus --tools dedup,exact
 
 Each tool runs in its own process, so wall time and peak resident memory (from
-``wait4``) are its own.  Tools:
+``wait4``) are its own; for dedup that is the main process, which holds the index (its
+worker processes only prepare batches).  Tools:
 
 * ``dedup``: ``dedup clean --across-files --check`` end to end (a second, untimed run
   with ``--report`` tells which paragraphs it flags, for recall);

@@ -268,7 +268,6 @@ class _BatchDecision:
         self._features: dict[int, Features] = {}
 
     def run(self) -> list[Decisions]:
-        n = len(self.units)
         decisions = [Decisions(d) for d in self.documents]
         if not self.valid.any():  # no unit has words: nothing to match or to index
             return decisions

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -295,7 +294,7 @@ class Features:
     suffix_compact: str | None = None  # the compact text without a site suffix, when known
 
     @classmethod
-    def of(cls, text: str, headline: bool) -> "Features":
+    def of(cls, text: str, headline: bool) -> Features:
         normalized = normalize(text)
         features = cls(text, compact(normalized), count_words(text), headline)
         features.__dict__["normalized"] = normalized  # fills the cached property
@@ -324,7 +323,7 @@ class Features:
         return facts_of(self.text, self.compact, self.folded)
 
     @cached_property
-    def without_suffix(self) -> "Features | None":
+    def without_suffix(self) -> Features | None:
         """The same headline without a ``| Site Name`` suffix, if it has one."""
         known = self.suffix_compact
         if known is not None:  # computed with the batch: "" when there is no suffix

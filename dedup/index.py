@@ -22,6 +22,7 @@ from .model import UnitKind, UnitRef
 MAX_BUCKET = 16  # kept units per LSH band bucket; a full band is common, so it says little
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
+FEATURE_CACHE = 4096  # kept units whose features (and facts) stay decoded
 _MAX_LOAD = 0.7
 _SHARD_BITS = 2  # four shards
 _TAIL = 256  # probing rounds go on as arrays while more keys than this are left
@@ -226,8 +227,7 @@ class Index:
         if not rows:
             return
         first = len(self)
-        ids = np.arange(first, first + rows, dtype=np.int64)
-        self.exact.add(kept.exact)  # ids first.. in order: the entry ids
+        self.exact.add(kept.exact)  # its ids are the new entry ids, first, first + 1, ...
         self._add_bands(kept, first)
         for row, keys in kept.headline_keys:
             for key in keys:
@@ -310,7 +310,7 @@ class Index:
         if self.suffix_lengths[entry_id] >= 0:  # else Features works it out if asked
             features.suffix_compact = chunk[suffix:end].decode("utf-8")
         self._features[entry_id] = features
-        if len(self._features) > 4096:
+        if len(self._features) > FEATURE_CACHE:
             self._features.popitem(last=False)
         return features
 

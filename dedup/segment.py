@@ -68,7 +68,7 @@ def _plain(content: str) -> bool:
 _MARKER_STARTS = frozenset("#*_=-+|`~")
 
 
-def start_document(text: str) -> tuple[list[_Line], "_Builder", int]:
+def start_document(text: str) -> tuple[list[_Line], _Builder, int]:
     """Lines, a builder with the front matter (if any) frozen, and the first line after it."""
     lines = split_lines(text)
     builder = _Builder(text)

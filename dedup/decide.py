@@ -325,13 +325,13 @@ class _BatchDecision:
         n = len(self.units)
         index, valid = self.index, self.valid
         self.global_exact = np.full(n, -1, dtype=np.int64)
-        self.global_slots = np.full((n, BANDS), -1, dtype=np.int64)  # bucket ids
+        self.global_buckets = np.full((n, BANDS), -1, dtype=np.int64)
         if len(index):
             self.global_exact = index.exact.find(self.exact)  # exact ids are entry ids
-            self.global_slots = index.bands.find(self.bands.ravel()).reshape(n, BANDS)
+            self.global_buckets = index.bands.find(self.bands.ravel()).reshape(n, BANDS)
         counts = index.bucket_count.values
         self.global_count = np.where(
-            self.global_slots >= 0, counts[self.global_slots] if len(counts) else 0, 0
+            self.global_buckets >= 0, counts[self.global_buckets] if len(counts) else 0, 0
         ).astype(np.int64)
 
         # Same exact key earlier in the batch: the first unit with it.
@@ -365,7 +365,7 @@ class _BatchDecision:
 
         # Candidate pairs through clean buckets: kept units of the index ...
         pick = clean & (before > 0)
-        pair_owner, entry = index.members(self.global_slots[owner[pick], band[pick]], owner[pick]) if pick.any() else (np.zeros(0, np.int64),) * 2
+        pair_owner, entry = index.members(self.global_buckets[owner[pick], band[pick]], owner[pick]) if pick.any() else (np.zeros(0, np.int64),) * 2
         # ... and earlier units of the batch (whether they are kept is settled in order).
         pick = clean & (rank > 0)
         reps = rank[pick]
@@ -516,7 +516,7 @@ class _BatchDecision:
             before = int(self.global_count[u, band])
             if before >= MAX_BUCKET:
                 continue
-            members = self.index.bucket_members(int(self.global_slots[u, band])) if before else []
+            members = self.index.bucket_members(int(self.global_buckets[u, band])) if before else []
             at = self.sorted_at[u * BANDS + band]
             start = int(self.sorted_start[at])
             earlier = self.sorted_owner[start : start + int(self.sorted_rank[at])].tolist()
@@ -592,7 +592,7 @@ class _BatchDecision:
             "band_keys": self.sorted_keys[taken],
             "band_rows": row[owner],
             "band_numbers": band,
-            "band_buckets": self.global_slots[owner, band],
+            "band_buckets": self.global_buckets[owner, band],
         }
 
     def _kept(self) -> KeptUnits:

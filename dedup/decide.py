@@ -27,7 +27,7 @@ from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
 from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
-from .normalize import compact, count_words, derivable_compact, normalize, without_site_suffix, words
+from .normalize import compact, compact_without_suffix, count_words, derivable_compact, normalize
 
 EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
@@ -99,7 +99,7 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
     counts = [count_words(t) for t in texts]
     # Needed for headline keys (short units); a long unit's is worked out if a pair needs it.
     suffixes = [
-        _suffix_compact(n) if c <= HEADLINE_LOOKUP_WORDS or u.kind is UnitKind.HEADLINE else None
+        compact_without_suffix(n) if c <= HEADLINE_LOOKUP_WORDS or u.kind is UnitKind.HEADLINE else None
         for n, c, u in zip(normalized, counts, units)
     ]
     markup = {
@@ -162,13 +162,6 @@ def _derivable(text: str, encoded: bytes, compact_text: str) -> bool:
             or "read" in end or "continue" in end or "story" in end):
         return derivable_compact(encoded) == compact_text
     return True
-
-
-def _suffix_compact(normalized: str) -> str:
-    if not normalized:
-        return ""
-    stripped = without_site_suffix(normalized)
-    return " ".join(words(stripped)) if stripped is not None else ""
 
 
 def documents_of(batch: PreparedBatch, texts: list[str]) -> list[Document]:
@@ -563,7 +556,7 @@ class _BatchDecision:
         prepared only for short units, worked out here for a long one when needed."""
         known = self.batch.suffix_compacts[u]
         if known is None:
-            known = self.batch.suffix_compacts[u] = _suffix_compact(normalize(self.units[u].text))
+            known = self.batch.suffix_compacts[u] = compact_without_suffix(normalize(self.units[u].text))
         return known
 
     def unit_features(self, u: int) -> Features:

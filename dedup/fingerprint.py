@@ -26,13 +26,12 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from .normalize import (
-    plain_typography,
     compact,
+    compact_without_suffix,
     count_words,
     normalize,
+    plain_typography,
     strip_block_markers,
-    without_site_suffix,
-    words,
 )
 
 GRAM = 5
@@ -133,13 +132,9 @@ def _densify(sig: np.ndarray) -> np.ndarray:
     return np.where(empty, borrowed, sig)
 
 
-def exact_key(normalized: str) -> int:
-    """Stable nonzero 64-bit digest of a normalised unit (same in every process)."""
-    return int.from_bytes(hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest(), "little") or 1
-
-
 def exact_keys(normalized: list[str]) -> np.ndarray:
-    """``exact_key`` of each text, as a uint64 array."""
+    """Exact keys of normalised units: stable nonzero 64-bit digests (the same in every
+    process), as a uint64 array."""
     blake = hashlib.blake2b
     digests = b"".join([blake(t.encode("utf-8"), digest_size=8).digest() for t in normalized])
     keys = np.frombuffer(digests, dtype="<u8").astype(np.uint64)
@@ -305,10 +300,6 @@ class Features:
         return normalize(self.text)
 
     @cached_property
-    def exact(self) -> int:
-        return exact_key(self.normalized)
-
-    @cached_property
     def folded(self) -> str:
         return _folded(self.text)
 
@@ -325,19 +316,13 @@ class Features:
     @cached_property
     def without_suffix(self) -> Features | None:
         """The same headline without a ``| Site Name`` suffix, if it has one."""
-        known = self.suffix_compact
-        if known is not None:  # computed with the batch: "" when there is no suffix
-            if not known:
-                return None
-            cased = _strip_suffix_cased(self.text)
-            return Features(cased, known, count_words(cased), True)
-        stripped = without_site_suffix(self.normalized)
-        if stripped is None:
+        known = self.suffix_compact  # "" when there is no suffix; None: not worked out yet
+        if known is None:
+            known = compact_without_suffix(self.normalized)
+        if not known:
             return None
         cased = _strip_suffix_cased(self.text)
-        features = Features(cased, " ".join(words(stripped)), count_words(cased), True)
-        features.__dict__["normalized"] = stripped
-        return features
+        return Features(cased, known, count_words(cased), True)
 
 
 def _strip_suffix_cased(text: str) -> str:

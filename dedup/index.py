@@ -340,9 +340,6 @@ class Index:
         length = self.suffix_lengths[entry_id]
         return length if length >= 0 else len(self.suffix_compact(entry_id))
 
-    def is_headline(self, entry_id: int) -> bool:
-        return self.kinds[entry_id] == _HEADLINE
-
     def ref(self, entry_id: int) -> UnitRef:
         index, first_line, last_line, start, end, kind = self.refs.data[entry_id].tolist()
         return UnitRef(self.names[self.document.data[entry_id]], index, first_line, last_line, start, end, KINDS[kind])

@@ -1,4 +1,4 @@
-"""Find the kept twin of a unit: exact key first, then candidates, then confirmation.
+"""Confirm a candidate pair: is a later unit a repeat of a kept one, or only alike?
 
 Every candidate is confirmed against a unit that is kept (never through a removed
 one, so A~B~C chains cannot drift), with one score: rapidfuzz's ``ratio`` (normalised

@@ -149,6 +149,12 @@ def without_site_suffix(normalized: str) -> str | None:
     return match["title"]
 
 
+def compact_without_suffix(normalized: str) -> str:
+    """The compact text of a headline without its site suffix ("" when it has none)."""
+    stripped = without_site_suffix(normalized)
+    return " ".join(words(stripped)) if stripped is not None else ""
+
+
 def _more_words_than(text: str, limit: int) -> bool:
     """Whether ``text`` has more than ``limit`` words (it stops counting there)."""
     return sum(1 for _ in islice(_WORD.finditer(text), limit + 1)) > limit

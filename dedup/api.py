@@ -10,15 +10,19 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 
 from .decide import Decisions, Deduplicator, PreparedBatch, prepare
-from .model import CleanResult, Keep, Options
-from .rewrite import cut, deleted_spans
 from .layouts import segment_any
+from .model import CleanResult, Keep, Options
+from .read import Found, InputError, Source, read_source
+from .rewrite import cut, deleted_spans
 
 
 def clean_text(text: str, options: Options | None = None, name: str = "-") -> CleanResult:
@@ -53,20 +57,57 @@ class Cleaner:
         self.deduplicator = Deduplicator(self.options, explain)
 
     def clean(self, items: Iterable[tuple[str, str]]) -> Iterator[CleanResult]:
+        """Clean (name, text) pairs in order."""
+        work = partial(_prepare_texts, layout=self.layout, keep=self.jobs <= 1, within=not self.options.across_files)
+        for outcome in self._decided(_batches(items), work):
+            yield outcome.result
+
+    def clean_files(self, files: Iterable[Found], encoding: str | None = None) -> Iterator[FileOutcome]:
+        """Read and clean files in order (the worker processes read them, so each file
+        is read once, where it is fingerprinted); a file that cannot be read or decoded
+        comes back with its error, and the others go on."""
+        work = partial(
+            _prepare_files, encoding=encoding, layout=self.layout, keep=self.jobs <= 1,
+            within=not self.options.across_files,
+        )
+        return self._decided(_file_batches(files), work)
+
+    def _decided(self, batches: Iterator[list], work: Callable) -> Iterator[FileOutcome]:
         decided = (
-            decisions
-            for batch, texts in _prepared(items, self.jobs, self.layout, not self.options.across_files)
-            for decisions in self.deduplicator.decide(batch, texts)
+            (outcome, decisions)
+            for batch, texts, outcomes in _prepared(batches, work, self.jobs)
+            for outcome, decisions in _pair(outcomes, self.deduplicator.decide(batch, texts))
         )
         if self.options.keep is Keep.LONGEST:
             everything = list(decided)
-            self.deduplicator.prefer_longest(everything)
-            yield from (_result(d) for d in everything)
-        else:
-            yield from (_result(d) for d in decided)
+            self.deduplicator.prefer_longest([d for _, d in everything if d is not None])
+            decided = iter(everything)
+        for outcome, decisions in decided:
+            if decisions is not None:
+                outcome.result = _result(decisions)
+            yield outcome
+
+
+@dataclass
+class FileOutcome:
+    """One input in order: its source (a file read, or None for a text given), and its
+    result or why it was skipped."""
+
+    name: str
+    source: Source | None = None
+    result: CleanResult | None = None
+    error: str | None = None
+
+
+def _pair(outcomes: list[FileOutcome], decisions: list[Decisions]) -> Iterator[tuple[FileOutcome, Decisions | None]]:
+    """Each input with its decisions (None for an input that failed)."""
+    decided = iter(decisions)
+    for outcome in outcomes:
+        yield outcome, None if outcome.error else next(decided)
 
 
 BATCH_CHARS = 1_000_000  # documents are fingerprinted together up to about this much text
+BATCH_FILES = 1_000  # and up to this many files
 
 
 def _batches(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
@@ -81,19 +122,53 @@ def _batches(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]
         yield batch
 
 
-def _prepare_batch(
-    batch: list[tuple[str, str]], layout: str = "auto", keep: bool = True, within: bool = False
-) -> PreparedBatch:
-    return prepare([segment_any(text, name, layout) for name, text in batch], keep, within)
+def _file_batches(files: Iterable[Found]) -> Iterator[list[Found]]:
+    """Files in batches of about ``BATCH_CHARS`` bytes (by their size on disk)."""
+    batch, size = [], 0
+    for found in files:
+        batch.append(found)
+        if found.path is not None and found.error is None:
+            try:
+                size += os.stat(found.path).st_size
+            except OSError:
+                pass  # reading it will tell
+        if size >= BATCH_CHARS or len(batch) >= BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
-def _prepared(
-    items: Iterable[tuple[str, str]], jobs: int, layout: str = "auto", within: bool = False
-) -> Iterator[tuple[PreparedBatch, list[str]]]:
-    """Prepared batches with their texts, in input order, prepared here or, with
-    ``jobs`` > 1, ahead in that many worker processes (which send back arrays, not
-    documents).  The order, hence the output, never depends on ``jobs``."""
-    batches = _batches(items)
+def _prepare_texts(
+    batch: list[tuple[str, str]], layout: str, keep: bool, within: bool
+) -> tuple[PreparedBatch, list[str], list[FileOutcome]]:
+    documents = [segment_any(text, name, layout) for name, text in batch]
+    return prepare(documents, keep, within), [t for _, t in batch], [FileOutcome(name) for name, _ in batch]
+
+
+def _prepare_files(
+    batch: list[Found], encoding: str | None, layout: str, keep: bool, within: bool
+) -> tuple[PreparedBatch, list[str], list[FileOutcome]]:
+    outcomes, texts, documents = [], [], []
+    for found in batch:
+        outcome = FileOutcome(found.name, error=found.error)
+        outcomes.append(outcome)
+        if found.error:
+            continue
+        try:
+            outcome.source = read_source(found.path, found.name, found.relative, encoding)
+        except InputError as exc:
+            outcome.error = str(exc)
+            continue
+        texts.append(outcome.source.text)
+        documents.append(segment_any(outcome.source.text, found.name, layout))
+    return prepare(documents, keep, within), texts, outcomes
+
+
+def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tuple]:
+    """``work`` done on each batch in input order, here or, with ``jobs`` > 1, ahead in
+    that many worker processes (which send back arrays, not documents).  The order,
+    hence the output, never depends on ``jobs``."""
     first = next(batches, None)
     if first is None:
         return
@@ -101,27 +176,19 @@ def _prepared(
     if jobs <= 1 or second is None:
         for batch in (first, second):
             if batch is not None:
-                yield _prepare_batch(batch, layout, True, within), _texts(batch)
+                yield work(batch)
         for batch in batches:
-            yield _prepare_batch(batch, layout, True, within), _texts(batch)
+            yield work(batch)
         return
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
-        pending: deque = deque(
-            (pool.submit(_prepare_batch, b, layout, False, within), _texts(b)) for b in (first, second)
-        )
+        pending: deque = deque(pool.submit(work, b) for b in (first, second))
         for batch in batches:
             if len(pending) >= 2 * jobs:
-                future, texts = pending.popleft()
-                yield future.result(), texts
-            pending.append((pool.submit(_prepare_batch, batch, layout, False, within), _texts(batch)))
+                yield pending.popleft().result()
+            pending.append(pool.submit(work, batch))
         while pending:
-            future, texts = pending.popleft()
-            yield future.result(), texts
-
-
-def _texts(batch: list[tuple[str, str]]) -> list[str]:
-    return [text for _, text in batch]
+            yield pending.popleft().result()
 
 
 def _worker_signals() -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import stat
 import sys
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +177,7 @@ def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
     PATH and piped input, standard input is read.
     """
     settings = _settings(ctx, config_file, params)
+    _reuse_freed_memory()
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     run = _Run(settings, console)
     signal.signal(signal.SIGTERM, interrupt)
@@ -194,6 +195,24 @@ def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
     if not settings.quiet:
         console.print(summary_line(run.stats, settings.check or settings.show_diff), markup=False)
     sys.exit(exit_code(run.stats, settings.check))
+
+
+def _reuse_freed_memory() -> None:
+    """Ask glibc to keep freed blocks (up to 32 MB each) for reuse instead of handing
+    them back to the system: the fingerprinting arrays are freed and allocated again for
+    every batch, and each fresh page costs a fault (a third of the run's system time).
+    Only the command sets this, for its own process and the workers it forks."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to tune
+        pass
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Settings:
@@ -238,7 +257,6 @@ class _Run:
         self.console = console
         self.dry = settings.check or settings.show_diff
         self.stats = RunStats()
-        self.sources: dict[str, Source] = {}
         self.error_messages: list[str] = []
         self.records: list[FileRecord] = []
         self.verbose_results: list[CleanResult] = []
@@ -301,8 +319,11 @@ class _Run:
                 if item is not None and not self._is_jsonl(item):
                     run.append(item)
                     continue
-                for result in self.cleaner.clean(self._read(run)):
-                    self._handle(result)
+                for outcome in self.cleaner.clean_files(run, s.encoding):
+                    if outcome.error:
+                        self.error(outcome.error)
+                    else:
+                        self._handle(outcome.source, outcome.result)
                     progress.advance(task)
                 run = []
                 if item is not None:
@@ -315,8 +336,7 @@ class _Run:
             return self.settings.input_format == "jsonl"
         return item.path is not None and item.path.suffix.lower() in (".jsonl", ".ndjson")
 
-    def _handle(self, result: CleanResult) -> None:
-        source = self.sources.pop(result.name)
+    def _handle(self, source: Source, result: CleanResult) -> None:
         self.stats.add(result)
         self._account(source.encoding, source.bom, result)
         self._emit(source, result)
@@ -411,19 +431,6 @@ class _Run:
         if changed and s.check and not s.quiet:
             self.say(f"would clean {name}")
         return changed
-
-    def _read(self, found) -> Iterator[tuple[str, str]]:
-        for item in found:
-            if item.error:
-                self.error(item.error)
-                continue
-            try:
-                source = read_source(item.path, item.name, item.relative, self.settings.encoding)
-            except InputError as exc:
-                self.error(str(exc))
-                continue
-            self.sources[source.name] = source
-            yield source.name, source.text
 
     def _emit(self, source: Source, result: CleanResult) -> None:
         s = self.settings

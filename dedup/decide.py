@@ -27,7 +27,7 @@ from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
 from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
-from .normalize import compact, compact_without_suffix, count_words, derivable_compact, normalize
+from .normalize import compact_without_suffix, derivable_compact, normalize, normalize_batch
 
 EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
@@ -94,9 +94,8 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
     another process."""
     units = [u for d in documents for u in d.units]
     texts = [u.text for u in units]
-    normalized = [normalize(t) for t in texts]
-    compacts = [compact(n) for n in normalized]
-    counts = [count_words(t) for t in texts]
+    forms = normalize_batch(texts)
+    normalized, compacts, counts = forms.normalized, forms.compacts, forms.words
     # Needed for headline keys (short units); a long unit's is worked out if a pair needs it.
     suffixes = [
         compact_without_suffix(n) if c <= HEADLINE_LOOKUP_WORDS or u.kind is UnitKind.HEADLINE else None
@@ -117,10 +116,11 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
     # Most compact texts are the text's words lower-cased; those are left out and
     # rebuilt from the text when needed (this halves the index).
     pieces = []
-    for text, compact_text, suffix in zip(texts, compacts, suffixes):
+    for text, compact_text, suffix, derivable in zip(texts, compacts, suffixes, forms.derivable):
         encoded = text.encode("utf-8")
-        pieces += (encoded, b"" if _derivable(text, encoded, compact_text) else compact_text.encode("utf-8"),
-                   (suffix or "").encode("utf-8"))
+        if derivable is None:
+            derivable = _derivable(text, encoded, compact_text)
+        pieces += (encoded, b"" if derivable else compact_text.encode("utf-8"), (suffix or "").encode("utf-8"))
     sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
     ends = np.cumsum(sizes)
     starts = ends - sizes
@@ -168,20 +168,20 @@ def documents_of(batch: PreparedBatch, texts: list[str]) -> list[Document]:
     """The batch's documents, rebuilt from their texts and the unit arrays."""
     if batch.documents is not None:
         return batch.documents
-    documents = []
-    spans = batch.spans.tolist()
-    kinds = batch.kinds.tolist()
+    starts, ends, first_lines, last_lines = batch.spans.T.tolist() if len(batch.spans) else ([],) * 4
+    kinds = [KINDS[k] for k in batch.kinds.tolist()]
     protected = batch.protected.tolist()
+    documents = []
     at = 0
     for d, (name, text, count) in enumerate(zip(batch.names, texts, batch.unit_counts)):
-        markup = batch.markup_texts.get(d)
-        units = tuple(
-            Unit(i, KINDS[kinds[at + i]], start, end, first, last,
-                 markup[i] if markup else text[start:end], protected[at + i])
-            for i, (start, end, first, last) in enumerate(spans[at : at + count])
-        )
-        at += count
+        end = at + count
+        unit_texts = batch.markup_texts.get(d) or [text[a:b] for a, b in zip(starts[at:end], ends[at:end])]
+        units = tuple(map(Unit._make, zip(
+            range(count), kinds[at:end], starts[at:end], ends[at:end], first_lines[at:end], last_lines[at:end],
+            unit_texts, protected[at:end],
+        )))
         documents.append(Document(name, text, units, batch.frozen[d], batch.layouts[d]))
+        at = end
     return documents
 
 

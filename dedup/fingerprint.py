@@ -26,6 +26,7 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from .normalize import (
+    _ASCII_NON_WORD,
     compact,
     compact_without_suffix,
     count_words,
@@ -44,10 +45,8 @@ _U64 = np.uint64
 _EMPTY = np.iinfo(np.uint64).max
 _MIX1 = _U64(0xBF58476D1CE4E5B9)
 _MIX2 = _U64(0x94D049BB133111EB)
-_BASE = _U64(0x9E3779B97F4A7C15)  # odd and random-looking: a multiplicative rolling hash
 _SPREAD = _U64(0xD6E8FEB86659FD93)
-_BIN_SHIFT = _U64(64 - 6)  # top 6 bits choose among up to 64 bins
-_BIN_OF = np.arange(64, dtype=np.int64) % BINS
+_GRAM_MASK = _U64((1 << (8 * GRAM)) - 1)
 _ROW_MULT = [_U64(0x9E3779B97F4A7C15), _U64(0xC2B2AE3D27D4EB4F), _U64(0x165667B19E3779F9)]
 
 
@@ -86,22 +85,26 @@ def _band_keys(compacts: list[str]) -> np.ndarray:
         return np.zeros((0, BANDS), dtype=np.uint64)
     encoded = [c.encode("utf-8") for c in compacts]
     encoded = [b if len(b) >= GRAM else b + b"\x01" * (GRAM - len(b)) for b in encoded]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n)
-    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+    joined = b"".join(encoded) + bytes(8 - GRAM)
 
-    # Hash every window of the joined text, then keep the windows inside one unit.
-    windows = len(buf) - GRAM + 1
-    h = buf[:windows].copy()
-    for k in range(1, GRAM):
-        h *= _BASE
-        h += buf[k : windows + k]
-    row = np.repeat(np.arange(0, n * BINS, BINS, dtype=np.int64), lengths)  # each byte's unit
-    h *= _SPREAD  # one multiply and shift spread the bits: the grams are only 40 bits
+    # Every window of GRAM bytes of the joined texts, read as one little-endian integer
+    # (overlapping unaligned reads), then hashed; windows across two units are dropped.
+    windows = len(joined) - 8 + 1
+    h = np.ndarray((windows,), dtype="<u8", buffer=joined, strides=(1,)) & _GRAM_MASK
+    h *= _SPREAD
     h ^= h >> _U64(29)
-    # Each window's cell: its unit's row and bin; a window across two units goes to a
-    # spare cell at the end, which is dropped.
-    cell = row[:windows] + _BIN_OF[h >> _BIN_SHIFT]
-    cell[row[:windows] != row[GRAM - 1 :]] = n * BINS
+    h *= _MIX2
+    h ^= h >> _U64(32)
+    # Each window's cell: its unit's row and its bin, chosen by the top 32 bits scaled to
+    # BINS; a window across two units goes to a spare cell at the end, which is dropped.
+    cell = np.repeat(np.arange(0, n * BINS, BINS, dtype=np.int64), lengths)[:windows]
+    bins = h >> _U64(32)
+    bins *= _U64(BINS)
+    bins >>= _U64(32)
+    cell += bins.view(np.int64)
+    across = (np.cumsum(lengths)[:, None] - np.arange(1, GRAM)).ravel()
+    cell[across[across < windows]] = n * BINS
 
     sig = np.full(n * BINS + 1, _EMPTY, dtype=np.uint64)
     np.minimum.at(sig, cell, h)  # flat indexes: much faster than a 2-D ufunc.at
@@ -118,8 +121,14 @@ def _densify(sig: np.ndarray) -> np.ndarray:
     """Fill each empty bin from the next filled bin to its right (cyclically), offset
     by the distance so that borrowed values differ from the bin they came from."""
     empty = sig == _EMPTY
-    if not empty.any():
+    rows = np.flatnonzero(empty.any(axis=1))  # mostly short units: a long one fills every bin
+    if not len(rows):
         return sig
+    sig[rows] = _densify_rows(sig[rows], empty[rows])
+    return sig
+
+
+def _densify_rows(sig: np.ndarray, empty: np.ndarray) -> np.ndarray:
     n, width = sig.shape
     doubled = np.concatenate([sig, sig], axis=1)
     filled = np.concatenate([~empty, ~empty], axis=1)
@@ -219,10 +228,11 @@ def facts_of(text: str, compact_text: str | None = None, folded: str | None = No
         compact_text = compact(normalize(folded))
     # compact() may have dropped a tail: keep as many leading words as it kept.
     kept = compact_text.count(" ") + 1 if compact_text else 0
-    cased = _CASED_WORD.findall(folded)[:kept]
-    if folded.isascii():  # lower-casing keeps ASCII words aligned
-        lowered = _CASED_WORD.findall(folded.lower())[:kept]
+    if folded.isascii():  # the words of ASCII text, without a regex (this runs per pair)
+        spaced = folded.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii")
+        cased, lowered = spaced.split()[:kept], spaced.lower().split()[:kept]
     else:
+        cased = _CASED_WORD.findall(folded)[:kept]
         lowered = [w.casefold() for w in cased]
     vocabulary = frozenset(lowered)
     return Facts(

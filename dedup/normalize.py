@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from itertools import islice
+
+import numpy as np
 
 _TYPOGRAPHY = str.maketrans(
     {
@@ -172,3 +175,148 @@ def count_words(text: str) -> int:
     if len(tokens) > 40:
         return len(tokens)
     return len(_ALNUM_TOKEN.findall(text))
+
+
+# -- a batch at a time ------------------------------------------------------------------
+#
+# Most units are prose with no markup to strip and no 'Read more' tail.  For those,
+# normalize, compact and count_words come down to byte operations that run over a whole
+# batch at once (texts joined by NUL) instead of once per text; the other units take the
+# functions above.  The results are the same either way (tests/test_normalize.py).
+
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.split() splits ASCII text on
+_SPACES_TO_SPACE = bytes.maketrans(_ASCII_SPACE, b" " * len(_ASCII_SPACE))
+_NON_WORD_TO_SPACE = b"\x00" + _ASCII_NON_WORD[1:]  # keeps the NUL separators
+_OTHER_SPACE = re.compile(r"[^\S\x00-\x7f]")  # whitespace beyond ASCII
+_MARKUP_BYTE = np.frombuffer(bytes(c in b">#*_`" for c in range(256)), dtype=bool)
+_MARKER_START = tuple(bytes([c]) for c in b"-+0123456789")
+_TAIL_WINDOW = 40  # compact() looks for a tail only when its last 40 characters name one
+
+
+@dataclass
+class NormalizedBatch:
+    """``normalize``, ``compact`` and ``count_words`` of several texts, and which compact
+    texts ``derivable_compact`` rebuilds from the text alone (None: compare the two)."""
+
+    normalized: list[str]
+    compacts: list[str]
+    words: list[int]
+    derivable: list[bool | None]
+
+
+def normalize_batch(texts: list[str]) -> NormalizedBatch:
+    """The forms of every text at once; equal to the one-text functions."""
+    n = len(texts)
+    normalized: list[str | None] = [None] * n
+    compacts: list[str] = [""] * n
+    words: list[int] = [0] * n
+    derivable: list[bool | None] = [None] * n
+    ascii_texts = [i for i, text in enumerate(texts) if text.isascii()]
+    if len(ascii_texts) < n:
+        others = [i for i, text in enumerate(texts) if not text.isascii()]
+        _fill(others, [plain_typography(texts[i]) for i in others], normalized, compacts, words)
+        for i in others:
+            derivable[i] = False  # derivable_compact() reads ASCII texts only
+            words[i] = count_words(texts[i])
+    done = _fill(ascii_texts, [texts[i] for i in ascii_texts], normalized, compacts, words)
+    for i in done:
+        derivable[i] = True
+    for i, text in enumerate(texts):
+        if normalized[i] is None:
+            normalized[i] = normalize(text)
+            compacts[i] = compact(normalized[i])
+            words[i] = count_words(text)
+            derivable[i] = None if text.isascii() else False
+    return NormalizedBatch(normalized, compacts, words, derivable)
+
+
+def _fill(chosen: list[int], texts: list[str], normalized: list, compacts: list, words: list) -> list[int]:
+    """Normalise the chosen texts (plain typography already) that need nothing but
+    whitespace and case folded; returns those whose compact text is also the plain
+    one (no tail cut)."""
+    if not chosen:
+        return []
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:  # a text holding the separator goes alone
+        keep = [k for k, text in enumerate(texts) if "\x00" not in text]
+        chosen, texts = [chosen[k] for k in keep], [texts[k] for k in keep]
+        joined = "\x00".join(texts)
+    wide = not joined.isascii()
+    if wide:
+        joined = _OTHER_SPACE.sub(" ", joined)
+    spaced = _collapse(joined.encode("utf-8").translate(_SPACES_TO_SPACE))
+    pieces = spaced.split(b"\x00")
+    if wide:
+        folded = spaced.decode("utf-8").casefold()
+        words_only = _OTHER_NON_WORD.sub(" ", folded).encode("utf-8")
+    else:
+        lowered = spaced.lower()
+        folded, words_only = lowered.decode("ascii"), lowered
+    folded_pieces = folded.split("\x00")
+    compacted = _collapse(words_only.translate(_NON_WORD_TO_SPACE)).decode("utf-8").split("\x00")
+    tokens, alnum_tokens = _token_counts(spaced, len(pieces))
+    markup = _pieces_with(spaced, _MARKUP_BYTE)
+    plain_compact = []
+    for k, i in enumerate(chosen):
+        piece = pieces[k]
+        # Markup to strip, a list marker (or a number) first, a Setext underline last:
+        # normalize() would do more than fold whitespace and case.
+        if k in markup or piece[:1] in _MARKER_START or piece[-1:] in (b"=", b"-"):
+            continue
+        normalized[i] = text = folded_pieces[k]
+        end = text[-_TAIL_WINDOW:]
+        if "read" in end or "continue" in end or "story" in end:
+            compacts[i] = compact(text)
+        else:
+            compacts[i] = compacted[k]
+            plain_compact.append(i)
+        words[i] = tokens[k] if tokens[k] > 40 else alnum_tokens[k]
+    return plain_compact
+
+
+def _pieces_with(data: bytes, table: np.ndarray) -> set[int]:
+    """NUL-separated pieces holding a byte that ``table`` marks."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    hits = np.flatnonzero(table[a])
+    if not len(hits):
+        return set()
+    return set(np.searchsorted(np.flatnonzero(a == 0), hits).tolist())
+
+
+def _collapse(data: bytes) -> bytes:
+    """Runs of spaces as one space, and none at either end of a NUL-separated piece."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    if not len(a):
+        return data
+    space = a == 32
+    keep = ~space
+    keep[:-1] |= ~space[1:]  # the last space of each run
+    a = a[keep]
+    if not len(a):
+        return b""
+    space = a == 32
+    edge = np.zeros(len(a), dtype=bool)
+    edge[0] = edge[-1] = True
+    nul = a == 0
+    edge[1:] |= nul[:-1]
+    edge[:-1] |= nul[1:]
+    return a[~(space & edge)].tobytes()
+
+
+def _token_counts(spaced: bytes, pieces: int) -> tuple[list[int], list[int]]:
+    """Per NUL-separated piece of collapsed text: its tokens, and those with a letter
+    or a digit (any byte beyond ASCII counts as one: such pieces are counted again)."""
+    a = np.frombuffer(spaced, dtype=np.uint8)
+    if not len(a):
+        return [0] * pieces, [0] * pieces
+    boundary = (a == 32) | (a == 0)
+    first = ~boundary
+    first[1:] &= boundary[:-1]
+    starts = np.flatnonzero(first)
+    letters = ((a | 0x20) - 97 < 26) | (a - 48 < 10) | (a >= 128)  # uint8 arithmetic wraps
+    running = np.cumsum(letters, dtype=np.int32)
+    ends = np.r_[starts[1:], len(a)] - 1  # a token's last byte, or a boundary after it
+    has = (running[ends] - np.where(starts > 0, running[starts - 1], 0)) > 0
+    per_piece = np.searchsorted(starts, np.r_[np.flatnonzero(a == 0), len(a)])
+    counted = np.r_[0, np.cumsum(has)][per_piece]
+    return np.diff(per_piece, prepend=0).tolist(), np.diff(counted, prepend=0).tolist()

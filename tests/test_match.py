@@ -1,8 +1,10 @@
 """The decision for tricky pairs: each row says what the tool decides and why."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.fingerprint import Features
+from dedup.fingerprint import _NOT_NAMES, Features
 from dedup.match import compare, wording_conflict
 from dedup.model import Method
 
@@ -108,3 +110,19 @@ def test_threshold_means_minimum_ratio():
 )
 def test_wording_conflict(a, b, conflict):
     assert (wording_conflict(a, b) is not None) is conflict
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="aZq9 \n\t_*-.,'Not no NEVER Read more", max_size=80))
+def test_facts_of_ascii_text_read_without_a_regex_are_the_regex_words(text):
+    from dedup.fingerprint import _CASED_WORD, _folded, facts_of
+    from dedup.normalize import compact, normalize
+
+    compact_text = compact(normalize(text))
+    kept = compact_text.count(" ") + 1 if compact_text else 0
+    folded = _folded(text)
+    cased = _CASED_WORD.findall(folded)[:kept]
+    lowered = _CASED_WORD.findall(folded.lower())[:kept]
+    facts = facts_of(text, compact_text)
+    assert facts.vocabulary == frozenset(lowered)
+    assert facts.capitalised == frozenset(w.casefold() for w in cased if w[0].isupper()) - _NOT_NAMES

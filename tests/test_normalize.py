@@ -42,3 +42,31 @@ def test_a_compact_said_to_be_derivable_is_rebuilt_exactly(text):
     expected = compact(normalize(text))
     if _derivable(text, encoded, expected):
         assert derivable_compact(encoded) == expected
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.text(alphabet="aZ9 \n\t\x1c\x00#>*_`-+.,|=1read morecontinuestoy\u2019", max_size=60), max_size=6))
+def test_a_batch_is_normalised_as_its_texts_one_by_one(texts):
+    from dedup.decide import _derivable
+    from dedup.normalize import normalize_batch
+
+    batch = normalize_batch(texts)
+    assert batch.normalized == [normalize(t) for t in texts]
+    assert batch.compacts == [compact(normalize(t)) for t in texts]
+    assert batch.words == [count_words(t) for t in texts]
+    for text, compact_text, derivable in zip(texts, batch.compacts, batch.derivable):
+        if derivable:
+            assert _derivable(text, text.encode("utf-8"), compact_text)
+
+
+def test_a_batch_counts_long_texts_by_tokens_and_finds_tails_near_the_end():
+    from dedup.normalize import normalize_batch
+
+    long = " ".join(["word"] * 45 + ["..."])
+    tail = "Shares rose on Monday. Read more"
+    early = "Read more about it: shares rose on Monday, and then fell again by the close."
+    batch = normalize_batch([long, tail, early])
+    assert batch.words == [46, 6, 15]
+    assert batch.compacts[1] == "shares rose on monday"
+    assert batch.compacts[2].startswith("read more about")
+    assert batch.derivable == [True, None, True]

@@ -11,6 +11,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
+import dedup.api
 import dedup.read
 import dedup.rewrite
 from dedup.cli import main
@@ -125,14 +126,14 @@ def test_empty_and_blank_files_are_fine(tmp_path):
 def test_a_file_that_vanishes_before_it_is_read(tmp_path, monkeypatch):
     (tmp_path / "a.txt").write_text(DIRTY)
     (tmp_path / "b.txt").write_text(DIRTY)
-    real = dedup.cli.read_source
+    real = dedup.api.read_source
 
     def vanish_first(path, *args, **kwargs):
         if path.name == "a.txt":
             path.unlink()
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(dedup.cli, "read_source", vanish_first)
+    monkeypatch.setattr(dedup.api, "read_source", vanish_first)
     result = run("clean", tmp_path)
     assert result.exit_code == 123 and "a.txt: no such file" in result.stderr
     assert (tmp_path / "b.txt").read_text() == CLEAN
@@ -141,14 +142,14 @@ def test_a_file_that_vanishes_before_it_is_read(tmp_path, monkeypatch):
 def test_a_file_changed_during_the_run_is_not_overwritten(tmp_path, monkeypatch):
     path = tmp_path / "a.txt"
     path.write_text(DIRTY)
-    real = dedup.cli.read_source
+    real = dedup.api.read_source
 
     def edit_after_reading(*args, **kwargs):
         source = real(*args, **kwargs)
         path.write_text(DIRTY + "\nA line someone added meanwhile.\n")
         return source
 
-    monkeypatch.setattr(dedup.cli, "read_source", edit_after_reading)
+    monkeypatch.setattr(dedup.api, "read_source", edit_after_reading)
     result = run("clean", path)
     assert result.exit_code == 123 and "changed or vanished during the run" in result.stderr
     assert path.read_text().endswith("meanwhile.\n")

@@ -352,6 +352,15 @@ class _BatchDecision:
         clean = ~full & (before + rank < MAX_BUCKET)  # not full, whatever the batch keeps
         unsure = ~full & ~clean
         self.unsure = set(owner[unsure].tolist())
+        # The kept units in the not-yet-full index buckets of those units, for _recount.
+        is_unsure = np.zeros(n, dtype=bool)
+        is_unsure[owner[unsure]] = True
+        pick = is_unsure[owner] & ~full & (before > 0)
+        self.unsure_codes, self.unsure_entries = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if pick.any():
+            codes, entries = index.members(self.global_buckets[owner[pick], band[pick]], owner[pick] * BANDS + band[pick])
+            order = np.argsort(codes, kind="stable")
+            self.unsure_codes, self.unsure_entries = codes[order], entries[order]
         self.sorted_owner, self.sorted_start, self.sorted_rank = owner, start, rank
         self.sorted_at = np.full(n * BANDS, -1, dtype=np.int64)
         self.sorted_at[owner * BANDS + band] = np.arange(len(keys))
@@ -403,47 +412,48 @@ class _BatchDecision:
     def _screen(self, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Which candidate pairs may still be repeats: all pairs are scored at once
         (lengths, then rapidfuzz's ``cpdist``) so that most units with candidates
-        never reach the one-by-one loop.  Pairs with a headline keep their variants
-        (with and without a site suffix) for ``confirm``."""
+        never reach the one-by-one loop.  Pairs with a headline are also scored on
+        their variants (with and without a site suffix), as ``confirm`` does."""
         batch, index = self.batch, self.index
         threshold = self.owner.options.threshold
         in_batch = codes >= _BATCH
-        partner = codes - _BATCH
-        lengths = batch.compact_lengths
-        kinds = batch.kinds
-        own_length = lengths[owners]
-        other_length = np.zeros(len(codes), dtype=np.int64)
-        other_length[in_batch] = lengths[partner[in_batch]]
-        other_headline = np.zeros(len(codes), dtype=bool)
-        other_headline[in_batch] = kinds[partner[in_batch]] == _HEADLINE
-        entries = codes[~in_batch].tolist()
-        other_length[~in_batch] = [index.lengths[e] for e in entries]
-        other_headline[~in_batch] = [index.kinds[e] == _HEADLINE for e in entries]
-        headline = (kinds[owners] == _HEADLINE) | other_headline
+        partner = codes[in_batch] - _BATCH
+        entries = codes[~in_batch]
+        # Lengths of both variants of each side (0: no suffix; -1: not worked out).
+        own = batch.compact_lengths[owners], batch.suffix_lengths[owners]
+        other = [np.zeros(len(codes), dtype=np.int64) for _ in range(2)]
+        other_kind = np.zeros(len(codes), dtype=np.uint8)
+        other[0][in_batch], other[1][in_batch] = batch.compact_lengths[partner], batch.suffix_lengths[partner]
+        other_kind[in_batch] = batch.kinds[partner]
+        if len(entries):
+            other[0][~in_batch], other[1][~in_batch], other_kind[~in_batch] = index.lengths_of(entries)
+        headline = (batch.kinds[owners] == _HEADLINE) | (other_kind == _HEADLINE)
         gap = threshold / (200 - threshold)
-        fits = (gap * own_length <= other_length) & (gap * other_length <= own_length)
-        chosen = np.flatnonzero(headline | fits)
+
+        def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return (x > 0) & (y > 0) & (gap * x <= y) & (gap * y <= x)
+
+        fits = fit(own[0], other[0])
+        if headline.any():  # lengths_fit() over the variants; one not worked out may fit
+            variants = fit(own[1], other[0]) | fit(own[0], other[1]) | fit(own[1], other[1])
+            unknown = (own[1] < 0) | (other[1] < 0)
+            fits |= headline & (variants | unknown)
+        chosen = np.flatnonzero(fits)
         owner_list, code_list = owners[chosen].tolist(), codes[chosen].tolist()
         mine = [batch.compacts[u] for u in owner_list]
-        decoded: dict[int, str] = {}  # an entry is often a candidate of several units
-        theirs = [
-            batch.compacts[c - _BATCH] if c >= _BATCH
-            else decoded[c] if c in decoded else decoded.setdefault(c, index.compact(c))
-            for c in code_list
-        ]
+        decoded = index.compacts(sorted({c for c in code_list if c < _BATCH}))
+        theirs = [batch.compacts[c - _BATCH] if c >= _BATCH else decoded[c] for c in code_list]
         best = process.cpdist(mine, theirs, scorer=fuzz.ratio, score_cutoff=threshold)
         variants = headline[chosen]
         if variants.any():  # a headline may also match without its site suffix
-            at = np.flatnonzero(variants)
-            mine_cut = [self.suffix(owner_list[i]) for i in at.tolist()]
+            at = np.flatnonzero(variants).tolist()
+            mine_cut = [self.suffix(owner_list[i]) for i in at]
             theirs_cut = [
-                self.suffix(code_list[i] - _BATCH) if code_list[i] >= _BATCH
-                else index.suffix_compact(code_list[i])
-                for i in at.tolist()
+                self.suffix(code_list[i] - _BATCH) if code_list[i] >= _BATCH else index.suffix_compact(code_list[i])
+                for i in at
             ]
-            for a, b in ((mine_cut, theirs), (mine, theirs_cut), (mine_cut, theirs_cut)):
-                b = [b[i] for i in at.tolist()] if b is theirs or b is mine else b
-                a = [a[i] for i in at.tolist()] if a is mine else a
+            mine_at, theirs_at = [mine[i] for i in at], [theirs[i] for i in at]
+            for a, b in ((mine_cut, theirs_at), (mine_at, theirs_cut), (mine_cut, theirs_cut)):
                 scores = process.cpdist(
                     [x or "\x00" for x in a], [y or "\x01" for y in b], scorer=fuzz.ratio, score_cutoff=threshold
                 )
@@ -504,21 +514,24 @@ class _BatchDecision:
 
     def _recount(self, u: int) -> set[int]:
         """Band candidates of a unit whose buckets may have filled up within the batch."""
-        hits: list[int] = []
-        for band in range(BANDS):
-            before = int(self.global_count[u, band])
+        lo, hi = np.searchsorted(self.unsure_codes, (u * BANDS, (u + 1) * BANDS)).tolist()
+        members: dict[int, list[int]] = {}
+        for code, entry in zip(self.unsure_codes[lo:hi].tolist(), self.unsure_entries[lo:hi].tolist()):
+            members.setdefault(code - u * BANDS, []).append(entry)
+        at = self.sorted_at[u * BANDS : (u + 1) * BANDS]
+        starts, ranks = self.sorted_start[at].tolist(), self.sorted_rank[at].tolist()
+        indexed, owner = self.indexed, self.sorted_owner
+        hits: Counter = Counter()
+        for band, before in enumerate(self.global_count[u].tolist()):
             if before >= MAX_BUCKET:
                 continue
-            members = self.index.bucket_members(int(self.global_buckets[u, band])) if before else []
-            at = self.sorted_at[u * BANDS + band]
-            start = int(self.sorted_start[at])
-            earlier = self.sorted_owner[start : start + int(self.sorted_rank[at])].tolist()
-            kept = [_BATCH + p for p in earlier if self.indexed[p]]
+            rank = ranks[band]
+            kept = [_BATCH + p for p in owner[starts[band] : starts[band] + rank].tolist() if indexed[p]] if rank else []
             if before + len(kept) >= MAX_BUCKET:
                 continue
-            hits.extend(members)
-            hits.extend(kept)
-        return {code for code, count in Counter(hits).items() if count >= MIN_SHARED_BANDS}
+            hits.update(members.get(band, ()))
+            hits.update(kept)
+        return {code for code, count in hits.items() if count >= MIN_SHARED_BANDS}
 
     def _length_fits(self, u: int, codes: list[int], threshold: float) -> list[int]:
         """Candidates whose lengths allow the threshold (``match.lengths_fit``), checked

@@ -219,9 +219,12 @@ def _numbers(folded: str) -> tuple[str, ...]:
     return tuple(numbers)
 
 
-def facts_of(text: str, compact_text: str | None = None, folded: str | None = None) -> Facts:
+def facts_of(
+    text: str, compact_text: str | None = None, folded: str | None = None, numbers: tuple[str, ...] | None = None
+) -> Facts:
     """Facts of a unit's source text (markup and a 'Read more' tail removed);
-    ``compact_text`` and ``folded`` (``_folded(text)``) may be given when known."""
+    ``compact_text``, ``folded`` (``_folded(text)``) and ``numbers`` may be given when
+    known."""
     if folded is None:
         folded = _folded(text)
     if compact_text is None:
@@ -236,8 +239,8 @@ def facts_of(text: str, compact_text: str | None = None, folded: str | None = No
         lowered = [w.casefold() for w in cased]
     vocabulary = frozenset(lowered)
     return Facts(
-        numbers=_numbers(folded),
-        capitalised=frozenset([w.casefold() for w in cased if w[0].isupper()]) - _NOT_NAMES,
+        numbers=_numbers(folded) if numbers is None else numbers,
+        capitalised=frozenset([low for word, low in zip(cased, lowered) if word[0].isupper()]) - _NOT_NAMES,
         vocabulary=vocabulary,
         polar=vocabulary & _POLAR,
         negations=tuple(sorted(w for w in lowered if w in _NEGATION)) if vocabulary & _NEGATION else (),
@@ -321,7 +324,7 @@ class Features:
 
     @cached_property
     def facts(self) -> Facts:
-        return facts_of(self.text, self.compact, self.folded)
+        return facts_of(self.text, self.compact, self.folded, self.__dict__.get("numbers"))
 
     @cached_property
     def without_suffix(self) -> Features | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fingerprint import BANDS, Features
-from .normalize import derivable_compact
+from .normalize import derivable_compact, derivable_compacts
 from .model import UnitKind, UnitRef
 
 MAX_BUCKET = 16  # kept units per LSH band bucket; a full band is common, so it says little
@@ -25,26 +25,29 @@ _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 FEATURE_CACHE = 4096  # kept units whose features (and facts) stay decoded
 _MAX_LOAD = 0.7
 _SHARD_BITS = 2  # four shards
-_TAIL = 256  # probing rounds go on as arrays while more keys than this are left
+_SLOTS = 8  # keys per bucket of a KeyTable: one 64-byte cache line
 
 
 class KeyTable:
     """A map from nonzero uint64 keys to dense ids (0, 1, 2, ... in insertion order),
     looked up and filled a whole array of keys at a time.
 
-    Open addressing with linear probing, vectorised as probing rounds.  The table is cut
-    into ``SHARDS`` by the keys' top bits, each growing on its own, so growing never
-    holds two copies of the whole table.  A key's first slot in its shard comes from
-    the next 32 bits scaled to the shard's size (the keys are well mixed)."""
+    Open addressing over buckets of ``_SLOTS`` keys (one cache line), filled left to
+    right; a key goes to the first bucket from its home on that has room, so a lookup
+    reads one bucket and only goes on past a full one.  The table is cut into
+    ``SHARDS`` by the keys' top bits, each growing on its own, so growing never holds
+    two copies of the whole table.  A key's home bucket in its shard comes from the
+    next 32 bits scaled to the shard's size (the keys are well mixed)."""
 
     SHARDS = 1 << _SHARD_BITS
 
     def __init__(self, capacity: int = 1 << 12) -> None:
         # Zeroed memory is only paid for once touched, so a roomy start costs a small
         # run nothing and saves a large one the first rounds of growing.
-        per_shard = max(16, capacity // self.SHARDS)
+        per_shard = max(2 * _SLOTS, capacity // self.SHARDS // _SLOTS * _SLOTS)
         self.keys = [np.zeros(per_shard, dtype=np.uint64) for _ in range(self.SHARDS)]
         self.ids = [np.zeros(per_shard, dtype=np.int32) for _ in range(self.SHARDS)]
+        self.fill = [np.zeros(per_shard // _SLOTS, dtype=np.uint8) for _ in range(self.SHARDS)]  # keys per bucket
         self.sizes = [0] * self.SHARDS
         self.size = 0
 
@@ -77,66 +80,49 @@ class KeyTable:
                 yield s, order[bounds[s] : bounds[s + 1]]
 
     @staticmethod
-    def _home(keys: np.ndarray, capacity: int) -> np.ndarray:
+    def _home(keys: np.ndarray, buckets: int) -> np.ndarray:
         middle = (keys >> np.uint64(32 - _SHARD_BITS)) & np.uint64(0xFFFFFFFF)
-        return (middle * np.uint64(capacity) >> np.uint64(32)).astype(np.int64)
+        return (middle * np.uint64(buckets) >> np.uint64(32)).astype(np.int64)
 
     def _find(self, shard: int, keys: np.ndarray) -> np.ndarray:
-        table = self.keys[shard]
-        capacity = len(table)
-        slots = self._home(keys, capacity)
+        """The slot of each key in a shard, or -1."""
+        table = self.keys[shard].reshape(-1, _SLOTS)
+        buckets = len(table)
+        bucket = self._home(keys, buckets)
         found = np.full(len(keys), -1, dtype=np.int64)
         pending = np.arange(len(keys))
-        while pending.size > _TAIL:
-            at = slots[pending]
-            stored = table[at]
-            hit = stored == keys[pending]
-            found[pending[hit]] = at[hit]
-            go_on = ~hit & (stored != 0)
-            pending = pending[go_on]
-            at = at[go_on] + 1
-            at[at == capacity] = 0
-            slots[pending] = at
-        for i in pending.tolist():  # the few long probe runs, one key at a time
-            key, at = keys.item(i), slots.item(i)
-            while True:
-                stored = table.item(at)
-                if stored == key:
-                    found[i] = at
-                    break
-                if not stored:
-                    break
-                at = at + 1 if at + 1 < capacity else 0
+        while pending.size:
+            rows = table[bucket]
+            match = rows == keys[pending, None]
+            hit = match.any(axis=1)
+            found[pending[hit]] = bucket[hit] * _SLOTS + match[hit].argmax(axis=1)
+            full = ~hit & (rows[:, -1] != 0)  # the key may have gone on to the next bucket
+            pending, bucket = pending[full], bucket[full] + 1
+            bucket[bucket == buckets] = 0
         return found
 
     def _place(self, shard: int, keys: np.ndarray) -> np.ndarray:
         """Put absent, distinct keys into free slots of a shard; returns the slots (the
         caller then writes their ids)."""
-        table, claim = self.keys[shard], self.ids[shard]
-        capacity = len(table)
-        slots = self._home(keys, capacity)
+        flat, fill = self.keys[shard], self.fill[shard]
+        buckets = len(fill)
+        bucket = self._home(keys, buckets)
         placed = np.empty(len(keys), dtype=np.int64)
         pending = np.arange(len(keys))
-        while pending.size > _TAIL:
-            at = slots[pending]
-            free = table[at] == 0
-            # Several keys may aim at one free slot: each writes its number into the
-            # slot's (still unused) id, and the one whose number stays takes the slot.
-            claim[at[free]] = pending[free]
-            won = free & (claim[at] == pending)
-            table[at[won]] = keys[pending[won]]
-            placed[pending[won]] = at[won]
-            lost = ~won
-            pending = pending[lost]
-            at = at[lost] + 1
-            at[at == capacity] = 0
-            slots[pending] = at
-        for i in pending.tolist():  # in order: the first to come takes a slot
-            at = slots.item(i)
-            while table.item(at):
-                at = at + 1 if at + 1 < capacity else 0
-            table[at] = keys[i]
-            placed[i] = at
+        while pending.size:
+            # Keys aiming at one bucket take its free slots in turn; the rest go on.
+            order = np.argsort(bucket, kind="stable")
+            pending, bucket = pending[order], bucket[order]
+            first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+            group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(bucket)]))
+            position = fill[bucket[first]][group] + np.arange(len(bucket)) - first[group]
+            fits = position < _SLOTS
+            slots = bucket[fits] * _SLOTS + position[fits]
+            flat[slots] = keys[pending[fits]]
+            placed[pending[fits]] = slots
+            fill[bucket[first]] = np.minimum(fill[bucket[first]] + np.diff(np.r_[first, len(bucket)]), _SLOTS)
+            pending, bucket = pending[~fits], bucket[~fits] + 1
+            bucket[bucket == buckets] = 0
         return placed
 
     def _grow(self, shard: int, needed: int) -> None:
@@ -145,8 +131,10 @@ class KeyTable:
             return
         used = np.flatnonzero(old_keys)
         capacity = max(len(old_keys) * 2, int(needed / _MAX_LOAD) + 1)
+        capacity = -(-capacity // _SLOTS) * _SLOTS
         self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
         self.ids[shard] = np.zeros(capacity, dtype=np.int32)
+        self.fill[shard] = np.zeros(capacity // _SLOTS, dtype=np.uint8)
         slots = self._place(shard, old_keys[used])
         self.ids[shard][slots] = old_ids[used]
 
@@ -325,6 +313,35 @@ class Index:
         if suffix > middle:
             return chunk[middle:suffix].decode("utf-8")
         return derivable_compact(chunk[start:middle])  # stored as "the text's words"
+
+    def compacts(self, entry_ids: list[int]) -> dict[int, str]:
+        """The compact texts of several kept units at once (``compact`` for each)."""
+        found, derivable = {}, []
+        for entry_id in entry_ids:
+            cached = self._features.get(entry_id)
+            if cached is not None:
+                found[entry_id] = cached.compact
+                continue
+            chunk = self.chunks[self.chunk[entry_id]]
+            at = 4 * entry_id
+            start, middle, suffix = self.offsets[at], self.offsets[at + 1], self.offsets[at + 2]
+            if suffix > middle:
+                found[entry_id] = chunk[middle:suffix].decode("utf-8")
+            else:
+                derivable.append((entry_id, chunk[start:middle]))
+        if derivable:
+            found.update(zip((e for e, _ in derivable), derivable_compacts([t for _, t in derivable])))
+        return found
+
+    def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Compact lengths, suffix-less compact lengths (-1: not worked out) and kinds."""
+        ids = entry_ids.tolist()
+        lengths, suffixes, kinds = self.lengths, self.suffix_lengths, self.kinds
+        return (
+            np.array([lengths[e] for e in ids], dtype=np.int64),
+            np.array([suffixes[e] for e in ids], dtype=np.int64),
+            np.array([kinds[e] for e in ids], dtype=np.uint8),
+        )
 
     def suffix_compact(self, entry_id: int) -> str:
         """The compact text without a site suffix ("" when the unit has none)."""

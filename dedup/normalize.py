@@ -142,6 +142,17 @@ def derivable_compact(text: bytes) -> str | None:
     return " ".join(text.translate(_LOWER_ASCII_WORDS).decode("ascii").split())
 
 
+_LOWER_WORDS_KEEP_NUL = b"\x00" + _LOWER_ASCII_WORDS[1:]
+
+
+def derivable_compacts(texts: list[bytes]) -> list[str]:
+    """``derivable_compact`` of several ASCII texts at once."""
+    joined = b"\x00".join(texts)
+    if joined.count(b"\x00") != len(texts) - 1:
+        return [derivable_compact(t) for t in texts]
+    return _collapse(joined.translate(_LOWER_WORDS_KEEP_NUL)).decode("ascii").split("\x00")
+
+
 def without_site_suffix(normalized: str) -> str | None:
     """A headline without a ``| Site Name`` / ``- Site Name`` suffix, if it has one."""
     if not _SUFFIX_SEPARATOR.search(normalized):

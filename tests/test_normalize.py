@@ -70,3 +70,12 @@ def test_a_batch_counts_long_texts_by_tokens_and_finds_tails_near_the_end():
     assert batch.compacts[1] == "shares rose on monday"
     assert batch.compacts[2].startswith("read more about")
     assert batch.derivable == [True, None, True]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet="aZ9 \n\t\x00-.,|_", max_size=40), max_size=5))
+def test_derivable_compacts_of_several_texts_are_each_ones(texts):
+    from dedup.normalize import derivable_compact, derivable_compacts
+
+    encoded = [t.encode("ascii") for t in texts]
+    assert derivable_compacts(encoded) == [derivable_compact(t) for t in encoded]

@@ -106,7 +106,7 @@ def _pair(outcomes: list[FileOutcome], decisions: list[Decisions]) -> Iterator[t
         yield outcome, None if outcome.error else next(decided)
 
 
-BATCH_CHARS = 1_000_000  # documents are fingerprinted together up to about this much text
+BATCH_CHARS = 500_000  # documents are fingerprinted together up to about this much text
 BATCH_FILES = 1_000  # and up to this many files
 
 

@@ -200,6 +200,7 @@ _SPACES_TO_SPACE = bytes.maketrans(_ASCII_SPACE, b" " * len(_ASCII_SPACE))
 _NON_WORD_TO_SPACE = b"\x00" + _ASCII_NON_WORD[1:]  # keeps the NUL separators
 _OTHER_SPACE = re.compile(r"[^\S\x00-\x7f]")  # whitespace beyond ASCII
 _MARKUP_BYTE = np.frombuffer(bytes(c in b">#*_`" for c in range(256)), dtype=bool)
+_NOT_MARKUP = bytes(c for c in range(256) if c not in b">#*_`")
 _MARKER_START = tuple(bytes([c]) for c in b"-+0123456789")
 _TAIL_WINDOW = 40  # compact() looks for a tail only when its last 40 characters name one
 
@@ -266,7 +267,7 @@ def _fill(chosen: list[int], texts: list[str], normalized: list, compacts: list,
     folded_pieces = folded.split("\x00")
     compacted = _collapse(words_only.translate(_NON_WORD_TO_SPACE)).decode("utf-8").split("\x00")
     tokens, alnum_tokens = _token_counts(spaced, len(pieces))
-    markup = _pieces_with(spaced, _MARKUP_BYTE)
+    markup = _pieces_with(spaced, _MARKUP_BYTE) if spaced.translate(None, _NOT_MARKUP) else set()
     plain_compact = []
     for k, i in enumerate(chosen):
         piece = pieces[k]

@@ -1,6 +1,6 @@
 """dedup: find and remove repeated headlines and paragraphs in articles."""
 
-from .api import Cleaner, clean_text, clean_texts
+from .api import Cleaner, FileOutcome, clean_text, clean_texts
 from .model import (
     CleanResult,
     Document,
@@ -13,6 +13,7 @@ from .model import (
     UnitKind,
     UnitRef,
 )
+from .read import discover
 from .segment import segment
 
 __version__ = "0.1.0"
@@ -21,6 +22,7 @@ __all__ = [
     "CleanResult",
     "Cleaner",
     "Document",
+    "FileOutcome",
     "Keep",
     "Method",
     "NearMiss",
@@ -32,5 +34,6 @@ __all__ = [
     "__version__",
     "clean_text",
     "clean_texts",
+    "discover",
     "segment",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import stat
@@ -178,6 +179,9 @@ def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
     """
     settings = _settings(ctx, config_file, params)
     _reuse_freed_memory()
+    # Each batch makes a few hundred thousand short-lived objects that reference counting
+    # frees; collecting cycles every 700 allocations only walks them (about 8 % of a run).
+    gc.set_threshold(50_000)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     run = _Run(settings, console)
     signal.signal(signal.SIGTERM, interrupt)

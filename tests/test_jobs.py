@@ -52,8 +52,7 @@ def test_files_read_in_workers_report_bad_files_in_order_and_clean_the_rest(tmp_
 
 
 def test_clean_files_gives_each_file_its_source_and_result_or_error(tmp_path):
-    from dedup import Cleaner, Options
-    from dedup.read import discover
+    from dedup import Cleaner, Options, discover
 
     (tmp_path / "a.txt").write_text("Title\n\nSame words said twice here today.\n\nSame words said twice here today.\n")
     (tmp_path / "b.txt").write_bytes(b"\x00binary")

@@ -216,8 +216,29 @@ class NormalizedBatch:
     derivable: list[bool | None]
 
 
+BATCH_CHUNK = 1_000_000  # characters normalised together: bounds the temporary copies
+
+
 def normalize_batch(texts: list[str]) -> NormalizedBatch:
-    """The forms of every text at once; equal to the one-text functions."""
+    """The forms of every text at once, a chunk of about ``BATCH_CHUNK`` characters at a
+    time; equal to the one-text functions."""
+    parts, start, size = [], 0, 0
+    for end, text in enumerate(texts, 1):
+        size += len(text)
+        if size >= BATCH_CHUNK:
+            parts.append(_normalize_chunk(texts[start:end]))
+            start, size = end, 0
+    if start < len(texts) or not parts:
+        parts.append(_normalize_chunk(texts[start:]))
+    if len(parts) == 1:
+        return parts[0]
+    return NormalizedBatch(
+        [t for p in parts for t in p.normalized], [t for p in parts for t in p.compacts],
+        [w for p in parts for w in p.words], [d for p in parts for d in p.derivable],
+    )
+
+
+def _normalize_chunk(texts: list[str]) -> NormalizedBatch:
     n = len(texts)
     normalized: list[str | None] = [None] * n
     compacts: list[str] = [""] * n

@@ -79,3 +79,15 @@ def test_derivable_compacts_of_several_texts_are_each_ones(texts):
 
     encoded = [t.encode("ascii") for t in texts]
     assert derivable_compacts(encoded) == [derivable_compact(t) for t in encoded]
+
+
+def test_a_batch_larger_than_a_chunk_is_normalised_in_chunks(monkeypatch):
+    import dedup.normalize
+    from dedup.normalize import normalize_batch
+
+    monkeypatch.setattr(dedup.normalize, "BATCH_CHUNK", 50)
+    texts = [f"Paragraph {i}: the *same* words, said {i} times \u2014 Read more" for i in range(30)]
+    batch = normalize_batch(texts)
+    assert batch.normalized == [normalize(t) for t in texts]
+    assert batch.compacts == [compact(normalize(t)) for t in texts]
+    assert batch.words == [count_words(t) for t in texts]

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 
 from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
-from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, removable
+from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, may_remove
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
 from .normalize import compact_without_suffix, derivable_compact, normalize, normalize_batch
 
@@ -82,7 +82,9 @@ def unit_ref(document: Document, unit: Unit) -> UnitRef:
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """The start of a unit on one line, for reports."""
-    flat = " ".join(text.split())
+    flat = " ".join(text[: 4 * limit].split())  # the start is enough unless it flattens short
+    if len(flat) <= limit:
+        flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
@@ -271,6 +273,7 @@ class _BatchDecision:
         self.exact_first = self.exact_first.tolist()
         self.exact_keys = self.exact.tolist()
         self.kinds = self.batch.kinds.tolist()
+        self.words = self.batch.words.tolist()
         self.unit_docs = self.unit_doc.tolist()
         self.batch_exact: dict[int, int] = {}
         ignore = self.owner._ignore
@@ -281,24 +284,24 @@ class _BatchDecision:
             exact_twin = self._exact_twin(u)
             match, misses = None, []
             if not unit.protected and not (ignore and any(p.search(unit.text) for p in ignore)):
-                features = self.unit_features(u)
-                if exact_twin is not None and removable(features, self.features(exact_twin)):
+                if exact_twin is not None and self._removable_repeat(u, exact_twin):
                     match = (exact_twin, Verdict(100.0, Method.EXACT))
                 else:
+                    features = self.unit_features(u)
                     codes = self._candidates(u)
                     if not explain:
                         codes = self._length_fits(u, codes, threshold)
                     match, misses = confirm(features, ((c, self.features(c)) for c in codes), threshold, explain, checked=not explain)
             if match is not None:
                 code, verdict = match
-                ref, twin_ref, twin_features = self.ref(_BATCH + u), self.ref(code), self.features(code)
+                ref, twin_ref = self.ref(_BATCH + u), self.ref(code)
                 self.indexed[u] = False
                 decisions[self.unit_docs[u]].removals.append(Removal(
-                    ref, twin_ref, verdict.score, verdict.method, excerpt(unit.text), excerpt(twin_features.text),
+                    ref, twin_ref, verdict.score, verdict.method, excerpt(unit.text), excerpt(self.text(code)),
                 ))
                 if keep_longest:
                     self.owner._features[ref] = self.unit_features(u)
-                    self.owner._features[twin_ref] = twin_features
+                    self.owner._features[twin_ref] = self.features(code)
             else:
                 self.indexed[u] = exact_twin is None  # u is valid: it has a possible twin
                 if exact_twin is None:
@@ -557,6 +560,15 @@ class _BatchDecision:
             elif lengths_fit((size,), (other,), gap):
                 kept.append(code)
         return kept
+
+    def _removable_repeat(self, u: int, code: int) -> bool:
+        """``match.removable`` for unit ``u`` and a candidate, from the arrays."""
+        twin_kind = self.index.kinds[code] if code < _BATCH else self.kinds[code - _BATCH]
+        return may_remove(self.kinds[u] == _HEADLINE, self.words[u], twin_kind == _HEADLINE)
+
+    def text(self, code: int) -> str:
+        """The text of a candidate (an entry of the index, or a batch unit)."""
+        return self.index.text(code) if code < _BATCH else self.units[code - _BATCH].text
 
     def features(self, code: int) -> Features:
         """Features of a candidate: an entry of the index or (above ``_BATCH``) a batch unit."""

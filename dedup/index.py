@@ -302,6 +302,14 @@ class Index:
             self._features.popitem(last=False)
         return features
 
+    def text(self, entry_id: int) -> str:
+        """The source text of a kept unit."""
+        cached = self._features.get(entry_id)
+        if cached is not None:
+            return cached.text
+        start, middle = self.offsets[4 * entry_id], self.offsets[4 * entry_id + 1]
+        return self.chunks[self.chunk[entry_id]][start:middle].decode("utf-8")
+
     def compact(self, entry_id: int) -> str:
         """The compact text of a kept unit (what similarity is scored on)."""
         cached = self._features.get(entry_id)

@@ -103,7 +103,12 @@ def _variant_lengths(features: Features) -> tuple[int, int]:
 
 def removable(unit: Features, twin: Features) -> bool:
     """Short lines are real content unless they repeat a headline."""
-    return unit.headline or twin.headline or unit.words > SHORT_WORDS
+    return may_remove(unit.headline, unit.words, twin.headline)
+
+
+def may_remove(headline: bool, words: int, twin_headline: bool) -> bool:
+    """``removable`` from what it reads: whether each is a headline, the unit's words."""
+    return headline or twin_headline or words > SHORT_WORDS
 
 
 def compare(unit: Features, twin: Features, threshold: float, explain: bool = False) -> Verdict | None:

@@ -132,3 +132,12 @@ def test_small_buckets_fill_up_inside_one_batch(monkeypatch):
     expected = reference(texts, True, 2)
     assert any(expected)
     assert engine(texts, True, 10**9, monkeypatch) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab \n\t", max_size=400), st.integers(min_value=3, max_value=90))
+def test_an_excerpt_is_the_flattened_start_of_the_text(text, limit):
+    from dedup.decide import excerpt
+
+    flat = " ".join(text.split())
+    assert excerpt(text, limit) == (flat if len(flat) <= limit else flat[: limit - 1] + "\u2026")

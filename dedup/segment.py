@@ -43,7 +43,7 @@ _OTHER_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 def split_lines(text: str) -> list[_Line]:
     """Lines with offsets; LF, CRLF and CR all end a line (and nothing else does)."""
     lines = []
-    if _OTHER_BREAKS.search(text) is None:  # then str.splitlines cuts at the same places
+    if not _has_other_breaks(text):  # then str.splitlines cuts at the same places
         start = 0
         for raw in text.splitlines(True):
             content = raw.rstrip("\r\n")
@@ -57,6 +57,13 @@ def split_lines(text: str) -> list[_Line]:
         content = raw.rstrip("\r\n")
         lines.append(_Line(match.start(), match.start() + len(content), content, not content.strip()))
     return lines
+
+
+def _has_other_breaks(text: str) -> bool:
+    """Whether str.splitlines would cut ``text`` where LF, CR and CRLF do not."""
+    if text.isascii():  # plain substring searches beat one regex over the text
+        return "\v" in text or "\f" in text or "\x1c" in text or "\x1d" in text or "\x1e" in text
+    return _OTHER_BREAKS.search(text) is not None
 
 
 def _plain(content: str) -> bool:
@@ -84,6 +91,10 @@ def segment(text: str, name: str = "-") -> Document:
     while i < len(lines):
         line = lines[i]
         if line.blank:
+            i += 1
+            continue
+        if _plain(line.content) and (i + 1 == len(lines) or lines[i + 1].blank):
+            builder.add(UnitKind.PARAGRAPH, lines, i, i)  # a block of one plain line: the common case
             i += 1
             continue
         fence = _FENCE.match(line.content)
@@ -128,17 +139,7 @@ class _Builder:
 
     def add(self, kind: UnitKind, lines: list[_Line], first: int, last: int) -> None:
         start, stop = lines[first].start, lines[last].stop
-        self.units.append(
-            Unit(
-                index=len(self.units),
-                kind=kind,
-                start=start,
-                end=stop,
-                first_line=first + 1,
-                last_line=last + 1,
-                text=self.text[start:stop],
-            )
-        )
+        self.units.append(Unit(len(self.units), kind, start, stop, first + 1, last + 1, self.text[start:stop]))
 
 
 def _skip_front_matter(lines: list[_Line]) -> int:

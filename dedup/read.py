@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.markdown", "*.html", "*.htm")
 
@@ -148,9 +149,8 @@ def unchanged_since_read(source: Source) -> bool:
     return source.stamp == (info.st_mtime_ns, info.st_size)
 
 
-@dataclass(frozen=True)
-class Found:
-    """A file to process, or an error found while looking."""
+class Found(NamedTuple):
+    """A file to process, or an error found while looking (one per file: a named tuple)."""
 
     path: Path | None
     name: str
@@ -205,6 +205,8 @@ def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
         except OSError:
             continue
         subfolders = []
+        shown = _display(folder)  # what _display gives for a file in it, less the file's name
+        shown = "" if shown == "." else shown if shown.endswith("/") else shown + "/"
         for entry in entries:
             name = entry.name
             if name.startswith(".") or entry.is_symlink():
@@ -220,8 +222,7 @@ def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
                 continue
             if excluded is not None and (excluded.match(os.path.normcase(relative)) or excluded.match(case_name)):
                 continue
-            path = Path(entry.path)
-            yield Found(path, _display(path), relative)
+            yield Found(Path(entry.path), shown + name, relative)
         folders.extend(reversed(subfolders))
 
 

@@ -60,3 +60,13 @@ def test_discover_never_walks_the_output_folder(tmp_path):
     (tmp_path / "in" / "out" / "a.txt").write_text("x")
     found = discover([str(tmp_path / "in")], skip=tmp_path / "in" / "out")
     assert [f.relative for f in found] == ["a.txt"]
+
+
+def test_files_found_under_a_folder_are_named_as_their_paths_print(tmp_path, monkeypatch):
+    from dedup.read import discover
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    for arg, name in ((".", "sub/a.txt"), ("./sub/", "sub/a.txt"), ("sub//", "sub/a.txt"), (str(tmp_path), f"{tmp_path.as_posix()}/sub/a.txt")):
+        assert [f.name for f in discover([arg])] == [name], arg

@@ -256,17 +256,6 @@ class Index:
         added = np.add.reduceat(taken.astype(np.int64), starts)
         count[buckets] = np.minimum(before + added, MAX_BUCKET).astype(np.uint8)
 
-    def bucket_members(self, bucket: int) -> list[int]:
-        """Entry ids in one band bucket, oldest first."""
-        members = []
-        pair = int(self.bucket_head.data[bucket])
-        chain = self.chain.data
-        while pair >= 0:
-            members.append(pair // BANDS)
-            pair = int(chain[pair])
-        members.reverse()
-        return members
-
     def members(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(owner, entry id) for every entry in the given buckets (all valid)."""
         width = BANDS
@@ -309,18 +298,6 @@ class Index:
             return cached.text
         start, middle = self.offsets[4 * entry_id], self.offsets[4 * entry_id + 1]
         return self.chunks[self.chunk[entry_id]][start:middle].decode("utf-8")
-
-    def compact(self, entry_id: int) -> str:
-        """The compact text of a kept unit (what similarity is scored on)."""
-        cached = self._features.get(entry_id)
-        if cached is not None:
-            return cached.compact
-        chunk = self.chunks[self.chunk[entry_id]]
-        at = 4 * entry_id
-        start, middle, suffix = self.offsets[at], self.offsets[at + 1], self.offsets[at + 2]
-        if suffix > middle:
-            return chunk[middle:suffix].decode("utf-8")
-        return derivable_compact(chunk[start:middle])  # stored as "the text's words"
 
     def compacts(self, entry_ids: list[int]) -> dict[int, str]:
         """The compact texts of several kept units at once (``compact`` for each)."""

@@ -107,37 +107,38 @@ def _pair(outcomes: list[FileOutcome], decisions: list[Decisions]) -> Iterator[t
 
 
 BATCH_CHARS = 500_000  # documents are fingerprinted together up to about this much text
-BATCH_FILES = 1_000  # and up to this many files
+BATCH_FILES = 1_000  # and up to this many documents
 
 
 def _batches(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
-    batch, size = [], 0
-    for name, text in items:
-        batch.append((name, text))
-        size += len(text)
-        if size >= BATCH_CHARS:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+    return _in_batches(items, lambda item: len(item[1]))
 
 
 def _file_batches(files: Iterable[Found]) -> Iterator[list[Found]]:
-    """Files in batches of about ``BATCH_CHARS`` bytes (by their size on disk); the first
-    is a quarter of that, so that deciding starts sooner."""
+    return _in_batches(files, _size_on_disk)
+
+
+def _in_batches(items: Iterable, size_of: Callable) -> Iterator[list]:
+    """Items in batches of about ``BATCH_CHARS`` (by ``size_of``) or ``BATCH_FILES``
+    items; the first is a quarter of that, so that deciding starts sooner."""
     batch, size, limit = [], 0, BATCH_CHARS // 4
-    for found in files:
-        batch.append(found)
-        if found.path is not None and found.error is None:
-            try:
-                size += os.stat(found.path).st_size
-            except OSError:
-                pass  # reading it will tell
+    for item in items:
+        batch.append(item)
+        size += size_of(item)
         if size >= limit or len(batch) >= BATCH_FILES:
             yield batch
             batch, size, limit = [], 0, BATCH_CHARS
     if batch:
         yield batch
+
+
+def _size_on_disk(found: Found) -> int:
+    if found.path is None or found.error is not None:
+        return 0
+    try:
+        return os.stat(found.path).st_size
+    except OSError:
+        return 0  # reading it will tell
 
 
 def _prepare_texts(

@@ -114,13 +114,14 @@ class KeyTable:
             order = np.argsort(bucket, kind="stable")
             pending, bucket = pending[order], bucket[order]
             first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-            group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(bucket)]))
+            aiming = np.diff(np.r_[first, len(bucket)])  # keys per bucket this round
+            group = np.repeat(np.arange(len(first)), aiming)
             position = fill[bucket[first]][group] + np.arange(len(bucket)) - first[group]
             fits = position < _SLOTS
             slots = bucket[fits] * _SLOTS + position[fits]
             flat[slots] = keys[pending[fits]]
             placed[pending[fits]] = slots
-            fill[bucket[first]] = np.minimum(fill[bucket[first]] + np.diff(np.r_[first, len(bucket)]), _SLOTS)
+            fill[bucket[first]] = np.minimum(fill[bucket[first]] + aiming, _SLOTS)
             pending, bucket = pending[~fits], bucket[~fits] + 1
             bucket[bucket == buckets] = 0
         return placed
@@ -278,8 +279,7 @@ class Index:
         if cached is not None:
             self._features.move_to_end(entry_id)
             return cached
-        chunk = self.chunks[self.chunk[entry_id]]
-        start, middle, suffix, end = self.offsets[4 * entry_id : 4 * entry_id + 4]
+        chunk, start, middle, suffix, end = self._stored(entry_id)
         headline = self.kinds[entry_id] == _HEADLINE
         text = chunk[start:middle]
         compact = chunk[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text)
@@ -296,20 +296,18 @@ class Index:
         cached = self._features.get(entry_id)
         if cached is not None:
             return cached.text
-        start, middle = self.offsets[4 * entry_id], self.offsets[4 * entry_id + 1]
-        return self.chunks[self.chunk[entry_id]][start:middle].decode("utf-8")
+        chunk, start, middle, _, _ = self._stored(entry_id)
+        return chunk[start:middle].decode("utf-8")
 
     def compacts(self, entry_ids: list[int]) -> dict[int, str]:
-        """The compact texts of several kept units at once (``compact`` for each)."""
+        """The compact texts of several kept units at once (what ``features`` would give)."""
         found, derivable = {}, []
         for entry_id in entry_ids:
             cached = self._features.get(entry_id)
             if cached is not None:
                 found[entry_id] = cached.compact
                 continue
-            chunk = self.chunks[self.chunk[entry_id]]
-            at = 4 * entry_id
-            start, middle, suffix = self.offsets[at], self.offsets[at + 1], self.offsets[at + 2]
+            chunk, start, middle, suffix, _ = self._stored(entry_id)
             if suffix > middle:
                 found[entry_id] = chunk[middle:suffix].decode("utf-8")
             else:
@@ -333,10 +331,14 @@ class Index:
         if self.suffix_lengths[entry_id] < 0:
             stripped = self.features(entry_id).without_suffix
             return stripped.compact if stripped is not None else ""
-        chunk = self.chunks[self.chunk[entry_id]]
-        at = 4 * entry_id
-        suffix, end = self.offsets[at + 2], self.offsets[at + 3]
+        chunk, _, _, suffix, end = self._stored(entry_id)
         return chunk[suffix:end].decode("utf-8")
+
+    def _stored(self, entry_id: int) -> tuple[bytes, int, int, int, int]:
+        """A kept unit's chunk and where its text, compact and suffix-less compact start
+        in it, and where the last ends."""
+        at = 4 * entry_id
+        return (self.chunks[self.chunk[entry_id]], *self.offsets[at : at + 4])
 
     def suffix_length(self, entry_id: int) -> int:
         length = self.suffix_lengths[entry_id]

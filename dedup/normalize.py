@@ -243,23 +243,22 @@ def _normalize_chunk(texts: list[str]) -> NormalizedBatch:
     normalized: list[str | None] = [None] * n
     compacts: list[str] = [""] * n
     words: list[int] = [0] * n
-    derivable: list[bool | None] = [None] * n
-    ascii_texts = [i for i, text in enumerate(texts) if text.isascii()]
-    if len(ascii_texts) < n:
-        others = [i for i, text in enumerate(texts) if not text.isascii()]
+    is_ascii = [text.isascii() for text in texts]
+    others = [i for i in range(n) if not is_ascii[i]]
+    if others:
         _fill(others, [plain_typography(texts[i]) for i in others], normalized, compacts, words)
-        for i in others:
-            derivable[i] = False  # derivable_compact() reads ASCII texts only
-            words[i] = count_words(texts[i])
-    done = _fill(ascii_texts, [texts[i] for i in ascii_texts], normalized, compacts, words)
-    for i in done:
-        derivable[i] = True
+    ascii_texts = [i for i in range(n) if is_ascii[i]]
+    plain = set(_fill(ascii_texts, [texts[i] for i in ascii_texts], normalized, compacts, words))
+    derivable: list[bool | None] = [None] * n
     for i, text in enumerate(texts):
         if normalized[i] is None:
             normalized[i] = normalize(text)
             compacts[i] = compact(normalized[i])
             words[i] = count_words(text)
-            derivable[i] = None if text.isascii() else False
+        elif not is_ascii[i]:
+            words[i] = count_words(text)  # the batch counted it with plain typography
+        # derivable_compact() reads ASCII texts only; None: compare the two.
+        derivable[i] = True if i in plain else None if is_ascii[i] else False
     return NormalizedBatch(normalized, compacts, words, derivable)
 
 
@@ -288,7 +287,7 @@ def _fill(chosen: list[int], texts: list[str], normalized: list, compacts: list,
     folded_pieces = folded.split("\x00")
     compacted = _collapse(words_only.translate(_NON_WORD_TO_SPACE)).decode("utf-8").split("\x00")
     tokens, alnum_tokens = _token_counts(spaced, len(pieces))
-    markup = _pieces_with(spaced, _MARKUP_BYTE) if spaced.translate(None, _NOT_MARKUP) else set()
+    markup = _pieces_with_markup(spaced)
     plain_compact = []
     for k, i in enumerate(chosen):
         piece = pieces[k]
@@ -307,12 +306,12 @@ def _fill(chosen: list[int], texts: list[str], normalized: list, compacts: list,
     return plain_compact
 
 
-def _pieces_with(data: bytes, table: np.ndarray) -> set[int]:
-    """NUL-separated pieces holding a byte that ``table`` marks."""
-    a = np.frombuffer(data, dtype=np.uint8)
-    hits = np.flatnonzero(table[a])
-    if not len(hits):
+def _pieces_with_markup(data: bytes) -> set[int]:
+    """NUL-separated pieces holding a markup character (``normalize`` strips those)."""
+    if not data.translate(None, _NOT_MARKUP):  # the usual case, without an array
         return set()
+    a = np.frombuffer(data, dtype=np.uint8)
+    hits = np.flatnonzero(_MARKUP_BYTE[a])
     return set(np.searchsorted(np.flatnonzero(a == 0), hits).tolist())
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from . import __version__
@@ -201,6 +200,30 @@ def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
     sys.exit(exit_code(run.stats, settings.check))
 
 
+def _progress_bar(console: Console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("dedup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True
+    )
+
+
+class _NoProgress:
+    """What the loop calls on a progress bar, when none is shown (not a terminal)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add_task(self, description: str, total: int) -> int:
+        return 0
+
+    def advance(self, task: int) -> None:
+        return None
+
+
 def _reuse_freed_memory() -> None:
     """Ask glibc to keep freed blocks (up to 32 MB each) for reuse instead of handing
     them back to the system: the fingerprinting arrays are freed and allocated again for
@@ -311,11 +334,7 @@ class _Run:
         found = discover(list(s.paths), include, tuple(s.exclude), skip=s.output_dir)
         show = (len(found) >= PROGRESS_MIN_FILES and self.console.is_terminal
                 and not s.quiet and "PRE_COMMIT" not in os.environ)
-        progress = Progress(
-            TextColumn("dedup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=self.console, transient=True, disable=not show,
-        )
-        with progress:
+        with _progress_bar(self.console) if show else _NoProgress() as progress:
             task = progress.add_task("clean", total=len(found))
             # Runs of text files are cleaned together (batched); a JSONL file streams alone.
             run: list = []

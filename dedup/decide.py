@@ -17,7 +17,7 @@ The result is the same as deciding unit by unit, whatever the batches.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -244,6 +244,18 @@ class Deduplicator:
             decisions.removals.sort(key=lambda r: r.unit.index)
 
 
+def _repeated(ordered: np.ndarray, times: int) -> np.ndarray:
+    """The values found at least ``times`` times in a sorted array, once each."""
+    if len(ordered) < times:
+        return ordered[:0]
+    step = times - 1
+    run_start = np.empty(len(ordered), dtype=bool)
+    run_start[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=run_start[1:])
+    # The value ``step`` places after a run's start is the same one: that run is long enough.
+    return ordered[step:][run_start[: len(ordered) - step] & (ordered[step:] == ordered[: len(ordered) - step])]
+
+
 class _BatchDecision:
     """One batch: array lookups first, then the units with a possible twin in order."""
 
@@ -288,9 +300,7 @@ class _BatchDecision:
                     match = (exact_twin, Verdict(100.0, Method.EXACT))
                 else:
                     features = self.unit_features(u)
-                    codes = self._candidates(u)
-                    if not explain:
-                        codes = self._length_fits(u, codes, threshold)
+                    codes = self._candidates(u, None if explain else threshold)
                     match, misses = confirm(features, ((c, self.features(c)) for c in codes), threshold, explain, checked=not explain)
             if match is not None:
                 code, verdict = match
@@ -378,8 +388,8 @@ class _BatchDecision:
         step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
         partner = owner[np.repeat(start[pick], reps) + step]
         codes = np.concatenate([pair_owner * (_BATCH << 1) + entry, batch_owner * (_BATCH << 1) + _BATCH + partner])
-        pairs, shared = np.unique(codes, return_counts=True)
-        pairs = pairs[shared >= MIN_SHARED_BANDS]
+        codes.sort()
+        pairs = _repeated(codes, MIN_SHARED_BANDS)
         cand_owner = pairs // (_BATCH << 1)
         cand_codes = pairs % (_BATCH << 1)
         settled = self._settled_by_exact_key()
@@ -497,46 +507,57 @@ class _BatchDecision:
         other = self.batch_exact.get(self.exact_keys[u])
         return _BATCH + other if other is not None and other < u else None
 
-    def _candidates(self, u: int) -> list[int]:
+    def _candidates(self, u: int, threshold: float | None) -> list[int]:
         """Kept units sharing ``MIN_SHARED_BANDS`` non-full band buckets with unit ``u``,
-        plus kept headlines it may repeat, in order (index first, then the batch)."""
+        plus kept headlines it may repeat, in order (index first, then the batch).
+        With a ``threshold``, only those whose lengths allow it (``_screen`` scored the
+        band candidates of most units already, so only the others are checked here)."""
+        screened: set[int] = set()
         if u in self.unsure:
-            found = self._recount(u)
+            others = self._recount(u)
         else:
             lo, hi = self.cand_bounds.get(u, (0, 0))
             indexed = self.indexed
-            found = {c for c in self.cand_codes[lo:hi] if c < _BATCH or indexed[c - _BATCH]}
+            screened = {c for c in self.cand_codes[lo:hi] if c < _BATCH or indexed[c - _BATCH]}
+            others = set()
         batch = self.batch
         for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
             if self.across:
-                found.update(self.index.headlines.get(key, ()))
+                others.update(self.index.headlines.get(key, ()))
             for p in self.batch_headlines.get(key, ()):
                 if p < u and self.indexed[p] and (self.across or self.unit_docs[p] == self.unit_docs[u]):
-                    found.add(_BATCH + p)
-        return sorted(found)
+                    others.add(_BATCH + p)
+        if threshold is not None and others:
+            others = self._length_fits(u, others - screened, threshold)
+        return sorted(screened.union(others))
 
     def _recount(self, u: int) -> set[int]:
-        """Band candidates of a unit whose buckets may have filled up within the batch."""
-        lo, hi = np.searchsorted(self.unsure_codes, (u * BANDS, (u + 1) * BANDS)).tolist()
-        members: dict[int, list[int]] = {}
-        for code, entry in zip(self.unsure_codes[lo:hi].tolist(), self.unsure_entries[lo:hi].tolist()):
-            members.setdefault(code - u * BANDS, []).append(entry)
-        at = self.sorted_at[u * BANDS : (u + 1) * BANDS]
-        starts, ranks = self.sorted_start[at].tolist(), self.sorted_rank[at].tolist()
-        indexed, owner = self.indexed, self.sorted_owner
-        hits: Counter = Counter()
-        for band, before in enumerate(self.global_count[u].tolist()):
-            if before >= MAX_BUCKET:
-                continue
-            rank = ranks[band]
-            kept = [_BATCH + p for p in owner[starts[band] : starts[band] + rank].tolist() if indexed[p]] if rank else []
-            if before + len(kept) >= MAX_BUCKET:
-                continue
-            hits.update(members.get(band, ()))
-            hits.update(kept)
-        return {code for code, count in hits.items() if count >= MIN_SHARED_BANDS}
+        """Band candidates of a unit whose buckets may have filled up within the batch:
+        a bucket counts unless its index members and the batch's kept units before
+        ``u`` fill it."""
+        base = u * BANDS
+        before = self.global_count[u]
+        at = self.sorted_at[base : base + BANDS]
+        # The earlier units of the batch in each open bucket, then the kept ones.
+        lengths = np.where(before < MAX_BUCKET, self.sorted_rank[at], 0)
+        band = np.repeat(np.arange(BANDS), lengths)
+        ends = np.cumsum(lengths)
+        step = np.arange(len(band)) - np.repeat(ends - lengths, lengths)
+        partner = self.sorted_owner[np.repeat(self.sorted_start[at], lengths) + step]
+        kept = np.frombuffer(self.indexed, dtype=bool)[partner]
+        partner, band = partner[kept], band[kept]
+        counts = before + np.bincount(band, minlength=BANDS)
+        open_band = counts < MAX_BUCKET
+        lo, hi = np.searchsorted(self.unsure_codes, (base, base + BANDS)).tolist()
+        member_band = self.unsure_codes[lo:hi] - base
+        codes = np.concatenate([
+            self.unsure_entries[lo:hi][open_band[member_band]],
+            _BATCH + partner[open_band[band]],
+        ])
+        codes.sort()
+        return set(_repeated(codes, MIN_SHARED_BANDS).tolist())
 
-    def _length_fits(self, u: int, codes: list[int], threshold: float) -> list[int]:
+    def _length_fits(self, u: int, codes: Iterable[int], threshold: float) -> list[int]:
         """Candidates whose lengths allow the threshold (``match.lengths_fit``), checked
         before their texts are fetched."""
         batch, index = self.batch, self.index

@@ -25,7 +25,7 @@ _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 FEATURE_CACHE = 4096  # kept units whose features (and facts) stay decoded
 _MAX_LOAD = 0.7
 _SHARD_BITS = 2  # four shards
-_SLOTS = 8  # keys per bucket of a KeyTable: one 64-byte cache line
+_SLOTS = 8  # keys per bucket of a KeyTable: one 64-byte cache line, and one word of tags
 
 
 class KeyTable:
@@ -37,7 +37,13 @@ class KeyTable:
     reads one bucket and only goes on past a full one.  The table is cut into
     ``SHARDS`` by the keys' top bits, each growing on its own, so growing never holds
     two copies of the whole table.  A key's home bucket in its shard comes from the
-    next 32 bits scaled to the shard's size (the keys are well mixed)."""
+    next 32 bits scaled to the shard's size (the keys are well mixed).
+
+    Beside the keys, each slot has a one-byte tag (seven low bits of its key, high bit
+    set; 0: empty), so a bucket's tags are one 64-bit word.  A lookup reads that word
+    and compares all eight tags at once; only a key whose tag is there reads the
+    bucket's keys.  Most keys looked up are absent, and the tags are an eighth of the
+    keys' size, so they mostly stay in the CPU's caches while the keys would not."""
 
     SHARDS = 1 << _SHARD_BITS
 
@@ -47,6 +53,7 @@ class KeyTable:
         per_shard = max(2 * _SLOTS, capacity // self.SHARDS // _SLOTS * _SLOTS)
         self.keys = [np.zeros(per_shard, dtype=np.uint64) for _ in range(self.SHARDS)]
         self.ids = [np.zeros(per_shard, dtype=np.int32) for _ in range(self.SHARDS)]
+        self.tags = [np.zeros(per_shard, dtype=np.uint8) for _ in range(self.SHARDS)]
         self.fill = [np.zeros(per_shard // _SLOTS, dtype=np.uint8) for _ in range(self.SHARDS)]  # keys per bucket
         self.sizes = [0] * self.SHARDS
         self.size = 0
@@ -72,9 +79,9 @@ class KeyTable:
         return ids
 
     def _by_shard(self, keys: np.ndarray):
-        shard = (keys >> np.uint64(64 - _SHARD_BITS)).astype(np.int64)
-        order = np.argsort(shard, kind="stable")
-        bounds = np.searchsorted(shard[order], np.arange(self.SHARDS + 1))
+        shard = (keys >> np.uint64(64 - _SHARD_BITS)).astype(np.uint8)
+        order = np.argsort(shard, kind="stable")  # a radix sort, for bytes
+        bounds = np.r_[0, np.cumsum(np.bincount(shard, minlength=self.SHARDS))]
         for s in range(self.SHARDS):
             if bounds[s] < bounds[s + 1]:
                 yield s, order[bounds[s] : bounds[s + 1]]
@@ -87,16 +94,23 @@ class KeyTable:
     def _find(self, shard: int, keys: np.ndarray) -> np.ndarray:
         """The slot of each key in a shard, or -1."""
         table = self.keys[shard].reshape(-1, _SLOTS)
+        tag_words = self.tags[shard].view(np.uint64)  # a bucket's eight tags
         buckets = len(table)
         bucket = self._home(keys, buckets)
+        wanted = _tags(keys).astype(np.uint64) * _EVERY_BYTE
         found = np.full(len(keys), -1, dtype=np.int64)
         pending = np.arange(len(keys))
         while pending.size:
-            rows = table[bucket]
-            match = rows == keys[pending, None]
-            hit = match.any(axis=1)
-            found[pending[hit]] = bucket[hit] * _SLOTS + match[hit].argmax(axis=1)
-            full = ~hit & (rows[:, -1] != 0)  # the key may have gone on to the next bucket
+            words = tag_words[bucket]
+            maybe = _zero_byte(words ^ wanted[pending])
+            if maybe.any():
+                at = np.flatnonzero(maybe)
+                match = table[bucket[at]] == keys[pending[at], None]
+                hit, position = _first_true(match)
+                found[pending[at[hit]]] = bucket[at[hit]] * _SLOTS + position
+                maybe[at] = hit
+            # A key missing from a full bucket may have gone on to the next one.
+            full = ~maybe & ~_zero_byte(words)
             pending, bucket = pending[full], bucket[full] + 1
             bucket[bucket == buckets] = 0
         return found
@@ -104,7 +118,7 @@ class KeyTable:
     def _place(self, shard: int, keys: np.ndarray) -> np.ndarray:
         """Put absent, distinct keys into free slots of a shard; returns the slots (the
         caller then writes their ids)."""
-        flat, fill = self.keys[shard], self.fill[shard]
+        flat, tags, fill = self.keys[shard], self.tags[shard], self.fill[shard]
         buckets = len(fill)
         bucket = self._home(keys, buckets)
         placed = np.empty(len(keys), dtype=np.int64)
@@ -120,6 +134,7 @@ class KeyTable:
             fits = position < _SLOTS
             slots = bucket[fits] * _SLOTS + position[fits]
             flat[slots] = keys[pending[fits]]
+            tags[slots] = _tags(keys[pending[fits]])
             placed[pending[fits]] = slots
             fill[bucket[first]] = np.minimum(fill[bucket[first]] + aiming, _SLOTS)
             pending, bucket = pending[~fits], bucket[~fits] + 1
@@ -135,9 +150,37 @@ class KeyTable:
         capacity = -(-capacity // _SLOTS) * _SLOTS
         self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
         self.ids[shard] = np.zeros(capacity, dtype=np.int32)
+        self.tags[shard] = np.zeros(capacity, dtype=np.uint8)
         self.fill[shard] = np.zeros(capacity // _SLOTS, dtype=np.uint8)
         slots = self._place(shard, old_keys[used])
         self.ids[shard][slots] = old_ids[used]
+
+
+_EVERY_BYTE = np.uint64(0x0101010101010101)
+_HIGH_BITS = np.uint64(0x8080808080808080)
+
+
+def _as_array(values: array) -> np.ndarray:
+    """A numpy view of an ``array.array`` (no copy; it must not grow while viewed)."""
+    return np.frombuffer(values, dtype=np.dtype(values.typecode)) if len(values) else np.zeros(0, np.dtype(values.typecode))
+
+
+def _tags(keys: np.ndarray) -> np.ndarray:
+    return ((keys & np.uint64(0x7F)) | np.uint64(0x80)).astype(np.uint8)
+
+
+def _zero_byte(words: np.ndarray) -> np.ndarray:
+    """Whether each 64-bit word has a zero byte (exact as a yes/no)."""
+    return ((words - _EVERY_BYTE) & ~words & _HIGH_BITS) != 0
+
+
+def _first_true(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows of eight booleans: which rows have one, and where the first is in each."""
+    words = rows.view("<u8").ravel()  # little-endian: the first row item is the low byte
+    hit = words != 0
+    found = words[hit]
+    lowest = found & (~found + np.uint64(1))  # a power of two: 1 << (8 * position)
+    return hit, (np.frexp(lowest.astype(np.float64))[1] - 1) >> 3
 
 
 class Column:
@@ -318,13 +361,8 @@ class Index:
 
     def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Compact lengths, suffix-less compact lengths (-1: not worked out) and kinds."""
-        ids = entry_ids.tolist()
-        lengths, suffixes, kinds = self.lengths, self.suffix_lengths, self.kinds
-        return (
-            np.array([lengths[e] for e in ids], dtype=np.int64),
-            np.array([suffixes[e] for e in ids], dtype=np.int64),
-            np.array([kinds[e] for e in ids], dtype=np.uint8),
-        )
+        return (_as_array(self.lengths)[entry_ids], _as_array(self.suffix_lengths)[entry_ids],
+                _as_array(self.kinds)[entry_ids].astype(np.uint8))
 
     def suffix_compact(self, entry_id: int) -> str:
         """The compact text without a site suffix ("" when the unit has none)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .html_units import segment_html
-from .markdown_units import segment_markdown
 from .model import Document
 from .segment import segment
 
@@ -19,5 +18,7 @@ def segment_any(text: str, name: str = "-", layout: str = "auto") -> Document:
     if layout == "html":
         return segment_html(text, name)
     if layout == "markdown":
+        from .markdown_units import segment_markdown  # markdown-it loads only when needed
+
         return segment_markdown(text, name)
     return segment(text, name)

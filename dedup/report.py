@@ -5,13 +5,16 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from .explain import UnitExplanation
 from .model import CleanResult
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 
@@ -70,6 +73,8 @@ def unified_diff(result: CleanResult, name: str) -> str:
 
 def removal_table(results: list[CleanResult]) -> Table:
     """Every removal: where it was, what it matched and how."""
+    from rich.table import Table  # loaded only for a table
+
     table = Table(title="Removed units", show_lines=False)
     for column in ("file", "lines", "kind", "method", "score", "kept twin", "excerpt"):
         table.add_column(column, overflow="fold")
@@ -98,6 +103,8 @@ def _where(ref, other_document: str) -> str:
 
 def near_miss_table(results: list[CleanResult]) -> Table:
     """Look-alikes that were kept, and why (different facts, containment...)."""
+    from rich.table import Table  # loaded only for a table
+
     table = Table(title="Kept look-alikes (near misses)")
     for column in ("file", "lines", "score", "resembles", "why kept"):
         table.add_column(column, overflow="fold")
@@ -116,6 +123,8 @@ def near_miss_table(results: list[CleanResult]) -> Table:
 
 def explain_table(name: str, explanations: list[UnitExplanation]) -> Table:
     """Every unit with its nearest earlier unit, the score and the decision."""
+    from rich.table import Table  # loaded only for a table
+
     table = Table(title=f"Units of {name}")
     for column in ("lines", "kind", "excerpt", "nearest earlier", "score", "decision"):
         table.add_column(column, overflow="fold")

@@ -87,6 +87,35 @@ def start_document(text: str) -> tuple[list[_Line], _Builder, int]:
 
 def segment(text: str, name: str = "-") -> Document:
     """Cut ``text`` into units; everything between units is whitespace or frozen."""
+    units = _one_line_blocks(text)
+    if units is None:
+        return segment_lines(text, name)
+    return Document(name=name, text=text, units=tuple(_mark_protected(text, _mark_title(units))))
+
+
+def _one_line_blocks(text: str) -> list[Unit] | None:
+    """The units of a text whose blocks are all one plain line (most scraped articles),
+    as ``segment_lines`` cuts them, without its line-by-line structure; None for any
+    other text."""
+    if "\r" in text or _has_other_breaks(text):
+        return None
+    units: list[Unit] = []
+    start, after_blank = 0, True
+    make, paragraph = tuple.__new__, UnitKind.PARAGRAPH  # Unit(...) less its Python-level __new__
+    for number, content in enumerate(text.split("\n"), 1):
+        if content.strip():
+            if not after_blank or not _plain(content):
+                return None
+            units.append(make(Unit, (len(units), paragraph, start, start + len(content), number, number, content, False)))
+            after_blank = False
+        else:
+            after_blank = True
+        start += len(content) + 1
+    return units
+
+
+def segment_lines(text: str, name: str = "-") -> Document:
+    """``segment`` for any text: line by line, with every structure rule."""
     lines, builder, i = start_document(text)
     while i < len(lines):
         line = lines[i]

@@ -9,6 +9,7 @@ The engine looks whole batches up with array operations; the two must agree exac
 from collections import Counter
 from itertools import chain
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -141,3 +142,10 @@ def test_an_excerpt_is_the_flattened_start_of_the_text(text, limit):
 
     flat = " ".join(text.split())
     assert excerpt(text, limit) == (flat if len(flat) <= limit else flat[: limit - 1] + "\u2026")
+
+
+@given(st.lists(st.integers(0, 6), max_size=30), st.integers(1, 4))
+def test_repeated_gives_each_value_found_often_enough_once(values, times):
+    counts = Counter(values)
+    ordered = np.sort(np.array(values, dtype=np.int64))
+    assert dedup.decide._repeated(ordered, times).tolist() == sorted(v for v, c in counts.items() if c >= times)

@@ -25,3 +25,14 @@ def test_keys_with_one_first_slot_probe_to_free_slots():
     assert table.add(same).tolist() == [0, 1, 2, 3]
     assert table.find(same[::-1]).tolist() == [3, 2, 1, 0]
     assert table.find(np.array([(7 << 30) + 4], dtype=np.uint64)).tolist() == [-1]
+
+
+def test_keys_with_one_tag_and_one_home_bucket_are_told_apart_by_the_full_key():
+    table = KeyTable(capacity=64 * KeyTable.SHARDS)
+    # Same shard, same home bucket and same low seven bits (one tag): only bits 7-29 differ,
+    # and there are more than a bucket holds, so some go on to the next bucket.
+    same = np.array([(5 << 30) + (k << 7) + 3 for k in range(1, 12)], dtype=np.uint64)
+    assert table.add(same).tolist() == list(range(11))
+    assert table.find(same[::-1]).tolist() == list(range(10, -1, -1))
+    absent = np.array([(5 << 30) + (99 << 7) + 3, (5 << 30) + (99 << 7) + 4], dtype=np.uint64)
+    assert table.find(absent).tolist() == [-1, -1]

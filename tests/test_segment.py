@@ -1,7 +1,10 @@
 """Segmentation: both paragraph shapes, headlines, frozen regions, exact spans."""
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dedup.model import UnitKind
-from dedup.segment import segment
+from dedup.segment import _one_line_blocks, segment, segment_lines
 
 
 def kinds_and_lines(text):
@@ -97,3 +100,19 @@ def test_one_paragraph_per_line_survives_a_few_lines_without_end_punctuation():
 def test_a_closing_quote_ends_a_paragraph_line():
     text = 'He said it was "over"\nShe said it was not over at all, in a loud "voice"\nThe end came soon after that night.\n'
     assert [u.first_line for u in segment(text).units] == [1, 2, 3]
+
+
+LINE_PIECES = ["Plain words here.", "Short title", "", " ", "\t", "- item", "# Head", "1. first", "---", "```",
+               "<!-- dedup: off -->", "<!-- dedup: on -->", "caf\u00e9 \u201cquoted\u201d", "\u00a0", "x\x1fy", "| a |"]
+
+
+@given(st.lists(st.sampled_from(LINE_PIECES), max_size=12), st.sampled_from(["\n", "\n\n", "\r\n"]), st.booleans())
+def test_one_line_blocks_cut_as_the_line_by_line_path_does(pieces, separator, final_newline):
+    text = separator.join(pieces) + ("\n" if final_newline else "")
+    assert segment(text) == segment_lines(text)
+
+
+def test_one_line_blocks_take_the_plain_shape_and_leave_the_rest():
+    assert _one_line_blocks("Title\n\nOne paragraph.\n\nAnother one.\n") is not None
+    for text in ("Title\nSecond line of the block.\n", "- a list\n", "# Heading\n", "a\r\n\r\nb\r\n", "---\nx: 1\n---\n"):
+        assert _one_line_blocks(text) is None

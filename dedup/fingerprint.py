@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz.distance import OSA
@@ -154,6 +155,7 @@ def exact_keys(normalized: list[str]) -> np.ndarray:
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 _HAS_DIGIT = re.compile(r"\d")
 _CASED_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ASCII_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*")  # in text that is ASCII letters, digits and spaces
 
 # Words whose capitalisation says nothing about a name: sentence starters, fillers.
 _NOT_NAMES = frozenset(
@@ -191,9 +193,9 @@ _NUMBER_WORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What a unit states beyond its wording: numbers, names, directions, negations."""
+class Facts(NamedTuple):
+    """What a unit states beyond its wording: numbers, names, directions, negations.
+    (A named tuple: one is made for each unit a pair needs, on the hot path.)"""
 
     numbers: tuple[str, ...]
     capitalised: frozenset[str]
@@ -231,21 +233,37 @@ def facts_of(
         compact_text = compact(normalize(folded))
     # compact() may have dropped a tail: keep as many leading words as it kept.
     kept = compact_text.count(" ") + 1 if compact_text else 0
-    if folded.isascii():  # the words of ASCII text, without a regex (this runs per pair)
+    if folded.isascii():  # the words of ASCII text, by bytes (this runs per pair)
         spaced = folded.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii")
-        cased, lowered = spaced.split()[:kept], spaced.lower().split()[:kept]
+        lowered = spaced.lower().split()
+        if len(lowered) <= kept:  # every word counts: one regex finds the capitalised ones
+            capitalised = frozenset(" ".join(_ASCII_CAPITALISED.findall(spaced)).lower().split())
+        else:
+            lowered = lowered[:kept]
+            capitalised = _capitalised(spaced.split()[:kept], lowered)
     else:
         cased = _CASED_WORD.findall(folded)[:kept]
         lowered = [w.casefold() for w in cased]
+        capitalised = _capitalised(cased, lowered)
     vocabulary = frozenset(lowered)
     return Facts(
         numbers=_numbers(folded) if numbers is None else numbers,
-        capitalised=frozenset([low for word, low in zip(cased, lowered) if word[0].isupper()]) - _NOT_NAMES,
+        capitalised=capitalised - _NOT_NAMES,
         vocabulary=vocabulary,
         polar=vocabulary & _POLAR,
-        negations=tuple(sorted(w for w in lowered if w in _NEGATION)) if vocabulary & _NEGATION else (),
+        negations=_negations(lowered, vocabulary & _NEGATION),
         number_words=vocabulary & _NUMBER_WORDS,
     )
+
+
+def _negations(words: list[str], found: frozenset[str]) -> tuple[str, ...]:
+    """Each negation among the words, as often as it occurs, in sorted order."""
+    return tuple(sorted([w for w in found for _ in range(words.count(w))])) if found else ()
+
+
+def _capitalised(cased: list[str], lowered: list[str]) -> frozenset[str]:
+    """The lower-cased forms of the words that start with a capital letter."""
+    return frozenset([low for word, low in zip(cased, lowered) if word[0].isupper()])
 
 
 def facts_conflict(a: Facts, b: Facts) -> str | None:

@@ -160,6 +160,11 @@ _EVERY_BYTE = np.uint64(0x0101010101010101)
 _HIGH_BITS = np.uint64(0x8080808080808080)
 
 
+def _append(values: array, more: np.ndarray) -> None:
+    """Extend an ``array.array`` by a numpy array's values (as its bytes: no Python ints)."""
+    values.frombytes(more.astype(np.dtype(values.typecode), copy=False).tobytes())
+
+
 def _as_array(values: array) -> np.ndarray:
     """A numpy view of an ``array.array`` (no copy; it must not grow while viewed)."""
     return np.frombuffer(values, dtype=np.dtype(values.typecode)) if len(values) else np.zeros(0, np.dtype(values.typecode))
@@ -264,14 +269,14 @@ class Index:
         for row, keys in kept.headline_keys:
             for key in keys:
                 self.headlines.setdefault(key, []).append(first + row)
-        self.chunk.extend([len(self.chunks)] * rows)
+        _append(self.chunk, np.full(rows, len(self.chunks)))
         self.chunks.append(kept.blob)
-        self.offsets.extend(kept.offsets.ravel().tolist())
+        _append(self.offsets, kept.offsets.ravel())
         self.refs.extend(kept.refs)
-        self.words.extend(kept.words.tolist())
-        self.lengths.extend(kept.compact_lengths.tolist())
-        self.suffix_lengths.extend(kept.suffix_lengths.tolist())
-        self.kinds.extend(kept.refs[:, 5].tolist())
+        _append(self.words, kept.words)
+        _append(self.lengths, kept.compact_lengths)
+        _append(self.suffix_lengths, kept.suffix_lengths)
+        _append(self.kinds, kept.refs[:, 5])
         self.document.extend(kept.document_rows + len(self.names))
         self.names.extend(kept.documents)
 

@@ -33,10 +33,9 @@ def deleted_spans(document: Document, removed: Iterable[int]) -> list[tuple[int,
     if document.layout == "markup":
         return markup_spans(document, removed)
     text = document.text
-    segments = sorted(
-        [(u.start, u.end, u.index in removed) for u in document.units]
-        + [(start, end, False) for start, end in document.frozen]
-    )
+    segments = [(u.start, u.end, u.index in removed) for u in document.units]  # in order
+    if document.frozen:
+        segments = sorted(segments + [(start, end, False) for start, end in document.frozen])
     spans = []
     i = 0
     while i < len(segments):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.fingerprint import _NOT_NAMES, Features
+from dedup.fingerprint import _NEGATION, _NOT_NAMES, Features
 from dedup.match import compare, wording_conflict
 from dedup.model import Method
 
@@ -113,8 +113,8 @@ def test_wording_conflict(a, b, conflict):
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.text(alphabet="aZq9 \n\t_*-.,'Not no NEVER Read more", max_size=80))
-def test_facts_of_ascii_text_read_without_a_regex_are_the_regex_words(text):
+@given(st.text(alphabet="aZq9 \n\t_*-.,'Not no NEVER never Read more", max_size=80))
+def test_facts_of_ascii_text_read_by_bytes_are_the_regex_words(text):
     from dedup.fingerprint import _CASED_WORD, _folded, facts_of
     from dedup.normalize import compact, normalize
 
@@ -126,3 +126,4 @@ def test_facts_of_ascii_text_read_without_a_regex_are_the_regex_words(text):
     facts = facts_of(text, compact_text)
     assert facts.vocabulary == frozenset(lowered)
     assert facts.capitalised == frozenset(w.casefold() for w in cased if w[0].isupper()) - _NOT_NAMES
+    assert facts.negations == tuple(sorted(w for w in lowered if w in _NEGATION))

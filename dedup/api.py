@@ -65,12 +65,15 @@ class Cleaner:
     def clean_files(self, files: Iterable[Found], encoding: str | None = None) -> Iterator[FileOutcome]:
         """Read and clean files in order (the worker processes read them, so each file
         is read once, where it is fingerprinted); a file that cannot be read or decoded
-        comes back with its error, and the others go on."""
+        comes back with its error, and the others go on.  Their sizes are looked up
+        first: the index plans its growth for that much text."""
         work = partial(
             _prepare_files, encoding=encoding, layout=self.layout, keep=self.jobs <= 1,
             within=not self.options.across_files,
         )
-        return self._decided(_file_batches(files), work)
+        sized = [(found, _size_on_disk(found)) for found in files]
+        self.deduplicator.expect(sum(size for _, size in sized))
+        return self._decided(_file_batches(sized), work)
 
     def _decided(self, batches: Iterator[list], work: Callable) -> Iterator[FileOutcome]:
         decided = (
@@ -114,8 +117,9 @@ def _batches(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]
     return _in_batches(items, lambda item: len(item[1]))
 
 
-def _file_batches(files: Iterable[Found]) -> Iterator[list[Found]]:
-    return _in_batches(files, _size_on_disk)
+def _file_batches(sized: list[tuple[Found, int]]) -> Iterator[list[Found]]:
+    for batch in _in_batches(sized, lambda item: item[1]):
+        yield [found for found, _ in batch]
 
 
 def _in_batches(items: Iterable, size_of: Callable) -> Iterator[list]:

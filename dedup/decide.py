@@ -197,6 +197,10 @@ class Deduplicator:
         self._features: dict[UnitRef, Features] = {}
         self._ignore = [re.compile(pattern) for pattern in options.ignore]
 
+    def expect(self, chars: int) -> None:
+        """About ``chars`` more characters of text are coming (``Index.expect``)."""
+        self.index.expect(chars)
+
     def process(self, document: Document) -> Decisions:
         """Decide one document; with ``across_files`` its kept units join the index."""
         return self.decide(prepare([document], within_documents=not self.options.across_files))[0]
@@ -660,6 +664,7 @@ class _BatchDecision:
                 (row, headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])))
                 for row, u in zip(headlines, kept[headlines].tolist())
             ],
+            chars=sum(len(d.text) for d in self.documents),
         )
 
 

@@ -36,3 +36,16 @@ def test_keys_with_one_tag_and_one_home_bucket_are_told_apart_by_the_full_key():
     assert table.find(same[::-1]).tolist() == list(range(10, -1, -1))
     absent = np.array([(5 << 30) + (99 << 7) + 3, (5 << 30) + (99 << 7) + 4], dtype=np.uint64)
     assert table.find(absent).tolist() == [-1, -1]
+
+
+def test_a_table_told_how_many_keys_to_expect_grows_once_to_hold_them():
+    rng = np.random.default_rng(3)
+    keys = np.unique(rng.integers(1, 2**64 - 1, size=8_000, dtype=np.uint64, endpoint=True))
+    rng.shuffle(keys)  # every add reaches every shard
+    table = KeyTable(capacity=16 * KeyTable.SHARDS)
+    capacities = set()
+    for part in np.array_split(keys, 40):
+        table.add(part, expected=len(keys) + 400)  # shards take about a quarter each, not exactly
+        capacities.add(tuple(len(k) for k in table.keys))
+    assert len(capacities) == 1  # grown once, in the first add
+    assert table.find(keys).tolist() == list(range(len(keys)))

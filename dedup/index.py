@@ -199,10 +199,13 @@ class Column:
         self.data = np.empty(shape, dtype=dtype)
         self.size = 0
 
-    def extend(self, values: np.ndarray) -> None:
+    def extend(self, values: np.ndarray, expected: int = 0) -> None:
+        """Append values; ``expected``: about how many rows it will hold in the end, what
+        it grows to at once when it must grow (one copy rather than one per doubling)."""
         end = self.size + len(values)
         if end > len(self.data):
-            bigger = np.empty((max(end, 2 * len(self.data)),) + self.data.shape[1:], dtype=self.data.dtype)
+            rows = max(end, 2 * len(self.data), expected)
+            bigger = np.empty((rows,) + self.data.shape[1:], dtype=self.data.dtype)
             bigger[: self.size] = self.data[: self.size]
             self.data = bigger
         self.data[self.size : end] = values
@@ -293,18 +296,18 @@ class Index:
         _append(self.chunk, np.full(rows, len(self.chunks)))
         self.chunks.append(kept.blob)
         _append(self.offsets, kept.offsets.ravel())
-        self.refs.extend(kept.refs)
+        self.refs.extend(kept.refs, self._projected(first + rows))
         _append(self.words, kept.words)
         _append(self.lengths, kept.compact_lengths)
         _append(self.suffix_lengths, kept.suffix_lengths)
         _append(self.kinds, kept.refs[:, 5])
-        self.document.extend(kept.document_rows + len(self.names))
+        self.document.extend(kept.document_rows + len(self.names), self._projected(first + rows))
         self.names.extend(kept.documents)
 
     def _add_bands(self, kept: KeptUnits, first: int) -> None:
         keys = kept.band_keys
         pairs = (first + kept.band_rows) * BANDS + kept.band_numbers
-        self.chain.extend(np.full(len(keys), -1, dtype=np.int32))
+        self.chain.extend(np.full(len(keys), -1, dtype=np.int32), self._projected(self.chain.size + len(keys)))
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
         rank = np.arange(len(keys)) - starts[group]
@@ -312,8 +315,9 @@ class Index:
         new = buckets < 0
         if new.any():
             buckets[new] = self.bands.add(keys[starts][new], self._projected(self.bands.size + int(new.sum())))
-            self.bucket_head.extend(np.full(int(new.sum()), -1, dtype=np.int32))
-            self.bucket_count.extend(np.zeros(int(new.sum()), dtype=np.uint8))
+            buckets_expected = self._projected(self.bucket_head.size + int(new.sum()))
+            self.bucket_head.extend(np.full(int(new.sum()), -1, dtype=np.int32), buckets_expected)
+            self.bucket_count.extend(np.zeros(int(new.sum()), dtype=np.uint8), buckets_expected)
         head, count = self.bucket_head.data, self.bucket_count.data
         before = count[buckets].astype(np.int64)
         taken = before[group] + rank < MAX_BUCKET  # a full bucket stops growing
@@ -370,19 +374,17 @@ class Index:
 
     def compacts(self, entry_ids: list[int]) -> dict[int, str]:
         """The compact texts of several kept units at once (what ``features`` would give)."""
-        found, derivable = {}, []
-        for entry_id in entry_ids:
-            cached = self._features.get(entry_id)
-            if cached is not None:
-                found[entry_id] = cached.compact
-                continue
-            chunk, start, middle, suffix, _ = self._stored(entry_id)
+        ids = np.asarray(entry_ids, dtype=np.int64)
+        pieces = _as_array(self.offsets).reshape(-1, 4)[ids, :3].tolist()  # one gather for all
+        chunk_of = _as_array(self.chunk)[ids].tolist()
+        chunks, found, derivable = self.chunks, {}, []
+        for entry_id, chunk, (start, middle, suffix) in zip(entry_ids, chunk_of, pieces):
             if suffix > middle:
-                found[entry_id] = chunk[middle:suffix].decode("utf-8")
+                found[entry_id] = chunks[chunk][middle:suffix].decode("utf-8")
             else:
-                derivable.append((entry_id, chunk[start:middle]))
+                derivable.append((entry_id, chunks[chunk][start:middle]))
         if derivable:
-            found.update(zip((e for e, _ in derivable), derivable_compacts([t for _, t in derivable])))
+            found.update(zip([e for e, _ in derivable], derivable_compacts([t for _, t in derivable])))
         return found
 
     def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -401,8 +403,8 @@ class Index:
     def _stored(self, entry_id: int) -> tuple[bytes, int, int, int, int]:
         """A kept unit's chunk and where its text, compact and suffix-less compact start
         in it, and where the last ends."""
-        at = 4 * entry_id
-        return (self.chunks[self.chunk[entry_id]], *self.offsets[at : at + 4])
+        at, offsets = 4 * entry_id, self.offsets
+        return self.chunks[self.chunk[entry_id]], offsets[at], offsets[at + 1], offsets[at + 2], offsets[at + 3]
 
     def suffix_length(self, entry_id: int) -> int:
         length = self.suffix_lengths[entry_id]

@@ -277,6 +277,7 @@ class _BatchDecision:
         self.exact, self.bands = batch.exact, batch.bands
         self.unit_doc = np.repeat(np.arange(len(documents), dtype=np.int64), batch.unit_counts)
         self._features: dict[int, Features] = {}
+        self.screen_scores: dict[int, dict[int, float]] = {}  # unit -> candidate -> ratio (``_screen``)
 
     def run(self) -> list[Decisions]:
         decisions = [Decisions(d) for d in self.documents]
@@ -305,7 +306,10 @@ class _BatchDecision:
                 else:
                     features = self.unit_features(u)
                     codes = self._candidates(u, None if explain else threshold)
-                    match, misses = confirm(features, ((c, self.features(c)) for c in codes), threshold, explain, checked=not explain)
+                    match, misses = confirm(
+                        features, ((c, self.features(c)) for c in codes), threshold, explain,
+                        checked=not explain, scores=self.screen_scores.get(u),
+                    )
             if match is not None:
                 code, verdict = match
                 ref, twin_ref = self.ref(_BATCH + u), self.ref(code)
@@ -476,7 +480,11 @@ class _BatchDecision:
                 )
                 best[at] = np.maximum(best[at], scores)
         keep = np.zeros(len(codes), dtype=bool)
-        keep[chosen] = best >= threshold
+        keep[chosen] = passed = best >= threshold
+        # Scores of the pairs compared as they are (no headline): confirm need not redo them.
+        scores = best.tolist()
+        for i in np.flatnonzero(passed & ~headline[chosen]).tolist():
+            self.screen_scores.setdefault(owner_list[i], {})[code_list[i]] = scores[i]
         return keep
 
     def _headline_lookups(self, interesting: np.ndarray) -> None:

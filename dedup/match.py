@@ -57,17 +57,19 @@ def confirm(
     threshold: float,
     explain: bool = False,
     checked: bool = False,
+    scores: dict[T, float] | None = None,
 ) -> tuple[tuple[T, Verdict] | None, list[tuple[T, Verdict]]]:
     """The best confirmed twin among candidates (in order; the first wins a tie), plus
     the look-alikes kept when ``explain``.  ``checked``: the candidates already passed
-    ``lengths_fit``."""
+    ``lengths_fit``; ``scores``: ratios of the compact texts already worked out, by key."""
     best: tuple[T, Verdict] | None = None
     misses: list[tuple[T, Verdict]] = []
     gap = threshold / (200 - threshold)
+    known = scores or {}
     for key, other in candidates:
         if not explain and not checked and not _features_fit(features, other, gap):
             continue
-        verdict = compare(features, other, threshold, explain)
+        verdict = compare(features, other, threshold, explain, known.get(key))
         if verdict is None:
             continue
         if verdict.method is not None:
@@ -111,18 +113,22 @@ def may_remove(headline: bool, words: int, twin_headline: bool) -> bool:
     return headline or twin_headline or words > SHORT_WORDS
 
 
-def compare(unit: Features, twin: Features, threshold: float, explain: bool = False) -> Verdict | None:
-    """Decide one pair; None when they are not alike enough to mention."""
+def compare(
+    unit: Features, twin: Features, threshold: float, explain: bool = False, score: float | None = None
+) -> Verdict | None:
+    """Decide one pair; None when they are not alike enough to mention.  ``score``: the
+    ratio of their compact texts, when already known."""
     if not removable(unit, twin):
         return None
     if unit.headline or twin.headline:
         return _compare_headlines(unit, twin, threshold)
-    if not explain:  # rapidfuzz stops early below the cutoff (returns 0)
-        score = fuzz.ratio(unit.compact, twin.compact, score_cutoff=threshold)
-        if not score:
-            return None
-    else:
-        score = fuzz.ratio(unit.compact, twin.compact)
+    if score is None:
+        if explain:
+            score = fuzz.ratio(unit.compact, twin.compact)
+        else:  # rapidfuzz stops early below the cutoff (returns 0)
+            score = fuzz.ratio(unit.compact, twin.compact, score_cutoff=threshold)
+            if not score:
+                return None
     if score < threshold:
         return _containment(unit, twin, score, threshold) if explain else None
     conflict = _conflict(unit, twin)

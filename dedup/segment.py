@@ -37,9 +37,6 @@ class _Line(NamedTuple):
     blank: bool
 
 
-_OTHER_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
 def split_lines(text: str) -> list[_Line]:
     """Lines with offsets; LF, CRLF and CR all end a line (and nothing else does)."""
     lines = []
@@ -61,9 +58,10 @@ def split_lines(text: str) -> list[_Line]:
 
 def _has_other_breaks(text: str) -> bool:
     """Whether str.splitlines would cut ``text`` where LF, CR and CRLF do not."""
-    if text.isascii():  # plain substring searches beat one regex over the text
-        return "\v" in text or "\f" in text or "\x1c" in text or "\x1d" in text or "\x1e" in text
-    return _OTHER_BREAKS.search(text) is not None
+    # Plain substring searches beat one regex over the text (three times over).
+    if "\v" in text or "\f" in text or "\x1c" in text or "\x1d" in text or "\x1e" in text:
+        return True
+    return not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text)
 
 
 def _plain(content: str) -> bool:

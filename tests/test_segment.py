@@ -1,5 +1,7 @@
 """Segmentation: both paragraph shapes, headlines, frozen regions, exact spans."""
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,3 +118,13 @@ def test_one_line_blocks_take_the_plain_shape_and_leave_the_rest():
     assert _one_line_blocks("Title\n\nOne paragraph.\n\nAnother one.\n") is not None
     for text in ("Title\nSecond line of the block.\n", "- a list\n", "# Heading\n", "a\r\n\r\nb\r\n", "---\nx: 1\n---\n"):
         assert _one_line_blocks(text) is None
+
+
+@given(st.text(alphabet="ab \r\n\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00e9", max_size=12))
+def test_other_breaks_are_where_splitlines_cuts_and_lf_cr_crlf_do_not(text):
+    from dedup.segment import _has_other_breaks
+
+    pieces = re.split(r"\r\n|\r|\n", text)
+    if pieces[-1] == "":
+        pieces.pop()
+    assert _has_other_breaks(text) == (text.splitlines() != pieces)

@@ -277,7 +277,7 @@ class _BatchDecision:
         self.exact, self.bands = batch.exact, batch.bands
         self.unit_doc = np.repeat(np.arange(len(documents), dtype=np.int64), batch.unit_counts)
         self._features: dict[int, Features] = {}
-        self.screen_scores: dict[int, dict[int, float]] = {}  # unit -> candidate -> ratio (``_screen``)
+        self.screen_scores: dict[int, float] = {}  # (unit, candidate) pair code -> ratio (``_screen``)
 
     def run(self) -> list[Decisions]:
         decisions = [Decisions(d) for d in self.documents]
@@ -308,7 +308,7 @@ class _BatchDecision:
                     codes = self._candidates(u, None if explain else threshold)
                     match, misses = confirm(
                         features, ((c, self.features(c)) for c in codes), threshold, explain,
-                        checked=not explain, scores=self.screen_scores.get(u),
+                        checked=not explain, scores=self._screened(u, codes),
                     )
             if match is not None:
                 code, verdict = match
@@ -482,9 +482,9 @@ class _BatchDecision:
         keep = np.zeros(len(codes), dtype=bool)
         keep[chosen] = passed = best >= threshold
         # Scores of the pairs compared as they are (no headline): confirm need not redo them.
-        scores = best.tolist()
-        for i in np.flatnonzero(passed & ~headline[chosen]).tolist():
-            self.screen_scores.setdefault(owner_list[i], {})[code_list[i]] = scores[i]
+        plain = passed & ~headline[chosen]
+        pair = owners[chosen][plain] * (_BATCH << 1) + codes[chosen][plain]
+        self.screen_scores.update(zip(pair.tolist(), best[plain].tolist()))
         return keep
 
     def _headline_lookups(self, interesting: np.ndarray) -> None:
@@ -542,6 +542,11 @@ class _BatchDecision:
         if threshold is not None and others:
             others = self._length_fits(u, others - screened, threshold)
         return sorted(screened.union(others))
+
+    def _screened(self, u: int, codes: list[int]) -> dict[int, float]:
+        """The ratios ``_screen`` worked out for unit ``u`` and these candidates."""
+        known, base = self.screen_scores, u * (_BATCH << 1)
+        return {c: known[base + c] for c in codes if base + c in known}
 
     def _recount(self, u: int) -> set[int]:
         """Band candidates of a unit whose buckets may have filled up within the batch:

@@ -22,7 +22,7 @@ from .model import UnitKind, UnitRef
 MAX_BUCKET = 16  # kept units per LSH band bucket; a full band is common, so it says little
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
-FEATURE_CACHE = 4096  # kept units whose features (and facts) stay decoded
+FEATURE_CACHE = 32768  # kept units whose features (and facts) stay decoded: ~5 KB each, 160 MB at most
 _MAX_LOAD = 0.7
 _SHARD_BITS = 2  # four shards
 _SLOTS = 8  # keys per bucket of a KeyTable: one 64-byte cache line, and one word of tags

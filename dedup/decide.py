@@ -358,17 +358,17 @@ class _BatchDecision:
         self.exact_first[order[repeat]] = order[starts[repeat]]
 
         # Band keys: every (unit, band) of a valid unit, grouped by key, units in order.
-        owner = np.repeat(positions, BANDS)
-        band = np.tile(np.arange(BANDS), len(positions))
-        keys = self.bands[positions].ravel()
-        order = self.batch.band_order
-        keys, owner, band = keys[order], owner[order], band[order]
+        order = self.batch.band_order  # into the valid units' bands, flattened
+        owner, band = positions[order // BANDS], order % BANDS
+        flat = owner * BANDS + band  # (unit, band) in the (units, BANDS) arrays
+        keys = self.bands.ravel()[flat]
         self.sorted_keys, self.sorted_band = keys, band
-        group_start = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        sizes = np.diff(np.r_[group_start, len(keys)])
-        start = np.repeat(group_start, sizes)
+        new_key = np.empty(len(keys), dtype=bool)
+        new_key[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
+        start = np.maximum.accumulate(np.where(new_key, np.arange(len(keys)), 0))
         rank = np.arange(len(keys)) - start  # earlier units of the batch with this key
-        before = self.global_count[owner, band]
+        before = self.global_count.ravel()[flat]
         full = before >= MAX_BUCKET
         clean = ~full & (before + rank < MAX_BUCKET)  # not full, whatever the batch keeps
         unsure = ~full & ~clean
@@ -384,7 +384,7 @@ class _BatchDecision:
             self.unsure_codes, self.unsure_entries = codes[order], entries[order]
         self.sorted_owner, self.sorted_start, self.sorted_rank = owner, start, rank
         self.sorted_at = np.full(n * BANDS, -1, dtype=np.int64)
-        self.sorted_at[owner * BANDS + band] = np.arange(len(keys))
+        self.sorted_at[flat] = np.arange(len(keys))
 
         # Candidate pairs through clean buckets: kept units of the index ...
         pick = clean & (before > 0)

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
+import pickle
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -186,16 +188,90 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
         for batch in batches:
             yield work(batch)
         return
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
-        _widen_result_pipe(pool)
-        pending: deque = deque(pool.submit(work, b) for b in (first, second))
-        for batch in batches:
-            if len(pending) >= 2 * jobs:
-                yield pending.popleft().result()
-            pending.append(pool.submit(work, batch))
-        while pending:
-            yield pending.popleft().result()
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    # At most 2 * jobs batches are in flight, and a batch's slot is read before the batch
+    # 2 * jobs + 1 later (which takes the slot again) is submitted.
+    ring = _ResultRing(2 * jobs + 1) if fork else None
+    submitted = 0
+
+    def submit(batch: list):
+        nonlocal submitted
+        submitted += 1
+        if ring is None:
+            return pool.submit(work, batch)
+        return pool.submit(_prepare_into_ring, work, batch, ring.key, submitted % ring.slots)
+
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
+            _widen_result_pipe(pool)
+            pending: deque = deque(submit(b) for b in (first, second))
+            for batch in batches:
+                if len(pending) >= 2 * jobs:
+                    yield _taken(pending.popleft().result(), ring)
+                pending.append(submit(batch))
+            while pending:
+                yield _taken(pending.popleft().result(), ring)
+    finally:
+        if ring is not None:
+            ring.close()
+
+
+class _ResultRing:
+    """Shared memory that forked workers write their pickled results into, one slot per
+    batch in flight, so that a result (megabytes) is not copied through a pipe and
+    buffered on the way: the main process unpickles it where it lies.  A result larger
+    than a slot goes through the pipe as usual."""
+
+    SLOT_BYTES = 16 << 20  # pages are only paid for once written
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.memory = mmap.mmap(-1, slots * self.SLOT_BYTES)  # shared with processes forked later
+        self.key = id(self)
+        _RINGS[self.key] = self
+
+    def write(self, slot: int, data: bytes) -> bool:
+        if len(data) > self.SLOT_BYTES:
+            return False
+        start = slot * self.SLOT_BYTES
+        self.memory[start : start + len(data)] = data
+        return True
+
+    def read(self, slot: int, size: int):
+        start = slot * self.SLOT_BYTES
+        with memoryview(self.memory)[start : start + size] as view:
+            return pickle.loads(view)
+
+    def close(self) -> None:
+        _RINGS.pop(self.key, None)
+        self.memory.close()
+
+
+_RINGS: dict[int, _ResultRing] = {}  # by key: a forked worker finds its ring here
+
+
+@dataclass
+class _InRing:
+    """A worker's answer when its result lies in a ring slot."""
+
+    slot: int
+    size: int
+
+
+def _prepare_into_ring(work: Callable, batch: list, key: int, slot: int):
+    result = work(batch)
+    ring = _RINGS.get(key)
+    if ring is not None:
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        if ring.write(slot, data):
+            return _InRing(slot, len(data))
+    return result
+
+
+def _taken(result, ring: _ResultRing | None):
+    """A worker's result, read from its ring slot if it was left there."""
+    return ring.read(result.slot, result.size) if isinstance(result, _InRing) else result
 
 
 def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:

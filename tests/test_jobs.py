@@ -1,7 +1,9 @@
 """Work spread over processes gives the same output as one process."""
 
+import multiprocessing
 import random
 
+import pytest
 from click.testing import CliRunner
 
 import dedup.api
@@ -10,8 +12,14 @@ from dedup.cli import main
 WORDS = "harbour council ferry budget island season traders report market plan minister".split()
 
 
-def test_jobs_1_and_jobs_2_give_byte_identical_output(tmp_path, monkeypatch):
+@pytest.mark.parametrize("slot_bytes", [dedup.api._ResultRing.SLOT_BYTES, 1])
+def test_jobs_1_and_jobs_2_give_byte_identical_output(tmp_path, monkeypatch, slot_bytes):
     monkeypatch.setattr(dedup.api, "BATCH_CHARS", 2_000)  # many batches, so workers run
+    # Results come back through shared memory, or (too big for a slot) through the pipe.
+    monkeypatch.setattr(dedup.api._ResultRing, "SLOT_BYTES", slot_bytes)
+    read = dedup.api._ResultRing.read
+    slots_read = []
+    monkeypatch.setattr(dedup.api._ResultRing, "read", lambda ring, *a: slots_read.append(a) or read(ring, *a))
     rng = random.Random(4)
     shared = [" ".join(rng.choices(WORDS, k=14)) + "." for _ in range(30)]
     source = tmp_path / "in"
@@ -27,6 +35,8 @@ def test_jobs_1_and_jobs_2_give_byte_identical_output(tmp_path, monkeypatch):
         outputs[jobs] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert outputs[1] == outputs[2]
     assert len(outputs[1]) == 60
+    if "fork" in multiprocessing.get_all_start_methods():
+        assert bool(slots_read) == (slot_bytes > 1)
     assert sum(len(b) for b in outputs[1].values()) < sum(p.stat().st_size for p in source.iterdir())
 
 

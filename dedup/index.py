@@ -271,7 +271,7 @@ class Index:
         """About ``chars`` more characters of text are coming (e.g. a folder's size):
         when a hash table must grow, it grows at once to what that text will likely
         need at the rate of keys per character so far.  Growing by doubling alone
-        rehashes every key at each step (a fifth of the time at 100,000 files)."""
+        rehashes every key at each step (about 6 % of a 100,000-file run)."""
         self.expected_chars = max(self.expected_chars, self.chars) + chars
 
     def _projected(self, keys: int) -> int:

@@ -25,6 +25,10 @@ _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 FEATURE_CACHE = 32768  # kept units whose features (and facts) stay decoded: ~5 KB each, 160 MB at most
 _MAX_LOAD = 0.7
 _SHARD_BITS = 2  # four shards
+# A table or column that grows to a projected size plans for at most this many times what
+# it holds: when repeats come late (a mirror after the originals) the projection is too
+# high, and this bounds what it wastes.
+_MAX_PLAN = 8
 _SLOTS = 8  # keys per bucket of a KeyTable: one 64-byte cache line, and one word of tags
 
 
@@ -149,7 +153,8 @@ class KeyTable:
         if needed <= _MAX_LOAD * len(old_keys):
             return
         used = np.flatnonzero(old_keys)
-        capacity = max(len(old_keys) * 2, int(max(needed, expected) / _MAX_LOAD) + 1)
+        planned = min(max(needed, expected), _MAX_PLAN * needed)
+        capacity = max(len(old_keys) * 2, int(planned / _MAX_LOAD) + 1)
         capacity = -(-capacity // _SLOTS) * _SLOTS
         self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
         self.ids[shard] = np.zeros(capacity, dtype=np.int32)
@@ -204,7 +209,7 @@ class Column:
         it grows to at once when it must grow (one copy rather than one per doubling)."""
         end = self.size + len(values)
         if end > len(self.data):
-            rows = max(end, 2 * len(self.data), expected)
+            rows = max(end, 2 * len(self.data), min(expected, _MAX_PLAN * end))
             bigger = np.empty((rows,) + self.data.shape[1:], dtype=self.data.dtype)
             bigger[: self.size] = self.data[: self.size]
             self.data = bigger

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dedup.index import KeyTable
+from dedup.index import Column, KeyTable
 
 
 def test_key_table_gives_dense_ids_and_finds_them_across_growth():
@@ -44,8 +44,26 @@ def test_a_table_told_how_many_keys_to_expect_grows_once_to_hold_them():
     rng.shuffle(keys)  # every add reaches every shard
     table = KeyTable(capacity=16 * KeyTable.SHARDS)
     capacities = set()
-    for part in np.array_split(keys, 40):
+    for part in np.array_split(keys, 5):
         table.add(part, expected=len(keys) + 400)  # shards take about a quarter each, not exactly
         capacities.add(tuple(len(k) for k in table.keys))
     assert len(capacities) == 1  # grown once, in the first add
     assert table.find(keys).tolist() == list(range(len(keys)))
+
+
+def test_a_table_expecting_far_more_keys_than_it_gets_plans_for_at_most_eight_times_its_keys():
+    rng = np.random.default_rng(5)
+    keys = np.unique(rng.integers(1, 2**64 - 1, size=400, dtype=np.uint64, endpoint=True))
+    table = KeyTable(capacity=16 * KeyTable.SHARDS)
+    table.add(keys, expected=10_000_000)
+    assert sum(len(k) for k in table.keys) <= 8 * len(keys) / 0.7 + 16 * KeyTable.SHARDS
+    assert table.find(keys).tolist() == list(range(len(keys)))
+
+
+def test_a_column_grows_to_what_it_expects_but_at_most_eight_times_what_it_holds():
+    column = Column(np.int32)
+    column.extend(np.arange(3_000, dtype=np.int32), expected=50_000)
+    assert len(column.data) == 24_000
+    column.extend(np.arange(3_000, dtype=np.int32), expected=20_000)
+    assert len(column.data) == 24_000  # room enough: no growing
+    assert column.values.tolist() == list(range(3_000)) * 2

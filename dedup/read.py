@@ -205,6 +205,9 @@ def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
         except OSError:
             continue
         subfolders = []
+        # pathlib's own way to a child path (as iterdir makes them): a seventh of Path(str)'s
+        # time, which was half of walking a folder of 100,000 files.
+        child = getattr(folder, "_make_child_relpath", folder.joinpath)
         shown = _display(folder)  # what _display gives for a file in it, less the file's name
         shown = "" if shown == "." else shown if shown.endswith("/") else shown + "/"
         for entry in entries:
@@ -222,7 +225,7 @@ def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
                 continue
             if excluded is not None and (excluded.match(os.path.normcase(relative)) or excluded.match(case_name)):
                 continue
-            yield Found(Path(entry.path), shown + name, relative)
+            yield Found(child(name), shown + name, relative)
         folders.extend(reversed(subfolders))
 
 

@@ -306,9 +306,14 @@ class _BatchDecision:
                 else:
                     features = self.unit_features(u)
                     codes = self._candidates(u, None if explain else threshold)
+                    scores = self._screened(u, codes)
+                    # All scored already: best first, and the first confirmed one is the twin.
+                    ranked = not explain and len(codes) > 1 and len(scores) == len(codes)
+                    if ranked:
+                        codes.sort(key=lambda c: (-scores[c], c))
                     match, misses = confirm(
                         features, ((c, self.features(c)) for c in codes), threshold, explain,
-                        checked=not explain, scores=self._screened(u, codes),
+                        checked=not explain, scores=scores, ranked=ranked,
                     )
             if match is not None:
                 code, verdict = match

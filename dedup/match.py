@@ -58,10 +58,13 @@ def confirm(
     explain: bool = False,
     checked: bool = False,
     scores: dict[T, float] | None = None,
+    ranked: bool = False,
 ) -> tuple[tuple[T, Verdict] | None, list[tuple[T, Verdict]]]:
     """The best confirmed twin among candidates (in order; the first wins a tie), plus
     the look-alikes kept when ``explain``.  ``checked``: the candidates already passed
-    ``lengths_fit``; ``scores``: ratios of the compact texts already worked out, by key."""
+    ``lengths_fit``; ``scores``: ratios of the compact texts already worked out, by key;
+    ``ranked``: the candidates come best score first (all in ``scores``, no headline), so
+    the first one confirmed is the answer and the rest need no facts checked."""
     best: tuple[T, Verdict] | None = None
     misses: list[tuple[T, Verdict]] = []
     gap = threshold / (200 - threshold)
@@ -73,6 +76,8 @@ def confirm(
         if verdict is None:
             continue
         if verdict.method is not None:
+            if ranked:
+                return (key, verdict), misses
             if best is None or verdict.score > best[1].score:
                 best = (key, verdict)
         elif explain:

@@ -127,3 +127,21 @@ def test_facts_of_ascii_text_read_by_bytes_are_the_regex_words(text):
     assert facts.vocabulary == frozenset(lowered)
     assert facts.capitalised == frozenset(w.casefold() for w in cased if w[0].isupper()) - _NOT_NAMES
     assert facts.negations == tuple(sorted(w for w in lowered if w in _NEGATION))
+
+
+def test_ranked_candidates_stop_at_the_first_confirmed_one():
+    from dedup.match import confirm
+
+    text = "The council approved the harbour budget for the coming summer season on Monday evening."
+    unit = Features.of(text, headline=False)
+
+    def candidates():
+        yield "a", Features.of(text, headline=False)
+        raise AssertionError("a ranked list is not read past its first confirmed candidate")
+
+    match, misses = confirm(unit, candidates(), 90.0, checked=True, scores={"a": 100.0}, ranked=True)
+    assert match is not None and match[0] == "a" and match[1].method is Method.NEAR
+    assert misses == []
+    # Unranked, every candidate is looked at (the best may come later).
+    with pytest.raises(AssertionError):
+        confirm(unit, candidates(), 90.0, checked=True, scores={"a": 100.0})

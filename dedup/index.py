@@ -58,7 +58,6 @@ class KeyTable:
         self.keys = [np.zeros(per_shard, dtype=np.uint64) for _ in range(self.SHARDS)]
         self.ids = [np.zeros(per_shard, dtype=np.int32) for _ in range(self.SHARDS)]
         self.tags = [np.zeros(per_shard, dtype=np.uint8) for _ in range(self.SHARDS)]
-        self.fill = [np.zeros(per_shard // _SLOTS, dtype=np.uint8) for _ in range(self.SHARDS)]  # keys per bucket
         self.sizes = [0] * self.SHARDS
         self.size = 0
 
@@ -125,8 +124,9 @@ class KeyTable:
     def _place(self, shard: int, keys: np.ndarray) -> np.ndarray:
         """Put absent, distinct keys into free slots of a shard; returns the slots (the
         caller then writes their ids)."""
-        flat, tags, fill = self.keys[shard], self.tags[shard], self.fill[shard]
-        buckets = len(fill)
+        flat, tags = self.keys[shard], self.tags[shard]
+        tag_words = tags.view(np.uint64)
+        buckets = len(tag_words)
         bucket = self._home(keys, buckets)
         placed = np.empty(len(keys), dtype=np.int64)
         pending = np.arange(len(keys))
@@ -137,13 +137,12 @@ class KeyTable:
             first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
             aiming = np.diff(np.r_[first, len(bucket)])  # keys per bucket this round
             group = np.repeat(np.arange(len(first)), aiming)
-            position = fill[bucket[first]][group] + np.arange(len(bucket)) - first[group]
+            position = _used_slots(tag_words[bucket[first]])[group] + np.arange(len(bucket)) - first[group]
             fits = position < _SLOTS
             slots = bucket[fits] * _SLOTS + position[fits]
             flat[slots] = keys[pending[fits]]
             tags[slots] = _tags(keys[pending[fits]])
             placed[pending[fits]] = slots
-            fill[bucket[first]] = np.minimum(fill[bucket[first]] + aiming, _SLOTS)
             pending, bucket = pending[~fits], bucket[~fits] + 1
             bucket[bucket == buckets] = 0
         return placed
@@ -159,7 +158,6 @@ class KeyTable:
         self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
         self.ids[shard] = np.zeros(capacity, dtype=np.int32)
         self.tags[shard] = np.zeros(capacity, dtype=np.uint8)
-        self.fill[shard] = np.zeros(capacity // _SLOTS, dtype=np.uint8)
         slots = self._place(shard, old_keys[used])
         self.ids[shard][slots] = old_ids[used]
 
@@ -185,6 +183,11 @@ def _tags(keys: np.ndarray) -> np.ndarray:
 def _zero_byte(words: np.ndarray) -> np.ndarray:
     """Whether each 64-bit word has a zero byte (exact as a yes/no)."""
     return ((words - _EVERY_BYTE) & ~words & _HIGH_BITS) != 0
+
+
+def _used_slots(words: np.ndarray) -> np.ndarray:
+    """Keys in each bucket, from its word of tags (a used slot's tag has its high bit)."""
+    return (((words >> np.uint64(7)) & _EVERY_BYTE) * _EVERY_BYTE >> np.uint64(56)).astype(np.int64)
 
 
 def _first_true(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ from .normalize import compact_without_suffix, derivable_compact, normalize, nor
 
 EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
+_PAIR = _BATCH << 1  # pair codes: unit * _PAIR + candidate code
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 _NO_INDEX = Index()  # what a document is matched against without across_files: nothing
 
@@ -400,11 +401,11 @@ class _BatchDecision:
         batch_owner = np.repeat(owner[pick], reps)
         step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
         partner = owner[np.repeat(start[pick], reps) + step]
-        codes = np.concatenate([pair_owner * (_BATCH << 1) + entry, batch_owner * (_BATCH << 1) + _BATCH + partner])
+        codes = np.concatenate([pair_owner * _PAIR + entry, batch_owner * _PAIR + _BATCH + partner])
         codes.sort()
         pairs = _repeated(codes, MIN_SHARED_BANDS)
-        cand_owner = pairs // (_BATCH << 1)
-        cand_codes = pairs % (_BATCH << 1)
+        cand_owner = pairs // _PAIR
+        cand_codes = pairs % _PAIR
         settled = self._settled_by_exact_key()
         if settled.any():  # their candidates would never be looked at
             keep = ~settled[cand_owner]
@@ -488,7 +489,7 @@ class _BatchDecision:
         keep[chosen] = passed = best >= threshold
         # Scores of the pairs compared as they are (no headline): confirm need not redo them.
         plain = passed & ~headline[chosen]
-        pair = owners[chosen][plain] * (_BATCH << 1) + codes[chosen][plain]
+        pair = owners[chosen][plain] * _PAIR + codes[chosen][plain]
         self.screen_scores.update(zip(pair.tolist(), best[plain].tolist()))
         return keep
 
@@ -550,7 +551,7 @@ class _BatchDecision:
 
     def _screened(self, u: int, codes: list[int]) -> dict[int, float]:
         """The ratios ``_screen`` worked out for unit ``u`` and these candidates."""
-        known, base = self.screen_scores, u * (_BATCH << 1)
+        known, base = self.screen_scores, u * _PAIR
         return {c: known[base + c] for c in codes if base + c in known}
 
     def _recount(self, u: int) -> set[int]:

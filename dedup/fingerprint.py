@@ -28,6 +28,7 @@ from rapidfuzz.distance import OSA
 
 from .normalize import (
     _ASCII_NON_WORD,
+    chunks,
     compact,
     compact_without_suffix,
     count_words,
@@ -66,15 +67,7 @@ CHUNK_BYTES = 4_000_000  # signatures are computed this much text at a time
 def band_keys(compacts: list[str]) -> np.ndarray:
     """LSH band keys for each compact text: a (units, ``BANDS``) array of nonzero
     uint64 (zero marks an empty slot in the index), computed a chunk at a time."""
-    parts: list[np.ndarray] = []
-    start = size = 0
-    for end, text in enumerate(compacts):
-        size += len(text) + GRAM
-        if size >= CHUNK_BYTES:
-            parts.append(_band_keys(compacts[start : end + 1]))
-            start, size = end + 1, 0
-    if start < len(compacts) or not parts:
-        parts.append(_band_keys(compacts[start:]))
+    parts = [_band_keys(compacts[part]) for part in chunks(compacts, CHUNK_BYTES, GRAM)]
     keys = np.concatenate(parts) if len(parts) > 1 else parts[0]
     keys[keys == 0] = 1
     return keys

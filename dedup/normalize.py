@@ -219,17 +219,24 @@ class NormalizedBatch:
 BATCH_CHUNK = 1_000_000  # characters normalised together: bounds the temporary copies
 
 
+def chunks(texts: list[str], limit: int, extra: int = 0) -> list[slice]:
+    """Consecutive slices of ``texts`` of about ``limit`` characters (each text counting
+    ``extra`` more); at least one, so that empty input still gets its (empty) result."""
+    parts, start, size = [], 0, 0
+    for end, text in enumerate(texts, 1):
+        size += len(text) + extra
+        if size >= limit:
+            parts.append(slice(start, end))
+            start, size = end, 0
+    if start < len(texts) or not parts:
+        parts.append(slice(start, len(texts)))
+    return parts
+
+
 def normalize_batch(texts: list[str]) -> NormalizedBatch:
     """The forms of every text at once, a chunk of about ``BATCH_CHUNK`` characters at a
     time; equal to the one-text functions."""
-    parts, start, size = [], 0, 0
-    for end, text in enumerate(texts, 1):
-        size += len(text)
-        if size >= BATCH_CHUNK:
-            parts.append(_normalize_chunk(texts[start:end]))
-            start, size = end, 0
-    if start < len(texts) or not parts:
-        parts.append(_normalize_chunk(texts[start:]))
+    parts = [_normalize_chunk(texts[part]) for part in chunks(texts, BATCH_CHUNK)]
     if len(parts) == 1:
         return parts[0]
     return NormalizedBatch(

@@ -145,3 +145,13 @@ def test_ranked_candidates_stop_at_the_first_confirmed_one():
     # Unranked, every candidate is looked at (the best may come later).
     with pytest.raises(AssertionError):
         confirm(unit, candidates(), 90.0, checked=True, scores={"a": 100.0})
+
+
+def test_band_keys_are_the_same_computed_in_chunks(monkeypatch):
+    import dedup.fingerprint
+    from dedup.fingerprint import band_keys
+
+    texts = [f"the harbour council approved budget number {i} for the summer season" for i in range(40)] + ["", "ab"]
+    whole = band_keys(texts)
+    monkeypatch.setattr(dedup.fingerprint, "CHUNK_BYTES", 200)  # a few texts a chunk
+    assert (band_keys(texts) == whole).all()

@@ -91,3 +91,12 @@ def test_a_batch_larger_than_a_chunk_is_normalised_in_chunks(monkeypatch):
     assert batch.normalized == [normalize(t) for t in texts]
     assert batch.compacts == [compact(normalize(t)) for t in texts]
     assert batch.words == [count_words(t) for t in texts]
+
+
+@given(st.lists(st.text(max_size=12), max_size=20), st.integers(1, 30), st.integers(0, 5))
+def test_chunks_cover_every_text_once_in_order(texts, limit, extra):
+    from dedup.normalize import chunks
+
+    parts = chunks(texts, limit, extra)
+    assert [t for part in parts for t in texts[part]] == texts
+    assert all(part.stop > part.start for part in parts) or parts == [slice(0, 0)]

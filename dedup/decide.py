@@ -410,6 +410,9 @@ class _BatchDecision:
         if settled.any():  # their candidates would never be looked at
             keep = ~settled[cand_owner]
             cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
+        if len(cand_owner):  # pairs that could never count, e.g. "Advertisement" lines
+            keep = self._may_remove(cand_owner, cand_codes)
+            cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
         if not self.owner.explain and len(cand_owner):  # explain reports the pairs that fail too
             keep = self._screen(cand_owner, cand_codes)
             cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
@@ -435,6 +438,25 @@ class _BatchDecision:
         twin_headline[settled] = [index.kinds[e] == _HEADLINE for e in twin[settled].tolist()]
         removable_now = (batch.words > SHORT_WORDS) | (batch.kinds == _HEADLINE) | twin_headline
         return settled & removable_now & ~batch.protected
+
+    def _may_remove(self, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """``match.may_remove`` for candidate pairs, from the arrays: a short line that is
+        not a headline is removed only for repeating a headline."""
+        batch = self.batch
+        possible = (batch.words[owners] > SHORT_WORDS) | (batch.kinds[owners] == _HEADLINE)
+        short = np.flatnonzero(~possible)
+        if len(short):
+            possible[short] = self._kinds_of(codes[short]) == _HEADLINE
+        return possible
+
+    def _kinds_of(self, codes: np.ndarray) -> np.ndarray:
+        """The kinds (indexes into KINDS) of candidates: index entries or batch units."""
+        kinds = np.empty(len(codes), dtype=np.uint8)
+        in_batch = codes >= _BATCH
+        kinds[in_batch] = self.batch.kinds[codes[in_batch] - _BATCH]
+        if not in_batch.all():
+            kinds[~in_batch] = self.index.kinds_of(codes[~in_batch])
+        return kinds
 
     def _screen(self, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Which candidate pairs may still be repeats: all pairs are scored at once

@@ -400,6 +400,10 @@ class Index:
         return (_as_array(self.lengths)[entry_ids], _as_array(self.suffix_lengths)[entry_ids],
                 _as_array(self.kinds)[entry_ids].astype(np.uint8))
 
+    def kinds_of(self, entry_ids: np.ndarray) -> np.ndarray:
+        """The kinds of kept units (indexes into KINDS)."""
+        return _as_array(self.kinds)[entry_ids].astype(np.uint8)
+
     def suffix_compact(self, entry_id: int) -> str:
         """The compact text without a site suffix ("" when the unit has none)."""
         if self.suffix_lengths[entry_id] < 0:

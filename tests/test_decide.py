@@ -95,7 +95,9 @@ sentence = st.lists(st.sampled_from(WORDS), min_size=6, max_size=14).map(lambda 
 def corpora(draw):
     """A few documents built from a small pool of paragraphs, so that exact repeats,
     near repeats and crowded band buckets all occur, within and across documents."""
-    pool = draw(st.lists(st.lists(sentence, min_size=1, max_size=2).map(" ".join), min_size=2, max_size=8))
+    paragraph = st.lists(sentence, min_size=1, max_size=2).map(" ".join)
+    short_line = st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(" ".join)  # may repeat a title
+    pool = draw(st.lists(st.one_of(paragraph, paragraph, short_line), min_size=2, max_size=8))
     texts = []
     for _ in range(draw(st.integers(1, 5))):
         paragraphs = [draw(st.sampled_from(pool)) for _ in range(draw(st.integers(1, 8)))]
@@ -149,3 +151,25 @@ def test_repeated_gives_each_value_found_often_enough_once(values, times):
     counts = Counter(values)
     ordered = np.sort(np.array(values, dtype=np.int64))
     assert dedup.decide._repeated(ordered, times).tolist() == sorted(v for v, c in counts.items() if c >= times)
+
+
+def test_pairs_of_short_lines_are_dropped_before_screening_but_not_a_headline_repeat(monkeypatch):
+    """A short line that is not a headline is removed only for repeating a headline, so
+    its pairs with other short lines are never scored; one close to a headline still is."""
+    screened = []
+    screen = dedup.decide._BatchDecision._screen
+
+    def recording(self, owners, codes):
+        screened.extend(self.units[u].text for u in owners.tolist())
+        return screen(self, owners, codes)
+
+    monkeypatch.setattr(dedup.decide._BatchDecision, "_screen", recording)
+    body = "The council approved the harbour budget on Monday after a long debate about ferries."
+    texts = [
+        f"Ferry fares rise at harbour\n\n{body}\n\nAdvertisement\n\nShare this article\n",
+        "Island ferry plan\n\nAdvertisment\n\nShare this artcle\n\nFerry fares rise at harbor\n",
+    ]
+    results = list(clean_texts([("a.txt", texts[0]), ("b.txt", texts[1])], Options(across_files=True)))
+    assert [r.unit.index for r in results[1].removals] == [3]  # the line that repeats a headline
+    assert "Ferry fares rise at harbor" in screened
+    assert not {"Advertisment", "Share this artcle"} & set(screened)

@@ -16,9 +16,10 @@ import pickle
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import chain
 
 from .decide import Decisions, Deduplicator, PreparedBatch, prepare
 from .layouts import segment_any
@@ -41,8 +42,8 @@ def clean_texts(
     """Clean (name, text) pairs in order; with ``across_files`` later texts lose units
     that repeat earlier ones.  Results stream one by one, except with ``keep=longest``,
     which must see every text before deciding.  ``jobs`` > 1 fingerprints batches of
-    texts in that many worker processes; decisions are still made in order, so the
-    results are the same whatever ``jobs`` is."""
+    texts in ``jobs`` - 1 worker processes (this one decides); decisions are still made
+    in order, so the results are the same whatever ``jobs`` is."""
     return Cleaner(options, explain, jobs).clean(items)
 
 
@@ -175,8 +176,9 @@ def _prepare_files(
 
 def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tuple]:
     """``work`` done on each batch in input order, here or, with ``jobs`` > 1, ahead in
-    that many worker processes (which send back arrays, not documents).  The order,
-    hence the output, never depends on ``jobs``."""
+    ``jobs`` - 1 worker processes (which send back arrays, not documents): this process,
+    which decides, is the other job.  The order, hence the output, never depends on
+    ``jobs``."""
     first = next(batches, None)
     if first is None:
         return
@@ -190,8 +192,8 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
         return
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else "spawn")
-    # At most 2 * jobs batches are in flight, and a batch's slot is read before the batch
-    # 2 * jobs + 1 later (which takes the slot again) is submitted.
+    # At most 2 * jobs batches are in the workers' hands, and a batch's slot is read before
+    # the batch 2 * jobs + 1 submissions later (which takes the slot again) is submitted.
     ring = _ResultRing(2 * jobs + 1) if fork else None
     submitted = 0
 
@@ -203,17 +205,38 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
         return pool.submit(_prepare_into_ring, work, batch, ring.key, submitted % ring.slots)
 
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_signals) as pool:
-            pending: deque = deque(submit(b) for b in (first, second))
-            for batch in batches:
-                if len(pending) >= 2 * jobs:
-                    yield _taken(pending.popleft().result(), ring)
-                pending.append(submit(batch))
-            while pending:
-                yield _taken(pending.popleft().result(), ring)
+        with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_worker_signals) as pool:
+            upcoming = chain((first, second), batches)
+            pending: deque[tuple[Future, bool]] = deque()  # in input order; True: a worker's
+            in_flight, more = 0, True
+            while True:
+                while more and in_flight < 2 * jobs:
+                    batch = next(upcoming, None)
+                    more = batch is not None
+                    if more:
+                        pending.append((submit(batch), True))
+                        in_flight += 1
+                if not pending:
+                    return
+                # Rather than wait for a worker, this process prepares the next batch itself.
+                while more and not pending[0][0].done():
+                    batch = next(upcoming, None)
+                    more = batch is not None
+                    if more:
+                        pending.append((_done(work(batch)), False))
+                future, from_worker = pending.popleft()
+                in_flight -= from_worker
+                yield _taken(future.result(), ring)
     finally:
         if ring is not None:
             ring.close()
+
+
+def _done(result) -> Future:
+    """A result made here, in the same wrapping as a worker's."""
+    future: Future = Future()
+    future.set_result(result)
+    return future
 
 
 class _ResultRing:

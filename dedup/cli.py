@@ -165,7 +165,8 @@ class Settings:
 @click.option("--drop-bad-lines", is_flag=True, help="JSONL: drop malformed lines instead of passing them through.")
 @click.option(
     "-j", "--jobs", type=click.IntRange(min=0), default=0,
-    help="Worker processes for fingerprinting (0: one per core). Output is the same for any value.",
+    help="Processes to use: this one decides, the others fingerprint files ahead of it "
+    "(0: one per core; 1: no workers). Output is the same for any value.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="List every removal and kept look-alike.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")

@@ -1,7 +1,9 @@
 """Work spread over processes gives the same output as one process."""
 
 import multiprocessing
+import os
 import random
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -70,3 +72,23 @@ def test_clean_files_gives_each_file_its_source_and_result_or_error(tmp_path):
     assert [o.name.rsplit("/", 1)[-1] for o in outcomes] == ["a.txt", "b.txt"]
     assert outcomes[0].source.encoding == "utf-8" and len(outcomes[0].result.removals) == 1
     assert outcomes[1].result is None and "binary" in outcomes[1].error
+
+
+_MAIN_PID = os.getpid()  # forked workers inherit it, with pids of their own
+
+
+def _slow_in_workers(batch):
+    """A batch's items and the process that prepared them; workers take their time."""
+    if os.getpid() != _MAIN_PID:
+        time.sleep(0.2)
+    return batch, os.getpid()
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_the_deciding_process_prepares_batches_itself_rather_than_wait():
+    batches = [[n] for n in range(12)]
+    results = list(dedup.api._prepared(iter(batches), _slow_in_workers, jobs=2))
+    assert [batch for batch, _ in results] == batches  # input order, whoever prepared them
+    makers = [pid for _, pid in results]
+    assert os.getpid() in makers  # the main process did not just wait ...
+    assert any(pid != os.getpid() for pid in makers)  # ... and the worker did its share

@@ -397,8 +397,7 @@ class Index:
 
     def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Compact lengths, suffix-less compact lengths (-1: not worked out) and kinds."""
-        return (_as_array(self.lengths)[entry_ids], _as_array(self.suffix_lengths)[entry_ids],
-                _as_array(self.kinds)[entry_ids].astype(np.uint8))
+        return _as_array(self.lengths)[entry_ids], _as_array(self.suffix_lengths)[entry_ids], self.kinds_of(entry_ids)
 
     def kinds_of(self, entry_ids: np.ndarray) -> np.ndarray:
         """The kinds of kept units (indexes into KINDS)."""

@@ -206,27 +206,25 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
 
     try:
         with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_worker_signals) as pool:
-            upcoming = chain((first, second), batches)
             pending: deque[tuple[Future, bool]] = deque()  # in input order; True: a worker's
-            in_flight, more = 0, True
-            while True:
-                while more and in_flight < 2 * jobs:
-                    batch = next(upcoming, None)
-                    more = batch is not None
-                    if more:
-                        pending.append((submit(batch), True))
-                        in_flight += 1
-                if not pending:
-                    return
-                # Rather than wait for a worker, this process prepares the next batch itself.
-                while more and not pending[0][0].done():
-                    batch = next(upcoming, None)
-                    more = batch is not None
-                    if more:
-                        pending.append((_done(work(batch)), False))
+            in_flight = 0
+
+            def next_result():
+                nonlocal in_flight
                 future, from_worker = pending.popleft()
                 in_flight -= from_worker
-                yield _taken(future.result(), ring)
+                return _taken(future.result(), ring)
+
+            for batch in chain((first, second), batches):
+                while in_flight >= 2 * jobs and pending[0][0].done():
+                    yield next_result()
+                if in_flight < 2 * jobs:
+                    pending.append((submit(batch), True))
+                    in_flight += 1
+                else:  # the workers are behind: this process prepares the batch rather than wait
+                    pending.append((_done(work(batch)), False))
+            while pending:
+                yield next_result()
     finally:
         if ring is not None:
             ring.close()

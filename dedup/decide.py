@@ -431,13 +431,10 @@ class _BatchDecision:
         short line unless a headline is involved); they go by the exact key."""
         twin = self.global_exact
         settled = twin >= 0
-        if not settled.any():
-            return settled
-        batch, index = self.batch, self.index
-        twin_headline = np.zeros(len(twin), dtype=bool)
-        twin_headline[settled] = [index.kinds[e] == _HEADLINE for e in twin[settled].tolist()]
-        removable_now = (batch.words > SHORT_WORDS) | (batch.kinds == _HEADLINE) | twin_headline
-        return settled & removable_now & ~batch.protected
+        units = np.flatnonzero(settled)
+        if len(units):
+            settled[units] = self._may_remove(units, twin[units]) & ~self.batch.protected[units]
+        return settled
 
     def _may_remove(self, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """``match.may_remove`` for candidate pairs, from the arrays: a short line that is
@@ -471,12 +468,10 @@ class _BatchDecision:
         # Lengths of both variants of each side (0: no suffix; -1: not worked out).
         own = batch.compact_lengths[owners], batch.suffix_lengths[owners]
         other = [np.zeros(len(codes), dtype=np.int64) for _ in range(2)]
-        other_kind = np.zeros(len(codes), dtype=np.uint8)
         other[0][in_batch], other[1][in_batch] = batch.compact_lengths[partner], batch.suffix_lengths[partner]
-        other_kind[in_batch] = batch.kinds[partner]
         if len(entries):
-            other[0][~in_batch], other[1][~in_batch], other_kind[~in_batch] = index.lengths_of(entries)
-        headline = (batch.kinds[owners] == _HEADLINE) | (other_kind == _HEADLINE)
+            other[0][~in_batch], other[1][~in_batch] = index.lengths_of(entries)
+        headline = (batch.kinds[owners] == _HEADLINE) | (self._kinds_of(codes) == _HEADLINE)
         gap = threshold / (200 - threshold)
 
         def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:

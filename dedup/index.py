@@ -152,14 +152,19 @@ class KeyTable:
         if needed <= _MAX_LOAD * len(old_keys):
             return
         used = np.flatnonzero(old_keys)
-        planned = min(max(needed, expected), _MAX_PLAN * needed)
-        capacity = max(len(old_keys) * 2, int(planned / _MAX_LOAD) + 1)
+        capacity = max(len(old_keys) * 2, int(_planned(needed, expected) / _MAX_LOAD) + 1)
         capacity = -(-capacity // _SLOTS) * _SLOTS
         self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
         self.ids[shard] = np.zeros(capacity, dtype=np.int32)
         self.tags[shard] = np.zeros(capacity, dtype=np.uint8)
         slots = self._place(shard, old_keys[used])
         self.ids[shard][slots] = old_ids[used]
+
+
+def _planned(needed: int, expected: int) -> int:
+    """What a table or column that must hold ``needed`` grows to, given that about
+    ``expected`` are coming in all (0: unknown): at most ``_MAX_PLAN`` times ``needed``."""
+    return max(needed, min(expected, _MAX_PLAN * needed))
 
 
 _EVERY_BYTE = np.uint64(0x0101010101010101)
@@ -212,7 +217,7 @@ class Column:
         it grows to at once when it must grow (one copy rather than one per doubling)."""
         end = self.size + len(values)
         if end > len(self.data):
-            rows = max(end, 2 * len(self.data), min(expected, _MAX_PLAN * end))
+            rows = max(2 * len(self.data), _planned(end, expected))
             bigger = np.empty((rows,) + self.data.shape[1:], dtype=self.data.dtype)
             bigger[: self.size] = self.data[: self.size]
             self.data = bigger
@@ -395,9 +400,9 @@ class Index:
             found.update(zip([e for e, _ in derivable], derivable_compacts([t for _, t in derivable])))
         return found
 
-    def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Compact lengths, suffix-less compact lengths (-1: not worked out) and kinds."""
-        return _as_array(self.lengths)[entry_ids], _as_array(self.suffix_lengths)[entry_ids], self.kinds_of(entry_ids)
+    def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Compact lengths and suffix-less compact lengths (-1: not worked out)."""
+        return _as_array(self.lengths)[entry_ids], _as_array(self.suffix_lengths)[entry_ids]
 
     def kinds_of(self, entry_ids: np.ndarray) -> np.ndarray:
         """The kinds of kept units (indexes into KINDS)."""

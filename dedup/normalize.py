@@ -154,11 +154,14 @@ def derivable_compacts(texts: list[bytes]) -> list[str]:
 
 
 def without_site_suffix(normalized: str) -> str | None:
-    """A headline without a ``| Site Name`` / ``- Site Name`` suffix, if it has one."""
+    """A headline without a ``| Site Name`` / ``- Site Name`` suffix, if it has one.
+    What is left must be a title of three words or more: "Lord Kinnock - who the wider
+    health" is not "Lord Kinnock" with a site name, and two headlines that share only
+    one or two words before a dash are not the same headline."""
     if not _SUFFIX_SEPARATOR.search(normalized):
         return None
     match = _SITE_SUFFIX.match(normalized)
-    if not match or _more_words_than(match["site"], 5) or not _WORD.search(match["title"]):
+    if not match or _more_words_than(match["site"], 5) or not _more_words_than(match["title"], 2):
         return None
     return match["title"]
 

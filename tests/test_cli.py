@@ -56,6 +56,17 @@ def test_across_files_removes_footer_repeated_from_earlier_file(folder):
     assert FOOTER not in (folder / "sub" / "b.md").read_text()
 
 
+def test_a_site_suffix_is_dropped_only_from_a_title_of_three_words_or_more(tmp_path):
+    (tmp_path / "a.txt").write_text(f"UK jobs data rise | BBC News\n\n{PARA}\n")
+    (tmp_path / "b.txt").write_text(f"UK jobs data rise - Reuters\n\n{OTHER}\n")
+    (tmp_path / "c.txt").write_text(f"Lord Kinnock - Norway, from\n\n{FOOTER}\n")
+    (tmp_path / "d.txt").write_text("Lord Kinnock - who the wider health\n\nSomething else happened in town today.\n")
+    result = run("clean", "--across-files", "--check", "--diff", str(tmp_path))
+    assert result.exit_code == 1
+    assert "-UK jobs data rise - Reuters" in result.output
+    assert "Lord Kinnock" not in result.output  # not the same headline: both kept
+
+
 def test_output_dir_mirrors_relative_paths_and_writes_every_file(folder, tmp_path):
     out = tmp_path / "cleaned"
     result = run("clean", "-o", str(out), str(folder))

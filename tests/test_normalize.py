@@ -25,6 +25,9 @@ def test_site_suffix():
     assert without_site_suffix("henman to face saulnier test | sports daily") == "henman to face saulnier test"
     assert without_site_suffix("clyde 0-5 celtic") is None
     assert without_site_suffix("a title - with a very long tail that is not a site name at all") is None
+    assert without_site_suffix("jobs data - bbc news") is None  # two words: too little to be a title
+    assert without_site_suffix("lord kinnock - who the wider health") is None
+    assert without_site_suffix("uk jobs data | bbc news") == "uk jobs data"
 
 
 def test_count_words_counts_tokens_with_letters_or_digits():

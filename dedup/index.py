@@ -24,6 +24,9 @@ KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 FEATURE_CACHE = 32768  # kept units whose features (and facts) stay decoded: ~5 KB each, 160 MB at most
 _MAX_LOAD = 0.7
+# A table whose keys are projected to end at most this full is not grown: doubling it for
+# the last few batches of a run would cost a rehash and twice the memory.
+_FINAL_LOAD = 0.8
 _SHARD_BITS = 2  # four shards
 # A table or column that grows to a projected size plans for at most this many times what
 # it holds: when repeats come late (a mirror after the originals) the projection is too
@@ -76,8 +79,10 @@ class KeyTable:
         grow, it grows to hold that many at once (one rehash rather than one per
         doubling)."""
         ids = np.arange(self.size, self.size + len(keys), dtype=np.int64)
+        growth = expected / (self.size + len(keys)) if len(keys) else 0.0  # each shard's share
         for shard, at in self._by_shard(keys):
-            self._grow(shard, self.sizes[shard] + len(at), expected // self.SHARDS)
+            needed = self.sizes[shard] + len(at)
+            self._grow(shard, needed, int(needed * growth))
             slots = self._place(shard, keys[at])
             self.ids[shard][slots] = ids[at]
             self.sizes[shard] += len(at)
@@ -149,7 +154,7 @@ class KeyTable:
 
     def _grow(self, shard: int, needed: int, expected: int) -> None:
         old_keys, old_ids = self.keys[shard], self.ids[shard]
-        if needed <= _MAX_LOAD * len(old_keys):
+        if needed <= _MAX_LOAD * len(old_keys) or needed <= expected <= _FINAL_LOAD * len(old_keys):
             return
         used = np.flatnonzero(old_keys)
         capacity = max(len(old_keys) * 2, int(_planned(needed, expected) / _MAX_LOAD) + 1)
@@ -217,7 +222,9 @@ class Column:
         it grows to at once when it must grow (one copy rather than one per doubling)."""
         end = self.size + len(values)
         if end > len(self.data):
-            rows = max(2 * len(self.data), _planned(end, expected))
+            # Doubling when nothing is known; a quarter more at least when a projection is.
+            least = len(self.data) * (5 if expected >= end else 8) // 4
+            rows = max(least, _planned(end, expected))
             bigger = np.empty((rows,) + self.data.shape[1:], dtype=self.data.dtype)
             bigger[: self.size] = self.data[: self.size]
             self.data = bigger
@@ -289,9 +296,9 @@ class Index:
 
     def _projected(self, keys: int) -> int:
         """What a table holding ``keys`` now will likely hold once the expected text is in."""
-        if not self.chars or self.expected_chars <= self.chars:
+        if not self.chars or not self.expected_chars:
             return 0
-        return int(keys * self.expected_chars / self.chars)
+        return int(keys * max(1.0, self.expected_chars / self.chars))
 
     def add(self, kept: KeptUnits) -> None:
         """Index a batch's kept units (given in order); they get the next entry ids."""

@@ -67,3 +67,30 @@ def test_a_column_grows_to_what_it_expects_but_at_most_eight_times_what_it_holds
     column.extend(np.arange(3_000, dtype=np.int32), expected=20_000)
     assert len(column.data) == 24_000  # room enough: no growing
     assert column.values.tolist() == list(range(3_000)) * 2
+
+
+def _even_keys(per_shard: int, seed: int) -> np.ndarray:
+    """Distinct keys, the same number in every shard (a shard is chosen by the top bits)."""
+    rng = np.random.default_rng(seed)
+    low = np.unique(rng.integers(1, 2**62 - 1, size=2 * per_shard, dtype=np.uint64))[:per_shard]
+    return np.concatenate([(np.uint64(s) << np.uint64(62)) | low for s in range(KeyTable.SHARDS)])
+
+
+def test_a_table_projected_to_end_at_most_four_fifths_full_is_not_grown():
+    keys = _even_keys(200, seed=11)  # 200 a shard, past 0.7 of 256 slots
+    for expected, grows in ((len(keys), False), (0, True), (1000 * KeyTable.SHARDS // 4, True)):
+        table = KeyTable(capacity=256 * KeyTable.SHARDS)
+        table.add(np.concatenate([k[:170] for k in np.split(keys, KeyTable.SHARDS)]))
+        table.add(np.concatenate([k[170:] for k in np.split(keys, KeyTable.SHARDS)]), expected=expected)
+        assert all((len(k) > 256) == grows for k in table.keys), expected
+        assert (table.find(keys) >= 0).all()
+        assert table.size == len(keys)
+
+
+def test_a_column_with_a_projection_grows_by_what_is_projected_not_by_doubling():
+    for expected, rows in ((1_100, 1_280), (0, 2_048)):
+        column = Column(np.int32)
+        column.extend(np.arange(1_000, dtype=np.int32))
+        column.extend(np.arange(100, dtype=np.int32), expected=expected)
+        assert len(column.data) == rows
+        assert column.values.tolist() == list(range(1_000)) + list(range(100))

@@ -392,11 +392,15 @@ class _BatchDecision:
         self.sorted_at = np.full(n * BANDS, -1, dtype=np.int64)
         self.sorted_at[flat] = np.arange(len(keys))
 
-        # Candidate pairs through clean buckets: kept units of the index ...
-        pick = clean & (before > 0)
+        # Candidate pairs through clean buckets, for units an exact key does not settle
+        # (those go by the key), and only where a unit has MIN_SHARED_BANDS such buckets
+        # to share with one partner: kept units of the index ...
+        settled = self._settled_by_exact_key()
+        open_bands = clean & ~settled[owner]
+        pick = _shareable(open_bands & (before > 0), owner, n)
         pair_owner, entry = index.members(self.global_buckets[owner[pick], band[pick]], owner[pick]) if pick.any() else (np.zeros(0, np.int64),) * 2
         # ... and earlier units of the batch (whether they are kept is settled in order).
-        pick = clean & (rank > 0)
+        pick = _shareable(open_bands & (rank > 0), owner, n)
         reps = rank[pick]
         batch_owner = np.repeat(owner[pick], reps)
         step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
@@ -406,10 +410,6 @@ class _BatchDecision:
         pairs = _repeated(codes, MIN_SHARED_BANDS)
         cand_owner = pairs // _PAIR
         cand_codes = pairs % _PAIR
-        settled = self._settled_by_exact_key()
-        if settled.any():  # their candidates would never be looked at
-            keep = ~settled[cand_owner]
-            cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
         if len(cand_owner):  # pairs that could never count, e.g. "Advertisement" lines
             keep = self._may_remove(cand_owner, cand_codes)
             cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
@@ -711,6 +711,13 @@ def _kept_blob(blob: bytes, offsets: np.ndarray) -> dict:
     shift = starts - (np.cumsum(sizes) - sizes)
     picked = b"".join([blob[a:b] for a, b in zip(starts.tolist(), ends.tolist())])
     return {"blob": picked, "offsets": offsets - shift[:, None]}
+
+
+def _shareable(picked: np.ndarray, owner: np.ndarray, units: int) -> np.ndarray:
+    """The picked (unit, band) rows whose unit has at least MIN_SHARED_BANDS picked rows:
+    a partner must share that many buckets with it."""
+    counts = np.bincount(owner[picked], minlength=units)
+    return picked & (counts[owner] >= MIN_SHARED_BANDS)
 
 
 def _scoped(keys: np.ndarray, scope: np.ndarray) -> np.ndarray:

@@ -173,3 +173,11 @@ def test_pairs_of_short_lines_are_dropped_before_screening_but_not_a_headline_re
     assert [r.unit.index for r in results[1].removals] == [3]  # the line that repeats a headline
     assert "Ferry fares rise at harbor" in screened
     assert not {"Advertisment", "Share this artcle"} & set(screened)
+
+
+def test_only_units_with_enough_buckets_to_share_with_one_partner_have_theirs_walked():
+    assert MIN_SHARED_BANDS == 2
+    owner = np.array([0, 0, 1, 2, 2, 2, 3])  # (unit, band) rows
+    picked = np.array([True, True, True, True, False, True, False])
+    # Unit 0 has two picked rows, unit 1 one, unit 2 two of three, unit 3 none.
+    assert dedup.decide._shareable(picked, owner, 4).tolist() == [True, True, False, True, False, True, False]

@@ -15,6 +15,13 @@ worker processes only prepare batches).  Tools:
 
 Recall is measured against the repeats the generator planted (``labels.jsonl``); a
 "false hit" is a flagged paragraph that was planted as a must-keep trap.
+
+Scaling: one wall time moves by 5-10 % from run to run on a small machine, so the ratio of
+two single runs moves by twice that.  ``--scale SMALL,LARGE`` times dedup and the exact
+pass on two corpora in turn, ``--repeat`` times, and prints every run, the medians and the
+ratio of the medians:
+
+    python benchmarks/run.py --scale /tmp/dedup-bench-10000-1,/tmp/dedup-bench-100000-1 --repeat 5
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -127,6 +135,41 @@ def timed(command: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
+def dedup_command(jobs: int) -> list[str]:
+    command = [sys.executable, "-m", "dedup", "clean", "--across-files", "--check", "-q"]
+    return command + ["--jobs", str(jobs)] if jobs else command
+
+
+def scaling(small: Path, large: Path, repeat: int, jobs: int) -> None:
+    """Time dedup and the exact pass on two corpora in turn; print each run and the medians."""
+    commands = {
+        "dedup": lambda corpus: dedup_command(jobs) + [str(corpus / "input")],
+        "exact": lambda corpus: [sys.executable, __file__, "--worker", "exact", "--corpus", str(corpus),
+                                 "--out", str(corpus / ".flags-exact.json")],
+    }
+    walls: dict[tuple[str, Path], list[float]] = {(t, c): [] for t in commands for c in (small, large)}
+    sizes = {c: len(corpus_files(c)) for c in (small, large)}
+    print(f"scaling: {sizes[small]:,} and {sizes[large]:,} files, each timed {repeat} times in turn")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print()
+    print("| run | dedup small s | dedup large s | ratio | exact small s | exact large s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+
+    def row(label: str, seconds: dict[tuple[str, Path], float]) -> None:
+        cells = [label]
+        for tool in commands:
+            first, second = seconds[tool, small], seconds[tool, large]
+            cells += [f"{first:.2f}", f"{second:.2f}", f"{second / first:.1f}"]
+        print("| " + " | ".join(cells) + " |")
+
+    for run in range(1, repeat + 1):
+        for tool, command in commands.items():
+            for corpus in (small, large):
+                walls[tool, corpus].append(timed(command(corpus))[0])
+        row(str(run), {key: values[-1] for key, values in walls.items()})
+    row("median", {key: statistics.median(values) for key, values in walls.items()})
+
+
 def load_labels(corpus: Path) -> tuple[set, set]:
     planted, traps = set(), set()
     for line in (corpus / "labels.jsonl").read_text().splitlines():
@@ -142,10 +185,16 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="an existing generated corpus (input/, labels.jsonl)")
     parser.add_argument("--tools", default="dedup,exact,rensa,datasketch")
     parser.add_argument("--jobs", type=int, default=0, help="dedup --jobs (0: its default)")
+    parser.add_argument("--scale", help="SMALL,LARGE: two corpora to time dedup and the exact pass on in turn")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each with --scale")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.scale:
+        small, large = (Path(p) for p in args.scale.split(","))
+        scaling(small, large, args.repeat, args.jobs)
+        return
     corpus = args.corpus or Path(f"/tmp/dedup-bench-{args.files}-{args.seed}")
     if args.worker:
         flagged = WORKERS[args.worker](corpus)
@@ -164,9 +213,7 @@ def main() -> None:
     for tool in args.tools.split(","):
         out = corpus / f".flags-{tool}.json"
         if tool == "dedup":
-            command = [sys.executable, "-m", "dedup", "clean", "--across-files", "--check", "-q"]
-            if args.jobs:
-                command += ["--jobs", str(args.jobs)]
+            command = dedup_command(args.jobs)
             wall, peak, _ = timed(command + [str(corpus / "input")])
             report = corpus / ".dedup-report.json"
             subprocess.run(command + ["--report", str(report), str(corpus / "input")], stdout=subprocess.DEVNULL)

@@ -1,4 +1,5 @@
-"""The benchmark's generated corpus repeats paragraphs only where it says it does."""
+"""The benchmarks: a generated corpus repeats paragraphs only where it says it does, and the
+scaling mode times both corpora and reports every run and the medians."""
 
 import subprocess
 import sys
@@ -30,3 +31,22 @@ def test_every_paragraph_dedup_removes_from_a_generated_corpus_was_planted(tmp_p
     flagged = run.work_dedup_flags(corpus, report)
     assert flagged - planted == set()
     assert len(flagged) >= 0.99 * len(planted)
+
+
+def test_scale_times_dedup_and_the_exact_pass_on_both_corpora_and_prints_the_medians(tmp_path):
+    for name, files in (("small", 2), ("large", 6)):
+        (tmp_path / name / "input").mkdir(parents=True)
+        for i in range(files):
+            text = f"Title {name} {i}\n\nThe ferry runs {i} times a day in summer, said the operator.\n"
+            (tmp_path / name / "input" / f"{i}.txt").write_text(text * 2)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--scale",
+         f"{tmp_path / 'small'},{tmp_path / 'large'}", "--repeat", "2"],
+        capture_output=True, text=True, check=True,
+    )
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [row[0].strip() for row in rows] == ["run", "1", "2", "median"]
+    for row in rows[1:]:
+        small, large, ratio = (float(cell) for cell in row[1:4])
+        assert ratio == pytest.approx(large / small, abs=0.051)
+    assert "2 and 6 files" in done.stdout

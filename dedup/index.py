@@ -295,10 +295,11 @@ class Index:
         self.expected_chars = max(self.expected_chars, self.chars) + chars
 
     def _projected(self, keys: int) -> int:
-        """What a table holding ``keys`` now will likely hold once the expected text is in."""
-        if not self.chars or not self.expected_chars:
+        """What a table holding ``keys`` now will likely hold once the expected text is in
+        (what it holds, when that text is all in; 0: unknown, when more than that came)."""
+        if not self.chars or self.chars > self.expected_chars:
             return 0
-        return int(keys * max(1.0, self.expected_chars / self.chars))
+        return int(keys * self.expected_chars / self.chars)
 
     def add(self, kept: KeptUnits) -> None:
         """Index a batch's kept units (given in order); they get the next entry ids."""

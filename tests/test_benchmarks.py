@@ -3,7 +3,6 @@ scaling mode times both corpora and reports every run and the medians."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -27,7 +26,7 @@ def test_every_paragraph_dedup_removes_from_a_generated_corpus_was_planted(tmp_p
     done = subprocess.run([sys.executable, "-m", "dedup", "clean", "--across-files", "--check", "-q",
                            "--report", str(report), str(corpus / "input")])
     assert done.returncode == 1  # there are repeats to remove
-    planted, traps = run.load_labels(corpus)
+    planted, _ = run.load_labels(corpus)
     flagged = run.work_dedup_flags(corpus, report)
     assert flagged - planted == set()
     assert len(flagged) >= 0.99 * len(planted)

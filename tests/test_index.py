@@ -94,3 +94,13 @@ def test_a_column_with_a_projection_grows_by_what_is_projected_not_by_doubling()
         column.extend(np.arange(100, dtype=np.int32), expected=expected)
         assert len(column.data) == rows
         assert column.values.tolist() == list(range(1_000)) + list(range(100))
+
+
+def test_a_projection_scales_by_the_text_still_to_come_and_knows_nothing_past_it():
+    from dedup.index import Index
+
+    index = Index()
+    index.expect(1_000)
+    for chars, projected in ((500, 100), (1_000, 50), (1_200, 0)):  # 0: unknown
+        index.chars = chars
+        assert index._projected(50) == projected

@@ -393,14 +393,12 @@ class _BatchDecision:
         self.sorted_at[flat] = np.arange(len(keys))
 
         # Candidate pairs through clean buckets, for units an exact key does not settle
-        # (those go by the key), and only where a unit has MIN_SHARED_BANDS such buckets
-        # to share with one partner: kept units of the index ...
-        settled = self._settled_by_exact_key()
-        open_bands = clean & ~settled[owner]
-        pick = _shareable(open_bands & (before > 0), owner, n)
+        # (those go by the key): kept units of the index ...
+        open_bands = clean & ~self._settled_by_exact_key()[owner]
+        pick = open_bands & (before > 0)
         pair_owner, entry = index.members(self.global_buckets[owner[pick], band[pick]], owner[pick]) if pick.any() else (np.zeros(0, np.int64),) * 2
         # ... and earlier units of the batch (whether they are kept is settled in order).
-        pick = _shareable(open_bands & (rank > 0), owner, n)
+        pick = open_bands & (rank > 0)
         reps = rank[pick]
         batch_owner = np.repeat(owner[pick], reps)
         step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
@@ -711,13 +709,6 @@ def _kept_blob(blob: bytes, offsets: np.ndarray) -> dict:
     shift = starts - (np.cumsum(sizes) - sizes)
     picked = b"".join([blob[a:b] for a, b in zip(starts.tolist(), ends.tolist())])
     return {"blob": picked, "offsets": offsets - shift[:, None]}
-
-
-def _shareable(picked: np.ndarray, owner: np.ndarray, units: int) -> np.ndarray:
-    """The picked (unit, band) rows whose unit has at least MIN_SHARED_BANDS picked rows:
-    a partner must share that many buckets with it."""
-    counts = np.bincount(owner[picked], minlength=units)
-    return picked & (counts[owner] >= MIN_SHARED_BANDS)
 
 
 def _scoped(keys: np.ndarray, scope: np.ndarray) -> np.ndarray:

@@ -175,9 +175,20 @@ def test_pairs_of_short_lines_are_dropped_before_screening_but_not_a_headline_re
     assert not {"Advertisment", "Share this artcle"} & set(screened)
 
 
-def test_only_units_with_enough_buckets_to_share_with_one_partner_have_theirs_walked():
-    assert MIN_SHARED_BANDS == 2
-    owner = np.array([0, 0, 1, 2, 2, 2, 3])  # (unit, band) rows
-    picked = np.array([True, True, True, True, False, True, False])
-    # Unit 0 has two picked rows, unit 1 one, unit 2 two of three, unit 3 none.
-    assert dedup.decide._shareable(picked, owner, 4).tolist() == [True, True, False, True, False, True, False]
+def test_a_unit_an_indexed_unit_repeats_exactly_has_no_bucket_walked(monkeypatch):
+    monkeypatch.setattr(dedup.api, "BATCH_CHARS", 200)  # one document a batch: the first is indexed
+    paragraph = "The island ferry will run four crossings a day from November, down from six in summer."
+    texts = [("a.txt", f"Ferry timetable\n\n{paragraph}\n"),
+             ("b.txt", f"Winter crossings\n\n{paragraph}\n\n{paragraph.replace('four', 'five')}\n")]
+    walked = []
+    members = dedup.index.Index.members
+
+    def recording(self, buckets, owners):
+        walked.extend(owners.tolist())
+        return members(self, buckets, owners)
+
+    monkeypatch.setattr(dedup.index.Index, "members", recording)
+    results = list(clean_texts(texts, Options(across_files=True)))
+    assert [r.unit.index for r in results[1].removals] == [1]  # the exact repeat goes by its key
+    assert 1 not in walked  # its buckets were not walked
+    assert 2 in walked  # the look-alike's were (it is kept: the number differs)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dedup.index import Column, KeyTable
+from dedup.index import Column, Index, KeyTable
 
 
 def test_key_table_gives_dense_ids_and_finds_them_across_growth():
@@ -97,8 +97,6 @@ def test_a_column_with_a_projection_grows_by_what_is_projected_not_by_doubling()
 
 
 def test_a_projection_scales_by_the_text_still_to_come_and_knows_nothing_past_it():
-    from dedup.index import Index
-
     index = Index()
     index.expect(1_000)
     for chars, projected in ((500, 100), (1_000, 50), (1_200, 0)):  # 0: unknown

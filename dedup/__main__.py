@@ -1,5 +1,5 @@
 """``python -m dedup``."""
 
-from .cli import main
+from .entry import main
 
-main(prog_name="dedup")
+main()

@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import mmap
 import multiprocessing
 import os
 import pickle
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -205,7 +207,9 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
         return pool.submit(_prepare_into_ring, work, batch, ring.key, submitted % ring.slots)
 
     try:
-        with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_worker_signals) as pool:
+        with ProcessPoolExecutor(
+            jobs - 1, mp_context=context, initializer=_worker_signals, initargs=(os.getpid(),)
+        ) as pool:
             pending: deque[tuple[Future, bool]] = deque()  # in input order; True: a worker's
             in_flight = 0
 
@@ -294,10 +298,21 @@ def _taken(result, ring: _ResultRing | None):
     return ring.read(result.slot, result.size) if isinstance(result, _InRing) else result
 
 
-def _worker_signals() -> None:
-    """Workers leave Ctrl-C and SIGTERM to the main process, which cleans up."""
+def _worker_signals(parent: int) -> None:
+    """Workers leave Ctrl-C and SIGTERM to the main process, which cleans up, and die
+    with it even when it is killed outright (SIGKILL): Linux sends them SIGKILL then."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # no prctl to call: the pool's own checks remain
+            pass
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _result(decisions: Decisions) -> CleanResult:

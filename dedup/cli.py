@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import gc
 import os
@@ -24,18 +25,21 @@ from .explain import explain_text
 from .html_report import to_html
 from .model import CleanResult, Keep, Options
 from .jsonl import byte_lines, read_lines, rewritten
-from .read import (
-    DEFAULT_INCLUDE,
-    InputError,
-    Source,
-    discover,
-    read_source,
-    source_from_bytes,
-    unchanged_since_read,
-)
-from .report import RunStats, explain_table, print_removals, summary_line, unified_diff
+from .patterns import PatternError, compile_ignore
+from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
+from .report import RunStats, explain_table, print_removals, printable, summary_line, unified_diff
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
-from .rewrite import atomic_writer, interrupt, write_atomic
+from .atomic import (
+    Identity,
+    WriteError,
+    atomic_writer,
+    identity,
+    inside,
+    interrupt,
+    output_target,
+    write_atomic,
+    write_through_or_replace,
+)
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
@@ -252,6 +256,7 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
         paths = params["paths"] = ("-",)
     try:
         if config_file is not None:
+            found: Path | None = config_file
             config = load(config_file, section_required=False)
         else:
             start = Path(paths[0]) if paths[0] != "-" else Path.cwd()
@@ -261,7 +266,7 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
         raise click.UsageError(f"config: {exc}") from None
     for name, value in config.items():
         if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
-            params[name] = Path(value) if name in ("output_dir", "report") else value
+            params[name] = _config_path(found, name, value) if name in ("output_dir", "report") else value
     settings = Settings(**params)
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("- (standard input) cannot be combined with other paths")
@@ -273,7 +278,46 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
         )
     if settings.output_format == "github" and paths == ("-",) and not settings.check:
         raise click.UsageError("--output-format github on standard input needs --check")
+    if settings.encoding is not None:
+        _check_encoding(settings.encoding)
+    for pattern in settings.ignore:
+        try:
+            compile_ignore(pattern)
+        except PatternError as exc:
+            raise click.UsageError(str(exc)) from None
+    settings.jobs = min(settings.jobs or _cores(), _cores())
     return settings
+
+
+def _config_path(config: Path | None, name: str, value: str) -> Path:
+    """A path from a config file: relative to the file's folder, and inside it (a cloned
+    repository's config must not make the tool write elsewhere, e.g. over ~/.bashrc)."""
+    assert config is not None
+    folder = config.resolve().parent
+    path = Path(value) if os.path.isabs(value) else folder / value
+    if not inside(path, folder):
+        key = name.replace("_", "-")
+        raise click.UsageError(
+            f"config: {key} = {value!r} in {config} is outside {folder}; "
+            f"a path outside the project must be given on the command line"
+        )
+    return path
+
+
+def _check_encoding(name: str) -> None:
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {name!r}", param_hint="--encoding") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise click.BadParameter(f"{name!r} is not a text encoding", param_hint="--encoding")
+
+
+def _cores() -> int:
+    """The cores this process may run on (a config's ``jobs`` cannot ask for more)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 class _Run:
@@ -291,27 +335,31 @@ class _Run:
         self.report_format = format_for(settings.report, settings.report_format) if settings.report else None
         self.stdout = Console(highlight=False, soft_wrap=True)
         self.colour_diff = self.stdout.is_terminal and not self.stdout.no_color
+        self.stdout_terminal = sys.stdout.isatty()
         self.stderr_terminal = console.is_terminal
-        jobs = settings.jobs or os.cpu_count() or 1
         layout = settings.input_format if settings.input_format in ("text", "markdown", "html") else "auto"
-        self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=jobs, layout=layout)
+        self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=settings.jobs, layout=layout)
 
     def error(self, message: str) -> None:
         self.stats.errors += 1
         self.error_messages.append(message)
-        self.console.print(f"error: {message}", markup=False, style="red")
+        self.console.print(f"error: {printable(message)}", markup=False, style="red")
 
     def say(self, message: str) -> None:
         """One line per file on stderr; plain writes when it is not a terminal (fast)."""
         if self.stderr_terminal:
-            self.console.print(message, markup=False)
+            self.console.print(printable(message), markup=False)
         else:
-            sys.stderr.write(message + "\n")
+            sys.stderr.write(printable(message) + "\n")
+
+    def note(self, message: str) -> None:
+        if not self.settings.quiet:
+            self.say(f"note: {message}")
 
     def stdin(self) -> None:
         if self.settings.input_format == "jsonl":
             out = None if self.dry else sys.stdout.buffer
-            self._jsonl(sys.stdin.buffer, "-", out)
+            self.stats.changed += self._jsonl(sys.stdin.buffer, "-", out)
             self._finish_verbose()
             return
         try:
@@ -332,7 +380,13 @@ class _Run:
     def files(self) -> None:
         s = self.settings
         include = tuple(s.include or DEFAULT_INCLUDE + JSONL_INCLUDE)
-        found = discover(list(s.paths), include, tuple(s.exclude), skip=s.output_dir)
+        notes: list[str] = []
+        stale: list[Path] = []
+        found = discover(list(s.paths), include, tuple(s.exclude), skip=s.output_dir, notes=notes, stale=stale)
+        _check_outputs(s, found)
+        for message in notes:
+            self.note(message)
+        self._stale_temp_files(stale)
         show = (len(found) >= PROGRESS_MIN_FILES and self.console.is_terminal
                 and not s.quiet and "PRE_COMMIT" not in os.environ)
         with _progress_bar(self.console) if show else _NoProgress() as progress:
@@ -355,21 +409,33 @@ class _Run:
                     progress.advance(task)
         self._finish_verbose()
 
+    def _stale_temp_files(self, stale: list[Path]) -> None:
+        """Temporary files a killed run left: removed by a run that writes, named by one
+        that does not."""
+        for path in stale:
+            if self.dry:
+                self.note(f"{path}: temporary file left by an interrupted dedup run; a run that writes removes it")
+                continue
+            try:
+                os.unlink(path)
+                self.note(f"removed {path}, a temporary file left by an interrupted dedup run")
+            except OSError as exc:
+                self.error(f"{path}: cannot remove this temporary file of an interrupted run ({exc.strerror or exc})")
+
     def _is_jsonl(self, item) -> bool:
         if self.settings.input_format != "auto":
             return self.settings.input_format == "jsonl"
         return item.path is not None and item.path.suffix.lower() in (".jsonl", ".ndjson")
 
     def _handle(self, source: Source, result: CleanResult) -> None:
-        self.stats.add(result)
         self._account(source.encoding, source.bom, result)
-        self._emit(source, result)
+        self.stats.add(result, written=self._emit(source, result))
 
     def _account(self, encoding: str, bom: bytes, result: CleanResult) -> None:
         if self.report_format or self.settings.output_format == "github":
             item = record(result, encoding, bom, keep_text=self.report_format == "html")
             if self.settings.output_format == "github":
-                sys.stdout.write(github_annotations([item]))
+                sys.stdout.write(printable(github_annotations([item]), keep="\n"))
             if self.report_format:
                 self.records.append(item)
         if self.settings.verbose:  # the tables need the decisions, not the texts
@@ -388,19 +454,34 @@ class _Run:
             self.error(f"{item.name}: cannot read ({exc.strerror or exc})")
             return
         with handle:
+            info = os.fstat(handle.fileno())
             if self.dry:
-                self._jsonl(handle, item.name, None)
+                self.stats.changed += self._jsonl(handle, item.name, None)
                 return
-            target = s.output_dir / item.relative if s.output_dir else Path(os.path.realpath(item.path))
             try:
+                if s.output_dir:
+                    target, expected = output_target(s.output_dir, item.relative), None
+                else:
+                    target, expected = Path(os.path.realpath(item.path)), Identity.of(info)
+                    problem = _cannot_replace(expected if stat.S_ISREG(info.st_mode) else None, target)
+                    if problem:
+                        self._jsonl(handle, item.name, None)  # its records still count as originals
+                        self.error(f"{item.name}: {problem}")
+                        return
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_writer(target) as out:
+                with atomic_writer(target, expected) as out:
                     changed = self._jsonl(handle, item.name, out)
+                    if not changed and not s.output_dir:
+                        out.cancel()  # the same bytes: the file itself stays (inode, owner, times)
+            except WriteError as exc:
+                self.error(f"{item.name}: {exc}")
+                return
             except OSError as exc:
                 self.error(f"{item.name}: cannot write {target} ({exc.strerror or exc})")
                 return
+        self.stats.changed += changed
         if changed and not s.quiet:
-            self.say(f"cleaned {item.name}")
+            self.say(f"cleaned {item.name}" + (f" -> {target}" if s.output_dir else ""))
 
     def _jsonl(self, handle, name: str, out) -> bool:
         """Stream a JSONL collection through the cleaner, writing lines as results come;
@@ -408,14 +489,20 @@ class _Run:
         s = self.settings
         waiting: deque = deque()  # lines read but not yet written, in order
         diff: list[str] = []
-        state = {"changed": 0, "dropped": 0}
+        state = {"changed": 0, "dropped": 0, "problems": 0}
+        if b"\x00" in handle.peek(4096)[:4096]:
+            self.stats.files += 1
+            self.error(f"{name}: binary file (contains NUL bytes), skipped")
+            return False
 
         def records():
             for line in read_lines(byte_lines(handle), name, s.text_field, s.id_field):
                 waiting.append(line)
                 if line.problem:
+                    state["problems"] += 1
                     what = "dropped" if s.drop_bad_lines else "passed through"
-                    self.error(f"{name}:{line.number}: {line.problem}, {what}")
+                    if state["problems"] <= MAX_LINE_ERRORS:
+                        self.error(f"{name}:{line.number}: {line.problem}, {what}")
                 if line.name is not None:
                     yield line.name, line.text
 
@@ -431,7 +518,7 @@ class _Run:
                     elif out is not None:
                         out.write(line.data)
                     continue
-                data = rewritten(line, result.text) if result.changed else line.data
+                data = rewritten(line, result.deleted) if result.changed else line.data
                 if result.changed:
                     state["changed"] += 1
                     new_number = line.number - state["dropped"]
@@ -447,57 +534,70 @@ class _Run:
             self._account("utf-8", b"", result)
             release(result)
         release(None)
+        if state["problems"] > MAX_LINE_ERRORS:
+            more = state["problems"] - MAX_LINE_ERRORS
+            self.error(f"{name}: {more:,} more malformed line{'s' if more > 1 else ''} not listed")
         self.stats.files += 1
         changed = bool(state["changed"] or state["dropped"])
-        self.stats.changed += changed
         if s.show_diff and diff:
             self._write_diff(f"--- a/{name}\n+++ b/{name}\n" + "".join(diff))
         if changed and s.check and not s.quiet:
             self.say(f"would clean {name}")
         return changed
 
-    def _emit(self, source: Source, result: CleanResult) -> None:
+    def _emit(self, source: Source, result: CleanResult) -> bool:
+        """Show or write one cleaned file; False when it should have been written and was not."""
         s = self.settings
         if s.show_diff:
             self._write_diff(unified_diff(result, source.name))
         if self.dry:
             if result.changed and s.check and not s.quiet:
                 self.say(f"would clean {source.name}")
-            return
-        if s.output_dir is not None:
-            target = s.output_dir / source.relative
-            if not target.resolve().is_relative_to(s.output_dir.resolve()):
-                self.error(f"{source.name}: output path {target} is outside the output folder")
-                return
-        elif result.changed:
-            target = Path(os.path.realpath(source.path))  # a symlink is cleaned at its target
-            problem = _cannot_replace(source, target)
-            if problem:
-                self.error(f"{source.name}: {problem}, not written")
-                return
-        else:
-            return
+            return True
+        expected = None
         try:
+            if s.output_dir is not None:
+                target = output_target(s.output_dir, source.relative)
+            elif result.changed:
+                target = Path(os.path.realpath(source.path))  # a symlink is cleaned at its target
+                expected = source.identity
+                problem = _cannot_replace(expected, target)
+                if problem:
+                    self.error(f"{source.name}: {problem}")
+                    return False
+            else:
+                return True
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, source.encode(result.text))
+            write_atomic(target, source.encode(result.text), expected)
+        except WriteError as exc:
+            self.error(f"{source.name}: {exc}")
+            return False
         except OSError as exc:
             self.error(f"{source.name}: cannot write {target} ({exc.strerror or exc})")
-            return
+            return False
         if result.changed and not s.quiet:
-            self.say(f"cleaned {source.name} ({len(result.removals)} removed)")
+            where = f" -> {target}" if s.output_dir is not None else ""
+            self.say(f"cleaned {source.name}{where} ({len(result.removals)} removed)")
+        return True
 
     def _write_diff(self, diff: str) -> None:
-        """Plain when piped (so patch can apply it); coloured on a terminal."""
+        """Plain bytes when piped (so patch can apply it); on a terminal, coloured where
+        colour is wanted, and with control characters from the input shown as escapes."""
         if not diff:
             return
-        if not self.colour_diff:
-            sys.stdout.write(diff)
+        if not self.stdout_terminal and not self.colour_diff:
             sys.stdout.flush()
+            sys.stdout.buffer.write(diff.encode("utf-8", "surrogateescape"))
+            sys.stdout.buffer.flush()
             return
+        out = []
         for line in diff.splitlines():
-            style = ("bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+")
-                     else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
-            self.stdout.print(Text(line, style=style))
+            shown = printable(line, keep="\t") if self.stdout_terminal else line
+            colour = ("1" if line.startswith(("---", "+++")) else "32" if line.startswith("+")
+                      else "31" if line.startswith("-") else "36" if line.startswith("@@") else "")
+            out.append(f"\x1b[{colour}m{shown}\x1b[0m" if colour and self.colour_diff else shown)
+        sys.stdout.write("\n".join(out) + "\n")
+        sys.stdout.flush()
 
     def _finish_verbose(self) -> None:
         if self.settings.verbose and not self.settings.quiet:
@@ -509,12 +609,43 @@ class _Run:
         writer = {"json": to_json, "md": to_markdown, "sarif": to_sarif, "html": to_html}[self.report_format]
         path = self.settings.report
         try:
-            write_atomic(path, writer(self.records, self.options, self.error_messages).encode("utf-8"))
-        except OSError as exc:
-            self.error(f"{path}: cannot write the report ({exc.strerror or exc})")
+            text = writer(self.records, self.options, self.error_messages)
+            # A file name that is not UTF-8 holds surrogate escapes: in JSON they read back as
+            # \udcNN escapes (the name's bytes), in the other formats as that text.
+            write_through_or_replace(path, text.encode("utf-8", "backslashreplace"))
+        except (OSError, WriteError) as exc:
+            self.error(f"{path}: cannot write the report ({getattr(exc, 'strerror', None) or exc})")
             return
         if not self.settings.quiet:
-            self.console.print(f"report written to {path}", markup=False)
+            self.say(f"report written to {path}")
+
+
+MAX_LINE_ERRORS = 20  # malformed lines of one JSONL file listed one by one
+
+
+def _check_outputs(settings: Settings, found: list) -> None:
+    """Refuse (exit 2) a run whose report or cleaned copies would land on an input, or
+    whose cleaned copies would land on each other."""
+    inputs = {os.path.realpath(f.path): f.name for f in found if f.path is not None}
+    if settings.report is not None and os.path.realpath(settings.report) in inputs:
+        raise click.UsageError(f"the report path {settings.report} is an input file; choose another path")
+    if settings.output_dir is None:
+        return
+    targets: dict[str, str] = {}
+    for item in found:
+        if item.path is None:
+            continue
+        target = os.path.realpath(settings.output_dir / item.relative)
+        if target in inputs:
+            raise click.UsageError(
+                f"--output-dir would overwrite the input {inputs[target]}; choose a folder outside the inputs"
+            )
+        if target in targets:
+            raise click.UsageError(
+                f"{targets[target]} and {item.name} would both be written to {target}; "
+                f"clean them in separate runs, or name a folder that holds both"
+            )
+        targets[target] = item.name
 
 
 def _diff_text(data: bytes) -> str:
@@ -522,13 +653,16 @@ def _diff_text(data: bytes) -> str:
     return text if text.endswith("\n") else text + "\n\\ No newline at end of file\n"
 
 
-def _cannot_replace(source: Source, target: Path) -> str | None:
+def _cannot_replace(read_as: Identity | None, target: Path) -> str | None:
     """Why rewriting a file in place would be wrong, or None."""
-    if not unchanged_since_read(source):
-        return "changed or vanished during the run"
+    if read_as is None:
+        return "not a regular file, cannot be rewritten in place (use --check, --diff or --output-dir)"
+    if identity(target) != read_as:
+        return "changed or vanished during the run, not written (its new content is kept)"
     if not stat.S_IMODE(os.stat(target).st_mode) & stat.S_IWUSR:
-        return "permission denied (the file is read-only)"
+        return "permission denied (the file is read-only), not written"
     return None
+
 
 
 @main.command(epilog="""\b

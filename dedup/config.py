@@ -6,11 +6,12 @@ unknown key or a wrong type is an error that names the key.
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .patterns import PatternError, compile_ignore
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -111,9 +112,11 @@ def _checked(path: Path, table: dict[str, Any]) -> dict[str, Any]:
         if key == "ignore":
             for pattern in value:
                 try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise ConfigError(f"{path}: key 'ignore' has a bad regex {pattern!r} ({exc})") from None
+                    compile_ignore(pattern)
+                except PatternError as exc:
+                    raise ConfigError(f"{path}: key 'ignore': {exc}") from None
+        if key == "jobs" and value < 0:
+            raise ConfigError(f"{path}: key 'jobs' must be 0 (one per core) or more")
         values[key] = tuple(value) if spec.kind is list else value
     return values
 

@@ -16,7 +16,6 @@ The result is the same as deciding unit by unit, whatever the batches.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
 from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, may_remove
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
+from .patterns import compile_ignore
 from .normalize import compact_without_suffix, derivable_compact, normalize, normalize_batch
 
 EXCERPT_CHARS = 80
@@ -196,7 +196,7 @@ class Deduplicator:
         self.explain = explain
         self.index = Index()
         self._features: dict[UnitRef, Features] = {}
-        self._ignore = [re.compile(pattern) for pattern in options.ignore]
+        self._ignore = [compile_ignore(pattern) for pattern in options.ignore]
 
     def expect(self, chars: int) -> None:
         """About ``chars`` more characters of text are coming (``Index.expect``)."""

@@ -8,12 +8,16 @@ written back exactly as it was read.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from json.decoder import JSONDecodeError, scanstring
 from json.scanner import make_scanner
 
+from .rewrite import cut
+
 _scan = make_scanner(json.JSONDecoder())
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON escape may hold one; UTF-8 cannot
 _SPACE = " \t\n\r"
 
 
@@ -26,7 +30,8 @@ class Line:
     raw: str = ""  # decoded, without its ending
     ending: str = ""
     name: str | None = None  # the record's document name when it has a text to clean
-    text: str | None = None
+    text: str | None = None  # what is cleaned: the value, lone surrogates read as U+FFFD
+    value: str | None = None  # the text field's value exactly
     span: tuple[int, int] | None = None  # where the text field's JSON string sits in raw
     problem: str | None = None  # why the line is passed through (or dropped)
 
@@ -56,7 +61,7 @@ def text_field_span(raw: str, field: str) -> tuple[str, tuple[int, int]] | None:
             value, end = _scan(raw, start)
         except StopIteration:
             raise ValueError("bad value") from None
-        if key == field and found is None:
+        if key == field:  # the last one, as JSON readers take it
             found = (value, (start, end)) if isinstance(value, str) else None
         i = _skip(raw, end)
         if i < len(raw) and raw[i] == ",":
@@ -104,11 +109,16 @@ def read_lines(
             line.problem = f"not valid JSON ({exc})"
             yield line
             continue
+        except RecursionError:
+            line.problem = "nested too deeply to read"
+            yield line
+            continue
         if found is None:
             line.problem = f"no string field {text_field!r}"
             yield line
             continue
-        line.text, line.span = found
+        line.value, line.span = found
+        line.text = _LONE_SURROGATE.sub("\ufffd", line.value)
         line.name = f"{source}:{number}"
         if id_field:
             record_id = _top_level_value(line.raw, id_field)
@@ -148,16 +158,17 @@ def _line_end(data: bytes, start: int) -> int | None:
 def _top_level_value(raw: str, field: str):
     try:
         value = json.loads(raw).get(field)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
-def rewritten(line: Line, cleaned: str) -> bytes:
-    """The line with its text field replaced by ``cleaned``, escaped the way the original
-    string was (ASCII with \\u escapes, or raw UTF-8)."""
+def rewritten(line: Line, deleted: list[tuple[int, int]]) -> bytes:
+    """The line with the ``deleted`` spans cut from its text field, escaped the way the
+    original string was (ASCII with \\u escapes, or raw UTF-8)."""
+    cleaned = cut(line.value, deleted)
     start, end = line.span
-    ascii_only = line.raw[start:end].isascii()
+    ascii_only = line.raw[start:end].isascii() or _LONE_SURROGATE.search(cleaned) is not None
     new = line.raw[:start] + json.dumps(cleaned, ensure_ascii=ascii_only) + line.raw[end:] + line.ending
     bom = b"\xef\xbb\xbf" if line.number == 1 and line.data.startswith(b"\xef\xbb\xbf") else b""
     return bom + new.encode("utf-8")

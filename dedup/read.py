@@ -13,10 +13,13 @@ import encodings
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from .atomic import Identity, is_temp_file, stale_temp_files
 
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.markdown", "*.html", "*.htm")
 
@@ -43,7 +46,7 @@ class Source:
     text: str
     encoding: str
     bom: bytes
-    stamp: tuple[int, int] | None = None  # (mtime_ns, size) when read, to notice changes
+    identity: Identity | None = None  # the regular file as read (None: stdin, a pipe)
 
     def encode(self, text: str) -> bytes:
         return self.bom + text.encode(self.encoding)
@@ -54,14 +57,16 @@ _MAX_CHAOS = 0.1
 
 
 def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str, bytes]:
-    """(text, encoding, bom) of raw bytes; raises InputError for binary or undecodable data."""
+    """(text, encoding, bom) of raw bytes; raises InputError for binary or undecodable data.
+    A BOM decides the encoding even over ``encoding``."""
     bom = b""
-    if encoding is None:
-        for mark, codec in _BOMS:
-            if data.startswith(mark):
-                bom, encoding = mark, codec
-                break
+    for mark, codec in _BOMS:
+        if data.startswith(mark):
+            bom, encoding = mark, codec
+            break
     body = data[len(bom) :]
+    if encoding is None and b"\x00" in body:
+        encoding = _utf16_without_bom(body)
     if encoding is None or not encoding.startswith(("utf-16", "utf-32")):
         if b"\x00" in body:
             raise InputError(f"{name}: binary file (contains NUL bytes), skipped")
@@ -73,12 +78,27 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: cannot decode as {encoding} (byte {exc.start})") from None
+        raise InputError(f"{name}: cannot decode as {encoding} (byte {len(bom) + exc.start})") from None
     except LookupError:
         raise InputError(f"{name}: unknown encoding {encoding!r}") from None
     if text.encode(encoding) != body:
         raise InputError(f"{name}: {encoding} does not round-trip these bytes exactly, skipped")
     return text, encoding, bom
+
+
+def _utf16_without_bom(body: bytes) -> str | None:
+    """UTF-16 of a mostly Latin text with no BOM: NUL bytes on one side of every pair."""
+    if len(body) % 2 or len(body) < 4:
+        return None
+    for codec, zeros in (("utf-16-le", body[1::2]), ("utf-16-be", body[0::2])):
+        if zeros.count(0) >= 0.6 * len(zeros):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if "\x00" not in text and all(c.isprintable() or c in "\t\n\r\f" for c in text):
+                return codec
+    return None
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._-]+)""", re.IGNORECASE)
@@ -100,6 +120,8 @@ def _detect(body: bytes, name: str) -> str:
     """A legacy encoding for bytes that are not UTF-8, or InputError when unsure."""
     from charset_normalizer import from_bytes
 
+    if _reads_as_cp1252(body):
+        return "cp1252"
     best = from_bytes(body).best()
     unsure = f"{name}: not UTF-8 and the encoding cannot be detected confidently; pass --encoding"
     if best is None or best.chaos > _MAX_CHAOS:
@@ -116,12 +138,32 @@ def _detect(body: bytes, name: str) -> str:
     return guess
 
 
-def read_source(path: Path, name: str, relative: str, encoding: str | None = None) -> Source:
-    """Read and decode one file."""
+_CP1252_TYPOGRAPHY = set("€‚„…–—‘’“”•™©®°£¥§¶«»·¢¤¦¨ª¬¯±²³´µ¹º¼½¾¿×÷†‡‰‹›ˆ˜¡")
+
+
+def _reads_as_cp1252(body: bytes) -> bool:
+    """Mostly ASCII, and every other byte is a Latin letter or typographic sign in cp1252:
+    Western text in the usual legacy encoding of articles (single-byte detectors cannot
+    tell cp1252 from other code pages by a few bytes; a text in another script has far
+    more than a few non-ASCII bytes)."""
+    extra = sum(1 for byte in body if byte >= 0x80)
+    if not extra or extra > 0.05 * len(body):
+        return False
     try:
+        text = body.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isascii() or (ch.isalpha() and ord(ch) < 0x250) or ch in _CP1252_TYPOGRAPHY for ch in text)
+
+
+def read_source(path: Path, name: str, relative: str, encoding: str | None = None) -> Source:
+    """Read and decode one file (a pipe too; a device is refused unread)."""
+    try:
+        if stat.S_ISCHR(os.stat(path).st_mode) or stat.S_ISBLK(os.stat(path).st_mode):
+            raise InputError(f"{name}: not a regular file (a device), skipped")
         with open(path, "rb") as handle:
-            data = handle.read()
             info = os.fstat(handle.fileno())
+            data = handle.read()
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory") from None
     except FileNotFoundError:
@@ -131,22 +173,14 @@ def read_source(path: Path, name: str, relative: str, encoding: str | None = Non
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
     text, codec, bom = decode(data, name, encoding)
-    return Source(name, relative, path, text, codec, bom, (info.st_mtime_ns, info.st_size))
+    regular = stat.S_ISREG(info.st_mode)
+    return Source(name, relative, path, text, codec, bom, Identity.of(info) if regular else None)
 
 
 def source_from_bytes(data: bytes, name: str = "-", encoding: str | None = None) -> Source:
     """A Source for data that did not come from a file (standard input)."""
     text, codec, bom = decode(data, name, encoding)
     return Source(name, name, None, text, codec, bom)
-
-
-def unchanged_since_read(source: Source) -> bool:
-    """Whether the file on disk is still the one that was read."""
-    try:
-        info = os.stat(source.path)
-    except OSError:
-        return False
-    return source.stamp == (info.st_mtime_ns, info.st_size)
 
 
 class Found(NamedTuple):
@@ -163,28 +197,38 @@ def discover(
     include: tuple[str, ...] = DEFAULT_INCLUDE,
     exclude: tuple[str, ...] = (),
     skip: Path | None = None,
+    notes: list[str] | None = None,
+    stale: list[Path] | None = None,
 ) -> list[Found]:
     """Files named on the command line plus matching files under folders, in sorted order.
 
     Folders are walked recursively; hidden folders, ``.git`` and ``skip`` (an output
-    folder) are not entered, and symbolic links inside folders are not followed.
-    A file named explicitly is always processed.
+    folder) are not entered, symbolic links inside folders are not followed, and what is
+    not a regular file there (a FIFO, a device) is skipped with a line in ``notes``.
+    A file named explicitly is always processed.  Temporary files that a killed run left
+    beside the files found are gathered in ``stale``.
     """
     found: dict[str, Found] = {}
     skip_resolved = skip.resolve() if skip else None
+    notes = [] if notes is None else notes
+    folders_seen: set[str] = set()
     for arg in paths:
         path = Path(arg)
         if path.is_dir():
             # Nothing under a folder is reached through a link, so the folder's real
             # path plus the relative name is each file's real path.
             real_root = os.path.realpath(path)
-            for item in _walk(path, include, exclude, skip_resolved):
+            for item in _walk(path, include, exclude, skip_resolved, notes, folders_seen):
                 found.setdefault(os.path.join(real_root, item.relative), item)
         elif path.exists() or path.is_symlink():
             item = Found(path, _display(path), path.name)
             found.setdefault(os.path.realpath(path), item)
+            folders_seen.add(os.path.dirname(os.path.realpath(path)))
         else:
             found.setdefault(f"missing:{arg}", Found(None, arg, arg, f"{arg}: no such file or directory"))
+    if stale is not None:
+        for folder in sorted(folders_seen):
+            stale.extend(stale_temp_files(Path(folder)))
     return sorted(found.values(), key=lambda f: f.name)
 
 
@@ -195,7 +239,7 @@ def _patterns(patterns: tuple[str, ...]) -> re.Pattern | None:
     return re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns))
 
 
-def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
+def _walk(root: Path, include, exclude, skip: Path | None, notes: list[str], folders_seen: set[str]) -> Iterator[Found]:
     included, excluded = _patterns(include), _patterns(exclude)
     folders = [(root, "")]
     while folders:
@@ -205,14 +249,15 @@ def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
         except OSError:
             continue
         subfolders = []
-        # pathlib's own way to a child path (as iterdir makes them): a seventh of Path(str)'s
-        # time, which was half of walking a folder of 100,000 files.
-        child = getattr(folder, "_make_child_relpath", folder.joinpath)
         shown = _display(folder)  # what _display gives for a file in it, less the file's name
         shown = "" if shown == "." else shown if shown.endswith("/") else shown + "/"
         for entry in entries:
             name = entry.name
-            if name.startswith(".") or entry.is_symlink():
+            if name.startswith("."):
+                if is_temp_file(name):
+                    folders_seen.add(os.path.realpath(folder))
+                continue
+            if entry.is_symlink():
                 continue
             relative = prefix + name
             if entry.is_dir():
@@ -225,7 +270,10 @@ def _walk(root: Path, include, exclude, skip: Path | None) -> Iterator[Found]:
                 continue
             if excluded is not None and (excluded.match(os.path.normcase(relative)) or excluded.match(case_name)):
                 continue
-            yield Found(child(name), shown + name, relative)
+            if not entry.is_file(follow_symlinks=False):
+                notes.append(f"{shown + name}: not a regular file (a FIFO, socket or device), skipped")
+                continue
+            yield Found(Path(entry.path), shown + name, relative)
         folders.extend(reversed(subfolders))
 
 

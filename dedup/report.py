@@ -17,6 +17,25 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
+# Control characters (C0, DEL, C1), bidirectional overrides and undecodable bytes of a
+# file name (surrogate escapes): what could move a terminal's cursor or reorder its text.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """Text that came from input (article text, file names) made safe to print on a
+    terminal: each unsafe character is shown as an escape (``\\x1b``) instead; the
+    characters in ``keep`` (say a tab) pass."""
+    if text.isprintable():
+        return text
+    return _UNSAFE.sub(lambda m: m.group() if m.group() in keep else _escaped(m.group()), text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 in a file name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass
@@ -29,9 +48,10 @@ class RunStats:
     chars_removed: int = 0
     errors: int = 0
 
-    def add(self, result: CleanResult) -> None:
+    def add(self, result: CleanResult, written: bool = True) -> None:
+        """Count a file; a change counts only once it is written (or shown, in a dry run)."""
         self.files += 1
-        if result.changed:
+        if result.changed and written:
             self.changed += 1
             self.units_removed += len(result.removals)
             self.chars_removed += result.chars_removed
@@ -91,7 +111,7 @@ def removal_table(results: list[CleanResult]) -> Table:
                 twin_at,
                 removal.excerpt,
             )
-            table.add_row(*(Text(cell) for cell in cells))  # article text is never markup
+            table.add_row(*(Text(printable(cell)) for cell in cells))  # article text is never markup
     return table
 
 
@@ -117,7 +137,7 @@ def near_miss_table(results: list[CleanResult]) -> Table:
                 _where(miss.twin, miss.unit.document),
                 miss.reason,
             )
-            table.add_row(*(Text(cell) for cell in cells))
+            table.add_row(*(Text(printable(cell)) for cell in cells))
     return table
 
 
@@ -137,7 +157,7 @@ def explain_table(name: str, explanations: list[UnitExplanation]) -> Table:
             f"{item.score:.1f}" if item.nearest else "",
             item.decision,
         )
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     return table
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from . import __version__
 from .model import CleanResult, Options, Removal
@@ -181,12 +183,19 @@ def _removal_json(r: RemovalRecord) -> dict:
 
 
 _MD_SPECIAL = set("\\`*_{}[]<>|~")  # enough inside a table cell, never at a line start
+# What GitHub turns into a link or a notification even in escaped text: @mentions, #1 and
+# GH-1 references, bare URLs and www. addresses.  A zero-width space after the @, # or
+# scheme keeps the text as it reads and stops the link.
+_MD_LIVE = re.compile(r"(?<![\w@])([@#])(?=[\w-])|\b(GH)-(?=\d)|\b(https?|ftp|mailto|www)(?=[:.])", re.IGNORECASE)
+_ZWSP = "&#8203;"
 
 
 def md_escape(text: str) -> str:
-    """Article text as literal Markdown: specials escaped, on one line."""
-    flat = " ".join(text.split())
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in flat)
+    """Article text as literal Markdown: specials and entities escaped, mentions, issue
+    references and autolinks neutralised, on one line."""
+    flat = " ".join(text.split()).replace("&", "&amp;")
+    flat = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in flat)
+    return _MD_LIVE.sub(lambda m: m.group() + _ZWSP, flat)
 
 
 def to_markdown(files: list[FileRecord], options: Options, errors: list[str]) -> str:
@@ -258,10 +267,18 @@ def to_sarif(files: list[FileRecord], options: Options, errors: list[str]) -> st
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
+def sarif_uri(path: str) -> dict:
+    """An artifactLocation for a path: percent-encoded as RFC 3986 says (so that no file
+    name can read as a scheme, a query or a line break), relative ones under %SRCROOT%."""
+    raw = path.encode("utf-8", "surrogateescape")  # the name's own bytes
+    if path.startswith("/"):
+        return {"uri": "file://" + quote(raw, safe="/")}
+    return {"uri": quote(raw, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
 def _location(path: str, lines: tuple[int, int]) -> dict:
-    uri = Path(path).as_uri() if path.startswith("/") else path
     return {"physicalLocation": {
-        "artifactLocation": {"uri": uri},
+        "artifactLocation": sarif_uri(path),
         "region": {"startLine": lines[0], "endLine": lines[1]},
     }}
 

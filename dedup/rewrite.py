@@ -1,4 +1,4 @@
-"""Delete removed units from the source text, and write files atomically.
+"""Delete removed units from the source text (files are written by ``atomic``).
 
 A removed unit goes with exactly one of the two separators around it, so the text
 reads as if the unit had never been there: the separator before it, unless the one
@@ -9,13 +9,7 @@ Nothing else changes: no byte outside the deleted spans is touched.
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import BinaryIO
-from pathlib import Path
+from collections.abc import Iterable
 
 from .html_units import markup_spans
 from .model import Document
@@ -73,74 +67,3 @@ def cut(text: str, spans: list[tuple[int, int]]) -> str:
         cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temporary file beside it and a rename.
-
-    The file keeps its permission bits; on any failure the original is untouched and
-    the temporary file is removed.  With ``interrupt`` installed as the signal handler
-    (the CLI does), SIGINT and SIGTERM land before or after the whole write.
-    """
-    with _signals_held(), atomic_writer(path) as handle:
-        handle.write(data)
-
-
-@contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A binary handle on a temporary file beside ``path`` that replaces ``path`` when
-    the block ends without error, and is removed otherwise (for streamed output)."""
-    path = Path(path)
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    tmp = None
-    try:
-        with _signals_held():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".dedup-tmp")
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        with _signals_held():
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-            tmp = None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-
-
-_critical = {"depth": 0, "pending": False}
-
-
-def interrupt(signum, frame) -> None:
-    """Signal handler for SIGINT and SIGTERM: raise KeyboardInterrupt, but not while a
-    file is being replaced; then it is raised as soon as the replacement is complete."""
-    if _critical["depth"]:
-        _critical["pending"] = True
-        return
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def _signals_held():
-    """While inside, ``interrupt`` defers instead of raising."""
-    _critical["depth"] += 1
-    try:
-        yield
-    finally:
-        _critical["depth"] -= 1
-        if not _critical["depth"] and _critical["pending"]:
-            _critical["pending"] = False
-            raise KeyboardInterrupt
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -50,7 +50,7 @@ def test_wrong_type_is_a_usage_error_naming_the_key(tmp_path):
     folder = project(tmp_path, 'keep = "last"')
     assert "'keep' must be one of first, longest" in run("clean", "--check", folder).output
     folder = project(tmp_path, 'ignore = ["(unclosed"]')
-    assert "bad regex" in run("clean", "--check", folder).output
+    assert "bad ignore pattern" in run("clean", "--check", folder).output
 
 
 def test_invalid_toml_is_a_usage_error(tmp_path):

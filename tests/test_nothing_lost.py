@@ -1,6 +1,7 @@
 """Nothing is lost: bytes, encodings, line endings, modes, links and every kind of bad input."""
 
 import codecs
+import json
 import os
 import signal
 import stat
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 import dedup.api
 import dedup.read
-import dedup.rewrite
+import dedup.atomic
 from dedup.cli import main
 
 PARA = "The council approved the new budget for the harbour on Monday after a long debate."
@@ -192,7 +193,7 @@ def test_failing_write_keeps_the_original_and_removes_the_temporary_file(tmp_pat
             raise OSError(28, "No space left on device")
         return real_fsync(fd)
 
-    monkeypatch.setattr(dedup.rewrite.os, "fsync", disk_full_once)
+    monkeypatch.setattr(dedup.atomic.os, "fsync", disk_full_once)
     result = run("clean", tmp_path)
     assert result.exit_code == 123
     assert "a.txt: cannot write" in result.stderr and "No space left on device" in result.stderr
@@ -270,3 +271,257 @@ def test_sigterm_mid_run_leaves_every_file_old_or_new(tmp_path):
         text = path.read_text()
         states.add(text.count(PARA))
     assert states <= {1, 2} and 1 in states
+
+
+# The second round of attacks: each test reproduces one.
+
+def test_an_edit_saved_while_dedup_writes_is_kept_and_named(tmp_path, monkeypatch):
+    path = tmp_path / "a.txt"
+    path.write_text(DIRTY)
+    real_fsync = os.fsync
+
+    def editor_appends(fd):  # the editor saves once the .dedup-tmp file exists
+        with open(path, "a") as handle:
+            handle.write("A line typed meanwhile.\n")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(dedup.atomic.os, "fsync", editor_appends)
+    result = run("clean", path)
+    assert result.exit_code == 123
+    assert "a.txt: changed or vanished during the run" in result.output
+    assert path.read_text() == DIRTY + "A line typed meanwhile.\n"
+    assert "0 changed" in result.output
+
+
+def test_jsonl_replaced_during_the_run_is_not_overwritten(tmp_path, monkeypatch):
+    path = tmp_path / "docs.jsonl"
+    path.write_text(json.dumps({"text": DIRTY}) + "\n")
+    newer = json.dumps({"text": "The editor's newer collection."}) + "\n"
+    real_fsync = os.fsync
+
+    def editor_saves(fd):
+        replacement = tmp_path / "saved-by-editor"
+        replacement.write_text(newer)
+        os.replace(replacement, path)
+        return real_fsync(fd)
+
+    monkeypatch.setattr(dedup.atomic.os, "fsync", editor_saves)
+    result = run("clean", path)
+    assert result.exit_code == 123 and "docs.jsonl: changed or vanished" in result.output
+    assert path.read_text() == newer
+
+
+def test_an_unchanged_jsonl_file_is_not_rewritten(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_text(json.dumps({"text": CLEAN}) + "\n")
+    link = tmp_path / "hard-link.jsonl.bak"
+    os.link(path, link)
+    before = os.stat(path)
+    assert run("clean", path).exit_code == 0
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns, after.st_nlink) == (before.st_ino, before.st_mtime_ns, 2)
+
+
+def test_a_report_path_that_is_an_input_is_refused(tmp_path):
+    path = tmp_path / "r.md"
+    path.write_text(DIRTY)
+    result = run("clean", "--check", "--report", path, path)
+    assert result.exit_code == 2 and "is an input file" in result.output
+    assert path.read_text() == DIRTY
+
+
+def test_output_collisions_are_refused(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.txt").write_text(DIRTY.replace("Harbour", folder))
+    result = run("clean", "-o", tmp_path / "out", tmp_path / "a", tmp_path / "b")
+    assert result.exit_code == 2 and "would both be written to" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argument", ["folder", "file"])
+def test_an_output_folder_that_would_overwrite_inputs_is_refused(tmp_path, argument):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    original = folder / "a.txt"
+    original.write_text(DIRTY)
+    os.chmod(original, 0o444)
+    result = run("clean", "-o", folder, folder if argument == "folder" else original)
+    assert result.exit_code == 2 and "would overwrite the input" in result.output
+    assert original.read_text() == DIRTY
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files of another owner need root")
+def test_owner_mode_and_xattrs_survive_a_clean_run_as_root(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(DIRTY)
+    os.chown(path, 4321, 4321)
+    os.chmod(path, 0o4754)
+    try:
+        os.setxattr(path, "user.source", b"feed")
+        has_xattrs = True
+    except OSError:
+        has_xattrs = False
+    assert run("clean", path).exit_code == 0
+    info = os.stat(path)
+    assert path.read_text() == CLEAN
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (4321, 4321, 0o4754)
+    if has_xattrs:
+        assert os.getxattr(path, "user.source") == b"feed"
+
+
+def test_report_to_a_fifo_writes_through_it(tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text(DIRTY)
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    result = run("clean", "--check", "--report", fifo, article)
+    out, _ = reader.communicate(timeout=10)
+    assert result.exit_code == 1
+    assert json.loads(out)["summary"]["units_removed"] == 1
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_report_to_dev_full_is_an_error_and_dev_full_stays_a_device(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    article = tmp_path / "a.txt"
+    article.write_text(DIRTY)
+    result = run("clean", "--check", "--report", "/dev/full", "--report-format", "json", article)
+    assert result.exit_code == 123 and "cannot write the report" in result.output
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_a_report_path_that_is_a_link_is_followed(tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text(DIRTY)
+    real = tmp_path / "real.json"
+    real.write_text("{}")
+    link = tmp_path / "report.json"
+    link.symlink_to(real)
+    assert run("clean", "--check", "--report", link, article).exit_code == 1
+    assert link.is_symlink() and json.loads(real.read_text())["tool"] == "dedup"
+
+
+def _wait_for(condition, seconds=20.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_workers_die_with_a_killed_parent_and_a_later_run_removes_its_temp_files(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i in range(400):
+        (folder / f"{i:03}.txt").write_text(DIRTY.replace("Harbour", f"Harbour {i}") * 40)
+    parent = subprocess.Popen([sys.executable, "-m", "dedup", "clean", "-j", "2", "-q", str(folder)])
+    workers = lambda: [p for p in _children(parent.pid)]  # noqa: E731
+    assert _wait_for(lambda: len(workers()) >= 1), "no worker started"
+    seen = workers()
+    # a temporary file as a killed writer leaves it
+    stale = folder / f".000.txt.{parent.pid}.abcd1234.dedup-tmp"
+    stale.write_text("half")
+    parent.kill()
+    parent.wait()
+    assert _wait_for(lambda: not any(_alive(pid) for pid in seen), 10), "a worker outlived its parent"
+    result = run("clean", "-q", folder)
+    assert result.exit_code == 0
+    assert not stale.exists()
+
+
+def _children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_failed_writes_are_not_counted_as_changed(tmp_path):
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(DIRTY)
+    os.chmod(tmp_path / "b.txt", 0o444)
+    result = run("clean", tmp_path)
+    assert result.exit_code == 123
+    assert "3 files scanned, 2 changed" in result.output
+
+
+def test_process_substitution_is_read_and_never_rewritten(tmp_path):
+    article = tmp_path / "c.txt"
+    article.write_text(DIRTY)
+    checked = subprocess.run(["bash", "-c", f"{sys.executable} -m dedup clean --check <(cat {article})"],
+                             capture_output=True, text=True)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    written = subprocess.run(["bash", "-c", f"{sys.executable} -m dedup clean <(cat {article})"],
+                             capture_output=True, text=True)
+    assert written.returncode == 123 and "not a regular file" in written.stderr
+    assert "Traceback" not in written.stderr
+
+
+def test_a_device_named_is_an_error_and_not_read():
+    result = run("clean", "--check", "/dev/zero")
+    assert result.exit_code == 123 and "not a regular file" in result.output
+
+
+def test_a_fifo_in_a_folder_is_skipped_with_a_note(tmp_path):
+    (tmp_path / "a.txt").write_text(DIRTY)
+    os.mkfifo(tmp_path / "b.txt")
+    done = subprocess.run([sys.executable, "-m", "dedup", "clean", "--check", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "b.txt: not a regular file" in done.stderr and "1 file scanned" in done.stderr
+
+
+def test_ctrl_c_right_at_start_prints_one_line_and_exits_130(tmp_path):
+    (tmp_path / "a.txt").write_text(DIRTY)
+    for delay in (0.15, 0.25, 0.35, 0.5):
+        process = subprocess.Popen([sys.executable, "-m", "dedup", "clean", "--check", str(tmp_path)],
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        if "init_import_site" in err:  # Python itself was still starting: no code of ours ran
+            continue
+        assert "Traceback" not in err
+        assert process.returncode in (130, 1), err  # 1: it had finished (--check found work)
+
+
+def test_unknown_or_non_text_encodings_are_usage_errors(tmp_path):
+    (tmp_path / "a.txt").write_text(DIRTY)
+    for name in ("", "rot13", "no-such-codec"):
+        result = run("clean", "--check", "--encoding", name, tmp_path)
+        assert result.exit_code == 2, (name, result.output)
+
+
+def test_a_bom_wins_over_encoding(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + DIRTY.encode("utf-16-le"))
+    assert run("clean", "--encoding", "cp1252", path).exit_code == 0
+    assert path.read_bytes() == codecs.BOM_UTF16_LE + CLEAN.encode("utf-16-le")
+
+
+def test_utf16_without_bom_is_read(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(DIRTY.encode("utf-16-le"))
+    assert run("clean", path).exit_code == 0
+    assert path.read_bytes() == CLEAN.encode("utf-16-le")
+
+
+def test_an_undecodable_byte_is_counted_from_the_start_of_the_file():
+    with pytest.raises(dedup.read.InputError, match=r"byte 5\)"):
+        dedup.read.decode(codecs.BOM_UTF8 + b"ab\xff", "x")
+
+
+def test_cp1252_english_with_a_euro_sign_is_read_as_cp1252():
+    body = ("The price rose to 5 \u20ac a litre, and the caf\u00e9 owners said it was far too much "
+            "for the season. ").encode("cp1252") * 3
+    assert dedup.read.decode(body, "x")[1] == "cp1252"

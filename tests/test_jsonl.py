@@ -1,6 +1,7 @@
 """JSONL collections: one article per line, cleaned in the text field, the rest untouched."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,6 +12,8 @@ from dedup.jsonl import byte_lines, read_lines, text_field_span
 
 FOOTER = "Subscribe to the Port Ellis Courier newsletter for local news every weekday morning."
 PARA = "The council approved the new budget for the harbour on Monday after a long debate."
+CLEAN = f"Harbour budget\n\n{PARA}\n"
+DIRTY = f"{CLEAN}\n{PARA}\n"
 
 
 def run(*args, input=None):
@@ -128,3 +131,51 @@ def test_golden_jsonl_collection(data, tmp_path):
     result = run("clean", "--across-files", path)
     assert result.exit_code == 123 and "docs.jsonl:3: not valid JSON" in result.stderr
     assert path.read_bytes() == (data / "jsonl" / "docs.expected.jsonl").read_bytes()
+
+
+def test_deeply_nested_json_is_one_bad_line_and_later_files_are_cleaned(tmp_path):
+    deep = tmp_path / "a.jsonl"
+    deep.write_text('{"meta": ' + "[" * 5000 + "]" * 5000 + ', "text": "x"}\n' + json.dumps({"text": DIRTY}) + "\n")
+    later = tmp_path / "b.txt"
+    later.write_text(DIRTY)
+    result = run("clean", tmp_path)
+    assert result.exit_code == 123 and "a.jsonl:1: nested too deeply" in result.output
+    assert "Traceback" not in result.output
+    assert later.read_text() == CLEAN
+    assert deep.read_text().splitlines()[1] == json.dumps({"text": CLEAN})
+
+
+def test_a_lone_surrogate_escape_is_kept_as_written(tmp_path):
+    text = f"T\\ud800\\n\\n{PARA}\\n\\n{PARA}"
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"text": "' + text + '"}\n')
+    result = run("clean", path)
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == '{"text": "' + f"T\\ud800\\n\\n{PARA}" + '"}\n'
+
+
+def test_a_duplicate_text_key_is_read_as_json_readers_read_it(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "first, untouched", "text": ' + json.dumps(DIRTY) + "}\n")
+    assert run("clean", path).exit_code == 0
+    assert json.loads(path.read_text())["text"] == CLEAN
+    assert path.read_text().startswith('{"text": "first, untouched"')
+
+
+def test_random_bytes_named_jsonl_are_one_error_and_not_rewritten(tmp_path):
+    import random
+
+    path = tmp_path / "noise.jsonl"
+    path.write_bytes(bytes(random.Random(3).randrange(256) for _ in range(20_000)))
+    before = os.stat(path)
+    result = run("clean", path)
+    assert result.exit_code == 123 and result.output.count("error:") == 1
+    assert os.stat(path).st_ino == before.st_ino
+
+
+def test_many_malformed_lines_are_listed_up_to_a_limit(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("{not json\n" * 100)
+    result = run("clean", "--check", path)
+    assert result.exit_code == 123
+    assert result.output.count("error:") == 21 and "80 more malformed lines" in result.output

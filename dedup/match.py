@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Indel
 
+from . import anchored
 from .fingerprint import Features, facts_conflict, typo_like
 from .model import Method
 
@@ -128,12 +128,14 @@ def compare(
     if unit.headline or twin.headline:
         return _compare_headlines(unit, twin, threshold)
     if score is None:
-        if explain:
+        if anchored.is_long(unit.compact, twin.compact):
+            score = anchored.ratio(unit.compact, twin.compact)
+        elif explain:
             score = fuzz.ratio(unit.compact, twin.compact)
         else:  # rapidfuzz stops early below the cutoff (returns 0)
             score = fuzz.ratio(unit.compact, twin.compact, score_cutoff=threshold)
-            if not score:
-                return None
+        if not score and not explain:
+            return None
     if score < threshold:
         return _containment(unit, twin, score, threshold) if explain else None
     conflict = _conflict(unit, twin)
@@ -168,7 +170,7 @@ def _compare_headlines(unit: Features, twin: Features, threshold: float) -> Verd
 def _containment(unit: Features, twin: Features, score: float, threshold: float) -> Verdict | None:
     """A unit that quotes a shorter one (or adds a sentence to it) is reported, not removed."""
     shorter, longer = sorted((unit.compact, twin.compact), key=len)
-    if len(shorter.split()) <= SHORT_WORDS:
+    if len(shorter.split()) <= SHORT_WORDS or anchored.is_long(shorter, longer):
         return None
     partial = fuzz.partial_ratio(shorter, longer, score_cutoff=threshold)
     if partial:
@@ -217,15 +219,15 @@ def _pair_typos(old: list[str], new: list[str]) -> tuple[list[str], list[str]]:
 def _changed_blocks(words_a: list[str], words_b: list[str]):
     """Runs of words that differ, as (words in a, words in b), between equal stretches."""
     block = None
-    for op in Indel.opcodes(words_a, words_b):
-        if op.tag == "equal":
+    for tag, a0, a1, b0, b1 in anchored.word_blocks(words_a, words_b):
+        if tag == "equal":
             if block:
                 yield words_a[block[0] : block[1]], words_b[block[2] : block[3]]
             block = None
         elif block is None:
-            block = [op.src_start, op.src_end, op.dest_start, op.dest_end]
+            block = [a0, a1, b0, b1]
         else:
-            block[1], block[3] = op.src_end, op.dest_end
+            block[1], block[3] = a1, b1
     if block:
         yield words_a[block[0] : block[1]], words_b[block[2] : block[3]]
 

@@ -177,7 +177,7 @@ def _more_words_than(text: str, limit: int) -> bool:
     return sum(1 for _ in islice(_WORD.finditer(text), limit + 1)) > limit
 
 
-_ALNUM_TOKEN = re.compile(r"\S*[^\W_]\S*")
+_ALNUM = re.compile(r"[^\W_]")
 
 
 def count_words(text: str) -> int:
@@ -188,7 +188,7 @@ def count_words(text: str) -> int:
     tokens = text.split()
     if len(tokens) > 40:
         return len(tokens)
-    return len(_ALNUM_TOKEN.findall(text))
+    return sum(1 for token in tokens if _ALNUM.search(token))
 
 
 # -- a batch at a time ------------------------------------------------------------------

@@ -390,6 +390,10 @@ class _BatchDecision:
             order = np.argsort(codes, kind="stable")
             self.unsure_codes, self.unsure_entries = codes[order], entries[order]
         self.sorted_owner, self.sorted_start, self.sorted_rank = owner, start, rank
+        if self.unsure:  # _recount reads them one at a time
+            self.sorted_owner_list, self.sorted_start_list = owner.tolist(), start.tolist()
+            self.sorted_rank_list = rank.tolist()
+        self.bucket_scans: dict[int, list] = {}
         self.sorted_at = np.full(n * BANDS, -1, dtype=np.int64)
         self.sorted_at[flat] = np.arange(len(keys))
 
@@ -573,25 +577,36 @@ class _BatchDecision:
     def _recount(self, u: int) -> set[int]:
         """Band candidates of a unit whose buckets may have filled up within the batch:
         a bucket counts unless its index members and the batch's kept units before
-        ``u`` fill it."""
+        ``u`` fill it.  Each bucket's earlier units are scanned once for the whole batch
+        (units come in order), and only until it is full, so that thousands of units in
+        one bucket cost linear time."""
         base = u * BANDS
-        before = self.global_count[u]
-        at = self.sorted_at[base : base + BANDS]
-        # The earlier units of the batch in each open bucket, then the kept ones.
-        lengths = np.where(before < MAX_BUCKET, self.sorted_rank[at], 0)
-        band = np.repeat(np.arange(BANDS), lengths)
-        ends = np.cumsum(lengths)
-        step = np.arange(len(band)) - np.repeat(ends - lengths, lengths)
-        partner = self.sorted_owner[np.repeat(self.sorted_start[at], lengths) + step]
-        kept = np.frombuffer(self.indexed, dtype=bool)[partner]
-        partner, band = partner[kept], band[kept]
-        counts = before + np.bincount(band, minlength=BANDS)
-        open_band = counts < MAX_BUCKET
+        before = self.global_count[u].tolist()
+        at = self.sorted_at[base : base + BANDS].tolist()
+        open_band = np.zeros(BANDS, dtype=bool)
+        partners: list[int] = []
+        for band in range(BANDS):
+            room = MAX_BUCKET - before[band]
+            if room <= 0 or at[band] < 0:
+                continue
+            start, rank = self.sorted_start_list[at[band]], self.sorted_rank_list[at[band]]
+            scan = self.bucket_scans.setdefault(start, [0, []])  # units scanned, kept ones
+            kept = scan[1]
+            position = scan[0]
+            while position < rank and len(kept) < room:
+                p = self.sorted_owner_list[start + position]
+                if self.indexed[p]:
+                    kept.append(p)
+                position += 1
+            scan[0] = position
+            if len(kept) < room:
+                open_band[band] = True
+                partners.extend(kept)
         lo, hi = np.searchsorted(self.unsure_codes, (base, base + BANDS)).tolist()
         member_band = self.unsure_codes[lo:hi] - base
         codes = np.concatenate([
             self.unsure_entries[lo:hi][open_band[member_band]],
-            _BATCH + partner[open_band[band]],
+            _BATCH + np.array(partners, dtype=np.int64),
         ])
         codes.sort()
         return set(_repeated(codes, MIN_SHARED_BANDS).tolist())

@@ -3,8 +3,9 @@ positions (no other parser needed): the text of ``h1``-``h6``, ``p``, ``li`` and
 ``blockquote`` elements inside the article body (``<article>``, else ``<main>``, else
 ``<body>``, else the whole document).  A unit's span is its element's source, start tag
 to end tag; its text is the element's text content (entities decoded, tags stripped).
-A block that holds other blocks (a ``blockquote`` of paragraphs) is not itself a unit.
-An unclosed ``<p>`` or ``<li>`` ends where HTML says it does: at the next block, or at
+A block that holds other blocks (a ``blockquote`` of paragraphs) is not itself a unit,
+but a block whose only content is one block (``<li><p>…</p></li>``) is that block's unit,
+spanning both, so that removing it leaves no empty element.  An unclosed ``<p>`` or ``<li>`` ends where HTML says it does: at the next block, or at
 its parent's end tag.
 """
 
@@ -35,8 +36,13 @@ class _Collector(HTMLParser):
         self.text = text
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.stack: list[dict] = []  # open elements
-        self.found: list[dict] = []  # closed block elements, in document order
+        self.blocks: list[dict] = []  # the open elements that are BLOCKS, innermost last
+        self.lists: list[dict] = []  # the open li, ul and ol elements, innermost last
+        self.open_tags: dict[str, int] = {}  # how many of each tag are open
+        self.found: list[dict] = []  # closed block elements, in the order they close
         self.raw_depth = 0
+        # Everything above is kept so that no step walks the whole stack: a page of
+        # 100,000 nested elements costs linear time.
 
     def _offset(self) -> int:
         line, column = self.getpos()
@@ -47,15 +53,24 @@ class _Collector(HTMLParser):
         if tag in CLOSES_P:
             self._close_implied("p", start)
         if tag == "li":
-            self._close_implied("li", start, stop_at={"ul", "ol"})
+            self._close_implied("li", start)
         if tag in VOID:
             if tag == "br":
                 self._data(" ")
             return
         if tag in RAW:
             self.raw_depth += 1
-        self.stack.append({"tag": tag, "start": start, "text": [], "has_block": False,
-                           "scopes": {e["tag"] for e in self.stack if e["tag"] in SCOPES}})
+        parent = self.stack[-1] if self.stack else None
+        scopes = parent["scopes"] if parent else frozenset()
+        if parent and parent["tag"] in SCOPES and parent["tag"] not in scopes:
+            scopes = scopes | {parent["tag"]}
+        element = {"tag": tag, "start": start, "text": [], "has_block": False, "children": [], "scopes": scopes}
+        self.stack.append(element)
+        self.open_tags[tag] = self.open_tags.get(tag, 0) + 1
+        if tag in BLOCKS:
+            self.blocks.append(element)
+        if tag in ("li", "ul", "ol"):
+            self.lists.append(element)
 
     def handle_startendtag(self, tag: str, attrs) -> None:
         if tag == "br":
@@ -65,33 +80,42 @@ class _Collector(HTMLParser):
         start = self._offset()
         close = self.text.find(">", start)
         end = len(self.text) if close < 0 else close + 1
-        if not any(e["tag"] == tag for e in self.stack):
+        if not self.open_tags.get(tag):
             return  # a stray end tag: nothing to close
         while self.stack:
-            element = self.stack.pop()
+            element = self._pop()
             if element["tag"] == tag:
                 self._finish(element, end)
                 break
             self._finish(element, _trim(self.text, start), implied=True)
+
+    def _pop(self) -> dict:
+        element = self.stack.pop()
+        self.open_tags[element["tag"]] -= 1
+        if self.blocks and self.blocks[-1] is element:
+            self.blocks.pop()
+        if self.lists and self.lists[-1] is element:
+            self.lists.pop()
+        return element
 
     def handle_data(self, data: str) -> None:
         if not self.raw_depth:
             self._data(data)
 
     def _data(self, data: str) -> None:
-        for element in reversed(self.stack):
-            if element["tag"] in BLOCKS:
-                element["text"].append(data)
-                return
+        if self.blocks:
+            self.blocks[-1]["text"].append(data)
 
-    def _close_implied(self, tag: str, at: int, stop_at: set[str] = frozenset()) -> None:
-        for i in range(len(self.stack) - 1, -1, -1):
-            name = self.stack[i]["tag"]
-            if name in stop_at or (name in BLOCKS and name != tag and tag == "p"):
-                return
-            if name == tag:
-                while len(self.stack) > i:
-                    self._finish(self.stack.pop(), _trim(self.text, at), implied=True)
+    def _close_implied(self, tag: str, at: int) -> None:
+        """Close an open ``p`` (innermost block) or ``li`` (innermost of li, ul, ol)."""
+        candidates = self.blocks if tag == "p" else self.lists
+        if not candidates or candidates[-1]["tag"] != tag:
+            return
+        target = candidates[-1]
+        while self.stack:
+            element = self._pop()
+            self._finish(element, _trim(self.text, at), implied=True)
+            if element is target:
                 return
 
     def _finish(self, element: dict, end: int, implied: bool = False) -> None:
@@ -99,16 +123,16 @@ class _Collector(HTMLParser):
             self.raw_depth -= 1
         if element["tag"] not in BLOCKS:
             return
-        for parent in self.stack:
-            if parent["tag"] in BLOCKS:
-                parent["has_block"] = True
+        if self.blocks:  # the nearest open block holds this one (and, once it closes, its own)
+            self.blocks[-1]["has_block"] = True
+            self.blocks[-1]["children"].append(element)
         element["end"] = end
         self.found.append(element)
 
     def close(self) -> None:
         super().close()
         while self.stack:
-            self._finish(self.stack.pop(), _trim(self.text, len(self.text)), implied=True)
+            self._finish(self._pop(), _trim(self.text, len(self.text)), implied=True)
 
 
 def _trim(text: str, end: int) -> int:
@@ -125,12 +149,13 @@ def segment_html(text: str, name: str = "-") -> Document:
     collector.close()
     present = {scope for e in collector.found for scope in e["scopes"]}
     scope = next((s for s in SCOPES if s in present), None)
+    outer = _outer_spans(collector.found)
     units = []
     for element in sorted(collector.found, key=lambda e: e["start"]):
         content = _SPACE.sub(" ", "".join(element["text"])).strip()
         if element["has_block"] or not content or (scope and scope not in element["scopes"]):
             continue
-        start, end = element["start"], element["end"]
+        start, end = outer.get(id(element), (element["start"], element["end"]))
         units.append(Unit(
             index=len(units),
             kind=UnitKind.HEADLINE if element["tag"] in HEADINGS else UnitKind.PARAGRAPH,
@@ -141,6 +166,21 @@ def segment_html(text: str, name: str = "-") -> Document:
             text=content,
         ))
     return Document(name=name, text=text, units=tuple(units), layout="markup")
+
+
+def _outer_spans(found: list[dict]) -> dict[int, tuple[int, int]]:
+    """For a block that is the only content of its parents (``<li><p>x</p></li>``), the
+    span of the outermost such parent, by the block's id."""
+    leaf_of: dict[int, dict] = {}  # a parent's id -> the block it wraps
+    spans: dict[int, tuple[int, int]] = {}
+    for element in found:  # children close before their parents
+        children = element["children"]
+        if len(children) != 1 or "".join(element["text"]).strip():
+            continue
+        leaf = leaf_of.get(id(children[0]), children[0])
+        leaf_of[id(element)] = leaf
+        spans[id(leaf)] = (element["start"], element["end"])
+    return spans
 
 
 def markup_spans(document: Document, removed: set[int]) -> list[tuple[int, int]]:

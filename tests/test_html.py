@@ -93,3 +93,17 @@ def test_stdin_html_with_format_flag():
     result = subprocess.run([sys.executable, "-m", "dedup", "clean", "--format", "html", "-"],
                             input=page, capture_output=True)
     assert result.returncode == 0 and result.stdout == f"<p>{PARA}</p>\n".encode()
+
+
+def test_a_list_item_holding_only_a_repeated_paragraph_goes_whole():
+    same = "The same paragraph about the harbour budget and the summer ferries."
+    page = f"<article>\n<ul>\n<li><p>{same}</p></li>\n<li><p>{same}</p></li>\n</ul>\n</article>\n"
+    result = clean_text(page, name="page.html").text
+    assert result == f"<article>\n<ul>\n<li><p>{same}</p></li>\n</ul>\n</article>\n"
+
+
+def test_deeply_nested_elements_are_read_in_one_pass():
+    depth = 5_000
+    page = "<body>" + "<div>" * depth + "<p>Deep text.</p>" + "</div>" * depth + "<ul><li>Item</li></ul></body>"
+    units = segment_html(page).units
+    assert [u.text for u in units] == ["Deep text.", "Item"]

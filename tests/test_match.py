@@ -1,6 +1,9 @@
 """The decision for tricky pairs: each row says what the tool decides and why."""
 
+import random
+
 import pytest
+from rapidfuzz import fuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -155,3 +158,56 @@ def test_band_keys_are_the_same_computed_in_chunks(monkeypatch):
     whole = band_keys(texts)
     monkeypatch.setattr(dedup.fingerprint, "CHUNK_BYTES", 200)  # a few texts a chunk
     assert (band_keys(texts) == whole).all()
+
+
+def test_long_pairs_are_never_scored_or_aligned_quadratically(monkeypatch):
+    import dedup.decide
+    import dedup.match
+    from dedup import anchored, clean_text
+
+    words = ("harbour council ferry budget summer debate tickets crossing island mayor pier "
+             "storm season winter evening market").split()
+    rng = random.Random(4)
+    long_paragraph = " ".join(rng.choice(words) + str(rng.randrange(10**6)) for _ in range(6_000)) + "."
+    other = " ".join(rng.choice(words) + str(rng.randrange(10**6)) for _ in range(6_000)) + "."
+    near = long_paragraph.replace("harbour", "harobur", 1)  # a typo
+    real_ratio = dedup.match.fuzz.ratio
+
+    def short_only(a, b, **kwargs):
+        assert len(a) + len(b) <= anchored.LONG_PAIR, "an exact ratio of a long pair"
+        return real_ratio(a, b, **kwargs)
+
+    real_cpdist = dedup.decide.process.cpdist
+
+    def short_pairs_only(mine, theirs, **kwargs):
+        assert all(len(a) + len(b) <= anchored.LONG_PAIR for a, b in zip(mine, theirs)), "cpdist of a long pair"
+        return real_cpdist(mine, theirs, **kwargs)
+
+    monkeypatch.setattr(dedup.match.fuzz, "ratio", short_only)
+    monkeypatch.setattr(dedup.decide.process, "cpdist", short_pairs_only)
+    assert len(long_paragraph) > anchored.LONG_PAIR
+    result = clean_text(f"Title\n\n{long_paragraph}\n\n{other}\n\n{near}\n")
+    assert [r.unit.index for r in result.removals] == [3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "ccc", "dd", "e", "ff", "g"]), max_size=40),
+       st.lists(st.sampled_from(["a", "bb", "ccc", "dd", "e", "ff", "g"]), max_size=40))
+def test_the_anchored_ratio_never_exceeds_the_exact_one(a, b):
+    import dedup.anchored as anchored
+
+    old = anchored._EXACT_CELLS
+    anchored._EXACT_CELLS = 4  # force anchors and gaps even on small inputs
+    try:
+        low = anchored.ratio(" ".join(a), " ".join(b))
+        blocks = list(anchored.word_blocks(a, b))
+    finally:
+        anchored._EXACT_CELLS = old
+    assert low <= fuzz.ratio(" ".join(a), " ".join(b)) + 1e-9
+    position = (0, 0)
+    for tag, a0, a1, b0, b1 in blocks:  # the blocks cover both lists in order
+        assert (a0, b0) == position
+        if tag == "equal":
+            assert a[a0:a1] == b[b0:b1]
+        position = (a1, b1)
+    assert position == (len(a), len(b))

@@ -1,5 +1,7 @@
 """Normalisation for matching: what is folded away and what is kept."""
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,3 +105,9 @@ def test_chunks_cover_every_text_once_in_order(texts, limit, extra):
     parts = chunks(texts, limit, extra)
     assert [t for part in parts for t in texts[part]] == texts
     assert all(part.stop > part.start for part in parts) or parts == [slice(0, 0)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1_!- \t\n.é"), max_size=60))
+def test_count_words_counts_tokens_with_a_letter_or_digit(text):
+    assert count_words(text) == len(re.findall(r"\S*[^\W_]\S*", text)) or len(text.split()) > 40

@@ -159,7 +159,8 @@ def _reads_as_cp1252(body: bytes) -> bool:
 def read_source(path: Path, name: str, relative: str, encoding: str | None = None) -> Source:
     """Read and decode one file (a pipe too; a device is refused unread)."""
     try:
-        if stat.S_ISCHR(os.stat(path).st_mode) or stat.S_ISBLK(os.stat(path).st_mode):
+        mode = os.stat(path).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             raise InputError(f"{name}: not a regular file (a device), skipped")
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())

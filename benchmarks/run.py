@@ -22,6 +22,10 @@ pass on two corpora in turn, ``--repeat`` times, and prints every run, the media
 ratio of the medians:
 
     python benchmarks/run.py --scale /tmp/dedup-bench-10000-1,/tmp/dedup-bench-100000-1 --repeat 5
+
+``--versions TREE`` times this tree's dedup against another source tree's, in turn, on
+``--corpus`` (e.g. ``git worktree add /tmp/old v0.4.0`` first): a change to the hot path
+is measured against the code before it, on the same noisy machine in the same minutes.
 """
 
 from __future__ import annotations
@@ -126,10 +130,10 @@ WORKERS = {"exact": work_exact, "datasketch": work_datasketch, "rensa": work_ren
 
 
 # ----------------------------------------------------------------------------- driver
-def timed(command: list[str]) -> tuple[float, float, int]:
+def timed(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MB, exit code) of a child process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, cwd=cwd)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
@@ -170,6 +174,29 @@ def scaling(small: Path, large: Path, repeat: int, jobs: int) -> None:
     row("median", {key: statistics.median(values) for key, values in walls.items()})
 
 
+def versions(corpus: Path, other: Path, repeat: int, jobs: int) -> None:
+    """Time this tree's dedup and another tree's (a ``git worktree`` of an older commit)
+    on one corpus, in turn; print each run, the medians and their ratio."""
+    trees = {"this": Path(__file__).resolve().parent.parent, "other": other.resolve()}
+    walls: dict[str, list[float]] = {name: [] for name in trees}
+    peaks: dict[str, list[float]] = {name: [] for name in trees}
+    print(f"versions: {len(corpus_files(corpus)):,} files; this tree against {trees['other']}, {repeat} runs in turn")
+    print()
+    print("| run | this s | other s | this/other | this MB | other MB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for run in range(1, repeat + 1):
+        for name, tree in trees.items():
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            wall, peak, _ = timed(dedup_command(jobs) + [str(corpus / "input")], env=env, cwd=tree)
+            walls[name].append(wall)
+            peaks[name].append(peak)
+        print(f"| {run} | {walls['this'][-1]:.2f} | {walls['other'][-1]:.2f} | "
+              f"{walls['this'][-1] / walls['other'][-1]:.2f} | {peaks['this'][-1]:.0f} | {peaks['other'][-1]:.0f} |")
+    this, that = statistics.median(walls["this"]), statistics.median(walls["other"])
+    print(f"| median | {this:.2f} | {that:.2f} | {this / that:.2f} | "
+          f"{statistics.median(peaks['this']):.0f} | {statistics.median(peaks['other']):.0f} |")
+
+
 def load_labels(corpus: Path) -> tuple[set, set]:
     planted, traps = set(), set()
     for line in (corpus / "labels.jsonl").read_text().splitlines():
@@ -186,7 +213,8 @@ def main() -> None:
     parser.add_argument("--tools", default="dedup,exact,rensa,datasketch")
     parser.add_argument("--jobs", type=int, default=0, help="dedup --jobs (0: its default)")
     parser.add_argument("--scale", help="SMALL,LARGE: two corpora to time dedup and the exact pass on in turn")
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each with --scale")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each with --scale or --versions")
+    parser.add_argument("--versions", type=Path, help="another source tree to time against this one (--corpus)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -196,6 +224,9 @@ def main() -> None:
         scaling(small, large, args.repeat, args.jobs)
         return
     corpus = args.corpus or Path(f"/tmp/dedup-bench-{args.files}-{args.seed}")
+    if args.versions:
+        versions(corpus, args.versions, args.repeat, args.jobs)
+        return
     if args.worker:
         flagged = WORKERS[args.worker](corpus)
         args.out.write_text(json.dumps(sorted(flagged)))

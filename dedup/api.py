@@ -59,7 +59,7 @@ class Cleaner:
         self.options = options or Options()
         self.jobs = jobs
         self.layout = layout  # "auto" (by file name), "text" or "html"
-        self.deduplicator = Deduplicator(self.options, explain)
+        self.deduplicator = Deduplicator(self.options, explain, partial(segment_any, layout=layout))
 
     def clean(self, items: Iterable[tuple[str, str]]) -> Iterator[CleanResult]:
         """Clean (name, text) pairs in order."""
@@ -317,7 +317,9 @@ _PR_SET_PDEATHSIG = 1
 
 def _result(decisions: Decisions) -> CleanResult:
     document = decisions.document
-    spans = deleted_spans(document, [r.unit.index for r in decisions.removals])
+    spans = decisions.deleted
+    if spans is None:
+        spans = deleted_spans(document, [r.unit.index for r in decisions.removals])
     return CleanResult(
         name=document.name,
         original=document.text,

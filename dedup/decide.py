@@ -16,7 +16,7 @@ The result is the same as deciding unit by unit, whatever the batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +27,9 @@ from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
 from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, may_remove
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
+from .layouts import segment_any
 from .patterns import compile_ignore
+from .settle import original_spans, settle
 from .normalize import compact_without_suffix, derivable_compact, normalize, normalize_batch
 
 EXCERPT_CHARS = 80
@@ -74,6 +76,7 @@ class Decisions:
     document: Document
     removals: list[Removal] = field(default_factory=list)
     near_misses: list[NearMiss] = field(default_factory=list)
+    deleted: list[tuple[int, int]] | None = None  # spans cut from the text (None: work them out)
 
 
 def unit_ref(document: Document, unit: Unit) -> UnitRef:
@@ -192,9 +195,12 @@ def documents_of(batch: PreparedBatch, texts: list[str]) -> list[Document]:
 class Deduplicator:
     """Matches each document's units against the units kept so far."""
 
-    def __init__(self, options: Options, explain: bool = False) -> None:
+    def __init__(
+        self, options: Options, explain: bool = False, segmenter: Callable[[str, str], Document] | None = None
+    ) -> None:
         self.options = options
         self.explain = explain
+        self.segmenter = segmenter or segment_any  # how an output is segmented again (``settle``)
         self.index = Index()
         self._features: dict[UnitRef, Features] = {}
         self._ignore = [compile_ignore(pattern) for pattern in options.ignore]
@@ -208,9 +214,29 @@ class Deduplicator:
         return self.decide(prepare([document], within_documents=not self.options.across_files))[0]
 
     def decide(self, batch: PreparedBatch, texts: list[str] | None = None) -> list[Decisions]:
-        """Decide a prepared batch against the units kept so far (batches in order)."""
+        """Decide a prepared batch against the units kept so far (batches in order),
+        until each output would clean to itself (``settle``); with ``across_files`` the
+        kept units then join the index."""
         documents = documents_of(batch, texts or [])
-        return _BatchDecision(self, batch, documents).run()
+        decision = _BatchDecision(self, batch, documents)
+        decisions = decision.run()
+        if self.options.keep is not Keep.LONGEST:  # that one re-aims removals after the run
+            within = not self.options.across_files
+
+            def again(outputs: list[Document]) -> tuple[list[Decisions], _BatchDecision]:
+                redo = _BatchDecision(self, prepare(outputs, within_documents=within), outputs)
+                return redo.run(), redo
+
+            states, last = settle(again, self.segmenter, decisions)
+            if last is not None:
+                last.batch.spans = original_spans(states, last.batch.spans, last.batch.unit_counts)
+                decision = last
+            decisions = [
+                Decisions(s.original, s.removals, s.near_misses, s.deleted) for s in states
+            ]
+        if self.options.across_files and decision.valid.any():
+            self.index.add(decision._kept())
+        return decisions
 
     def prefer_longest(self, all_decisions: list[Decisions]) -> None:
         """Re-aim each duplicate group at its longest member (``keep=longest``)."""
@@ -335,8 +361,6 @@ class _BatchDecision:
                 decisions[self.unit_docs[u]].near_misses.append(
                     NearMiss(self.ref(_BATCH + u), self.ref(code), verdict.score, verdict.reason)
                 )
-        if self.across:
-            self.index.add(self._kept())
         return decisions
 
     # -- array lookups -------------------------------------------------------------

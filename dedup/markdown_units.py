@@ -57,7 +57,7 @@ def segment_markdown(text: str, name: str = "-") -> Document:
             builder.freeze(lines, first, last + 1)
     _freeze_uncovered(builder, lines)
     units = _mark_protected(text, _mark_title(builder.units))  # added in document order
-    return Document(name=name, text=text, units=tuple(units), frozen=tuple(sorted(builder.frozen)))
+    return Document(name=name, text=text, units=tuple(units), frozen=tuple(sorted(builder.frozen)), layout="markdown")
 
 
 def _inside(containers: list[str], token) -> bool:

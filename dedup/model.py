@@ -54,7 +54,7 @@ class Document:
     text: str
     units: tuple[Unit, ...]
     frozen: tuple[tuple[int, int], ...] = ()  # spans never touched: front matter, code
-    layout: str = "text"  # "text" (blank-line separators) or "markup" (HTML elements)
+    layout: str = "text"  # "text" or "markdown" (blank-line separators), or "markup" (HTML elements)
 
 
 @dataclass(frozen=True)

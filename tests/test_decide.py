@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import dedup.api
 import dedup.decide
 import dedup.index
+import dedup.settle
 from dedup import Options, clean_texts
 from dedup.decide import prepare
 from dedup.fingerprint import Features
@@ -113,6 +114,9 @@ def corpora(draw):
 def test_batches_decide_exactly_like_the_unit_by_unit_rules(texts, across, max_bucket, monkeypatch):
     monkeypatch.setattr(dedup.index, "MAX_BUCKET", max_bucket)
     monkeypatch.setattr(dedup.decide, "MAX_BUCKET", max_bucket)
+    settled = engine(texts, across, 10**9, monkeypatch)
+    assert engine(texts, across, 1, monkeypatch) == settled  # the rounds of ``settle`` too
+    monkeypatch.setattr(dedup.settle, "MAX_ROUNDS", 1)  # the reference has no second round
     expected = reference(texts, across, max_bucket)
     assert engine(texts, across, 10**9, monkeypatch) == expected  # one batch
     assert engine(texts, across, 1, monkeypatch) == expected  # one document per batch

@@ -5,7 +5,8 @@
 
 Each shape is an input that once made the work grow faster than the input (issue 20 of
 the second round of attacks).  Linear work shows as a time ratio near 2 per doubling;
-the last column says it.  Ratios, not single timings, are what to compare on a shared
+the last column says it; ``one-line`` and ``many-lines`` are the same prose, so their peaks
+should match.  Ratios, not single timings, are what to compare on a shared
 machine.
 """
 
@@ -61,6 +62,12 @@ def one_line(size: int) -> tuple[str, str]:
     return "a.txt", _prose(rng, size // 6) + "\n"
 
 
+def many_lines(size: int) -> tuple[str, str]:
+    """The same prose as ``one_line``, a paragraph per line: the memory to compare with."""
+    rng = random.Random(2)
+    return "a.txt", "\n".join(_prose(rng, 60) for _ in range(size // 360)) + "\n"
+
+
 SHAPES: dict[str, tuple[Callable[[int], tuple[str, str]], int]] = {
     "long-pair": (long_pair, 500_000),
     "template": (template, 1_250_000),
@@ -68,6 +75,7 @@ SHAPES: dict[str, tuple[Callable[[int], tuple[str, str]], int]] = {
     "punctuation": (punctuation, 80_000),
     "markdown-brackets": (markdown_brackets, 150_000),
     "one-line": (one_line, 10_000_000),
+    "many-lines": (many_lines, 10_000_000),
 }
 
 
@@ -93,8 +101,8 @@ def main() -> None:
     parser.add_argument("--shape", choices=sorted(SHAPES), action="append")
     parser.add_argument("--steps", type=int, default=3, help="doublings from the base size")
     args = parser.parse_args()
-    print("| shape | bytes | wall s | peak MB | time / previous |")
-    print("|---|---:|---:|---:|---:|")
+    print("| shape | bytes | wall s | peak MB | peak / bytes | time / previous |")
+    print("|---|---:|---:|---:|---:|---:|")
     for shape in args.shape or list(SHAPES):
         build, base = SHAPES[shape]
         previous = None
@@ -102,7 +110,8 @@ def main() -> None:
             name, text = build(base << step)
             wall, peak = measure(name, text)
             ratio = f"{wall / previous:.2f}" if previous else ""
-            print(f"| {shape} | {len(text.encode()):,} | {wall:.2f} | {peak:.0f} | {ratio} |", flush=True)
+            size = len(text.encode())
+            print(f"| {shape} | {size:,} | {wall:.2f} | {peak:.0f} | {peak * 2**20 / size:.1f} | {ratio} |", flush=True)
             previous = wall
 
 

@@ -84,24 +84,31 @@ def _band_keys(compacts: list[str]) -> np.ndarray:
 
     # Every window of GRAM bytes of the joined texts, read as one little-endian integer
     # (overlapping unaligned reads), then hashed; windows across two units are dropped.
+    # A slice of windows at a time, so that one long unit needs no arrays of its size.
     windows = len(joined) - 8 + 1
-    h = np.ndarray((windows,), dtype="<u8", buffer=joined, strides=(1,)) & _GRAM_MASK
-    h *= _SPREAD
-    h ^= h >> _U64(29)
-    h *= _MIX2
-    h ^= h >> _U64(32)
-    # Each window's cell: its unit's row and its bin, chosen by the top 32 bits scaled to
-    # BINS; a window across two units goes to a spare cell at the end, which is dropped.
-    cell = np.repeat(np.arange(0, n * BINS, BINS, dtype=np.int64), lengths)[:windows]
-    bins = h >> _U64(32)
-    bins *= _U64(BINS)
-    bins >>= _U64(32)
-    cell += bins.view(np.int64)
-    across = (np.cumsum(lengths)[:, None] - np.arange(1, GRAM)).ravel()
-    cell[across[across < windows]] = n * BINS
-
+    ends = np.cumsum(lengths)
+    across = (ends[:, None] - np.arange(1, GRAM)).ravel()
+    across = np.sort(across[across < windows])
     sig = np.full(n * BINS + 1, _EMPTY, dtype=np.uint64)
-    np.minimum.at(sig, cell, h)  # flat indexes: much faster than a 2-D ufunc.at
+    for first in range(0, windows, CHUNK_BYTES):
+        last = min(first + CHUNK_BYTES, windows)
+        h = np.ndarray((last - first,), dtype="<u8", buffer=joined, offset=first, strides=(1,)) & _GRAM_MASK
+        h *= _SPREAD
+        h ^= h >> _U64(29)
+        h *= _MIX2
+        h ^= h >> _U64(32)
+        # Each window's cell: its unit's row and its bin, chosen by the top 32 bits scaled
+        # to BINS; a window across two units goes to a spare cell at the end, dropped.
+        inside = np.clip(ends, first, last) - np.clip(ends - lengths, first, last)
+        cell = np.repeat(np.arange(0, n * BINS, BINS, dtype=np.int64), inside)
+        bins = h >> _U64(32)
+        bins *= _U64(BINS)
+        bins >>= _U64(32)
+        cell += bins.view(np.int64)
+        del bins
+        lo, hi = np.searchsorted(across, (first, last))
+        cell[across[lo:hi] - first] = n * BINS
+        np.minimum.at(sig, cell, h)  # flat indexes: much faster than a 2-D ufunc.at
     sig = _densify(sig[:-1].reshape(n, BINS))
 
     bands = sig.reshape(n, BANDS, ROWS)

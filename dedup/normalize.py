@@ -89,7 +89,34 @@ def normalize(text: str) -> str:
         text = _HEADING_MARK.sub(" ", text)
     if "*" in text or "_" in text or "`" in text:
         text = _EMPHASIS.sub("", text)
-    return " ".join(text.split()).casefold()
+    return fold_spaces(text).casefold()
+
+
+LONG_TEXT = 1 << 20  # characters: a longer text is split into words a slice at a time
+_SPACE = re.compile(r"\s")  # what str.split() splits on
+
+
+def fold_spaces(text: str) -> str:
+    """``" ".join(text.split())``, without a list of every word of a long text (a list of
+    7 million words costs ten times the text)."""
+    if len(text) <= LONG_TEXT:
+        return " ".join(text.split())
+    return " ".join(filter(None, (" ".join(piece.split()) for piece in slices_at_spaces(text))))
+
+
+def slices_at_spaces(text: str, size: int = LONG_TEXT):
+    """Consecutive slices of about ``size`` characters that end at whitespace (or at the
+    end of the text), so no word is cut in two."""
+    start, n = 0, len(text)
+    while start < n:
+        end = start + size
+        if end >= n:
+            end = n
+        else:
+            space = _SPACE.search(text, end)
+            end = space.start() if space else n
+        yield text[start:end]
+        start = end
 
 
 def strip_block_markers(text: str) -> str:
@@ -122,10 +149,12 @@ def compact(normalized: str) -> str:
     # The same tokens as words(), mostly without a regex: ASCII punctuation becomes a
     # space byte-wise; other characters are kept unless one is not a word character.
     if trimmed.isascii():
-        return " ".join(trimmed.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split())
+        return fold_spaces(trimmed.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii"))
     if _OTHER_NON_WORD.search(trimmed):
+        if len(trimmed) > LONG_TEXT:  # words never span whitespace
+            return " ".join(filter(None, (" ".join(words(piece)) for piece in slices_at_spaces(trimmed))))
         return " ".join(words(trimmed))
-    return " ".join(trimmed.encode("utf-8").translate(_ASCII_NON_WORD).decode("utf-8").split())
+    return fold_spaces(trimmed.encode("utf-8").translate(_ASCII_NON_WORD).decode("utf-8"))
 
 
 _LOWER_ASCII_WORDS = bytes(
@@ -185,6 +214,10 @@ def count_words(text: str) -> int:
 
     Exact up to 40 tokens; a longer text reports its token count, since only small
     counts decide anything (short lines, titles) and this runs for every unit."""
+    if len(text) > LONG_TEXT:
+        total = sum(len(piece.split()) for piece in slices_at_spaces(text))
+        if total > 40:
+            return total
     tokens = text.split()
     if len(tokens) > 40:
         return len(tokens)
@@ -254,10 +287,11 @@ def _normalize_chunk(texts: list[str]) -> NormalizedBatch:
     compacts: list[str] = [""] * n
     words: list[int] = [0] * n
     is_ascii = [text.isascii() for text in texts]
-    others = [i for i in range(n) if not is_ascii[i]]
+    long = [len(text) > LONG_TEXT for text in texts]  # one text at a time: less memory
+    others = [i for i in range(n) if not is_ascii[i] and not long[i]]
     if others:
         _fill(others, [plain_typography(texts[i]) for i in others], normalized, compacts, words)
-    ascii_texts = [i for i in range(n) if is_ascii[i]]
+    ascii_texts = [i for i in range(n) if is_ascii[i] and not long[i]]
     plain = set(_fill(ascii_texts, [texts[i] for i in ascii_texts], normalized, compacts, words))
     derivable: list[bool | None] = [None] * n
     for i, text in enumerate(texts):
@@ -268,7 +302,7 @@ def _normalize_chunk(texts: list[str]) -> NormalizedBatch:
         elif not is_ascii[i]:
             words[i] = count_words(text)  # the batch counted it with plain typography
         # derivable_compact() reads ASCII texts only; None: compare the two.
-        derivable[i] = True if i in plain else None if is_ascii[i] else False
+        derivable[i] = True if i in plain else None if is_ascii[i] and not long[i] else False
     return NormalizedBatch(normalized, compacts, words, derivable)
 
 

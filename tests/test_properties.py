@@ -1,6 +1,7 @@
 """Properties of cleaning for generated articles (hypothesis), and fuzzing of the edges."""
 
 import re
+from pathlib import Path
 import subprocess
 import sys
 
@@ -277,3 +278,42 @@ def test_a_second_pass_across_files_changes_nothing(case):
     layout, texts = case
     once, again = _twice(texts, layout, across=True)
     assert again == once
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(structured("text"), st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]), st.sampled_from(["\n", "\r\n"]))
+def test_report_deleted_bytes_reproduce_the_cleaned_file(tmp_path, text, encoding, newline):
+    """The JSON report's ``deleted_bytes``, cut from the file's bytes, give the cleaned file."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = folder / "a.txt"
+    path.write_bytes((text.replace("\n", newline) + " caf\u00e9\n").encode(encoding))
+    raw = path.read_bytes()
+    result = CliRunner().invoke(main, ["clean", "--report", str(folder / "r.json"), str(path)])
+    assert result.exit_code == 0, result.output
+    spans = json.loads((folder / "r.json").read_text())["files"][0]["deleted_bytes"]
+    rebuilt, cursor = b"", 0
+    for start, end in spans:
+        rebuilt += raw[cursor:start]
+        cursor = end
+    assert rebuilt + raw[cursor:] == path.read_bytes()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(structured("text"), min_size=3, max_size=8), st.booleans())
+def test_one_job_and_two_jobs_give_the_same_results(monkeypatch, texts, across):
+    import dedup.api
+
+    monkeypatch.setattr(dedup.api, "BATCH_CHARS", 400)  # several batches, so the worker runs
+    items = [(f"{i}.txt", t) for i, t in enumerate(texts)]
+    options = Options(across_files=across)
+    one = [(r.text, r.removals) for r in clean_texts(items, options, jobs=1)]
+    two = [(r.text, r.removals) for r in clean_texts(items, options, jobs=2)]
+    assert one == two

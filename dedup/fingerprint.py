@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -38,6 +39,7 @@ from .normalize import (
 )
 
 GRAM = 5
+SAMPLE_WORDS = 40  # lexicon.SAMPLE_WORDS: a unit's language is guessed from its first words
 MAX_TYPO_EDITS = 3  # letters swapped, dropped, doubled or mistyped in one word
 ROWS = 3
 BANDS = 16
@@ -266,13 +268,17 @@ def _capitalised(cased: list[str], lowered: list[str]) -> frozenset[str]:
     return frozenset([low for word, low in zip(cased, lowered) if word[0].isupper()])
 
 
-def facts_conflict(a: Facts, b: Facts) -> str | None:
-    """Why two similar units state different facts, or None when they agree."""
+def facts_conflict(a: Facts, b: Facts, slip: Callable[[str, str], bool] | None = None) -> str | None:
+    """Why two similar units state different facts, or None when they agree.  ``slip``
+    says whether one word is the other misspelt: a capitalised slip (``Teh``, ``Iead``)
+    is not a name."""
     if a.numbers != b.numbers:
         return "numbers differ"
     if (a.number_words - b.number_words) and (b.number_words - a.number_words):
         return "numbers differ: " + "/".join(sorted(a.number_words ^ b.number_words))
     names = (a.capitalised | b.capitalised) - (a.vocabulary & b.vocabulary)
+    if names and slip is not None:
+        names = {n for n in names if not _misspelt(n, a, b, slip)}
     if names:
         return "names differ: " + ", ".join(sorted(names)[:3])
     if (a.polar - b.polar) and (b.polar - a.polar):
@@ -280,6 +286,12 @@ def facts_conflict(a: Facts, b: Facts) -> str | None:
     if _unexplained_negation(a, b) or _unexplained_negation(b, a):
         return "negation differs"
     return None
+
+
+def _misspelt(name: str, a: Facts, b: Facts, slip: Callable[[str, str], bool]) -> bool:
+    """Whether a capitalised word found on one side only is a slip of a word of the other."""
+    other = b if name in a.vocabulary else a
+    return any(slip(name, word) for word in other.vocabulary if word != name)
 
 
 def _unexplained_negation(a: Facts, b: Facts) -> bool:
@@ -339,6 +351,13 @@ class Features:
         """The numbers the unit states (the first fact checked, and the cheapest)."""
         facts = self.__dict__.get("facts")
         return facts.numbers if facts is not None else _numbers(self.folded)
+
+    @cached_property
+    def language(self) -> str | None:
+        """The language of its words (``lexicon.language_of``), for telling slips from edits."""
+        from .lexicon import language_of
+
+        return language_of(self.compact.split(maxsplit=SAMPLE_WORDS)[:SAMPLE_WORDS])
 
     @cached_property
     def facts(self) -> Facts:

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from . import anchored
 from .fingerprint import Features, facts_conflict, typo_like
+from .lexicon import common_misspelling, is_word
 from .model import Method
 
 T = TypeVar("T")
@@ -148,7 +150,48 @@ def _conflict(a: Features, b: Features) -> str | None:
     """Why two similar units are not repeats (facts or wording), or None."""
     if a.numbers != b.numbers:  # the common case, without reading the other facts
         return "numbers differ"
-    return facts_conflict(a.facts, b.facts) or wording_conflict(a.compact, b.compact)
+    language = a.language or b.language
+
+    def slip(x: str, y: str) -> bool:
+        return slip_like(x, y) and word_change(x, y, language) is None
+
+    return facts_conflict(a.facts, b.facts, slip) or wording_conflict(a.compact, b.compact, language)
+
+
+def slip_like(x: str, y: str) -> bool:
+    """Whether one word could be the other mistyped or misread: ``typo_like``, alike
+    once OCR confusions are spelt out (m/rn, d/cl, h/li, I/l), or two short words one
+    edit apart (``word_change`` then asks that one of them be a non-word)."""
+    if typo_like(x, y) or typo_like(_ocr_spelt(x), _ocr_spelt(y)):
+        return True
+    return max(len(x), len(y)) <= 3 and Levenshtein.distance(x, y, score_cutoff=1) <= 1
+
+
+def _ocr_spelt(word: str) -> str:
+    return word.replace("m", "rn").replace("d", "cl").replace("h", "li").replace("i", "l")
+
+
+def word_change(old: str, new: str, language: str | None) -> str | None:
+    """Why a slip-like change of one word is an edit, or None when it is noise: a word
+    that became a non-word is a slip, a British/American variant is a spelling; a word
+    that became another real word says something else.  Without a word list for the
+    language the change counts as an edit (precision first)."""
+    if spelling_variant(old, new):
+        return None
+    if language is None:
+        return f"cannot tell a slip from an edit without a word list: {old}\u2192{new}"
+    if not is_word(old, language) or not is_word(new, language):
+        return None
+    if max(len(old), len(new)) > 3 and common_misspelling(old, new, language):
+        return None
+    return f"real word changed: {old}\u2192{new}"
+
+
+def spelling_variant(a: str, b: str) -> bool:
+    """British and American spellings of one word (``organise``/``organize``)."""
+    from breame.spelling import get_american_spelling
+
+    return get_american_spelling(a) == get_american_spelling(b)
 
 
 def _compare_headlines(unit: Features, twin: Features, threshold: float) -> Verdict | None:
@@ -178,19 +221,27 @@ def _containment(unit: Features, twin: Features, score: float, threshold: float)
     return None
 
 
-def wording_conflict(a: str, b: str) -> str | None:
+def wording_conflict(a: str, b: str, language: str | None = None) -> str | None:
     """Why two similar texts differ by more than noise, or None.
 
-    Noise is a typo-like change inside a word (or a word split or merged), and a few
-    words inserted or dropped (one in a text under ten words).  A content word replaced by another content word is an
+    Noise is a slip inside a word (a typo or OCR confusion that makes a non-word, see
+    ``word_change``), a word split or merged, and a few words inserted or dropped (one
+    in a text under ten words).  A content word replaced by another content word is an
     edit, not noise: "approved" and "rejected" differ by one word and mean the opposite.
     """
     words_a, words_b = a.split(), b.split()
     loose = 0
     for old, new in _changed_blocks(words_a, words_b):
-        if old and new and typo_like("".join(old), "".join(new)):
+        if len(old) == 1 and len(new) == 1 and slip_like(old[0], new[0]):
+            reason = word_change(old[0], new[0], language)
+            if reason:
+                return reason
             continue
-        unpaired_old, unpaired_new = _pair_typos(old, new)
+        if old and new and len(old) + len(new) > 2 and slip_like("".join(old), "".join(new)):
+            continue  # a word split or merged
+        unpaired_old, unpaired_new, reason = _pair_typos(old, new, language)
+        if reason:
+            return reason
         replaced = [w for w in unpaired_old if w not in _FUNCTION_WORDS]
         replacing = [w for w in unpaired_new if w not in _FUNCTION_WORDS]
         if replaced and replacing:
@@ -202,18 +253,22 @@ def wording_conflict(a: str, b: str) -> str | None:
     return None
 
 
-def _pair_typos(old: list[str], new: list[str]) -> tuple[list[str], list[str]]:
-    """Words of a changed block left over once misspelt pairs are matched in order."""
+def _pair_typos(old: list[str], new: list[str], language: str | None) -> tuple[list[str], list[str], str | None]:
+    """Words of a changed block left over once misspelt pairs are matched in order, and
+    why a pair is an edit (a real word changed), if one is."""
     unpaired_old, used, start = [], set(), 0
     for word in old:
         for j in range(start, len(new)):
-            if typo_like(word, new[j]):
+            if slip_like(word, new[j]):
+                reason = word_change(word, new[j], language)
+                if reason:
+                    return [], [], reason
                 used.add(j)
                 start = j + 1
                 break
         else:
             unpaired_old.append(word)
-    return unpaired_old, [w for j, w in enumerate(new) if j not in used]
+    return unpaired_old, [w for j, w in enumerate(new) if j not in used], None
 
 
 def _changed_blocks(words_a: list[str], words_b: list[str]):

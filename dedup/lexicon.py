@@ -1,0 +1,110 @@
+"""Which tokens are words of a language, to tell a slip from an edit.
+
+A change that turns a word into a non-word (``market`` -> ``makret``, ``made`` ->
+``rnade``) is noise; one that turns it into another real word (``trial`` -> ``trail``,
+``film`` -> ``firm``) changes what the paragraph says.  The word lists are wordfreq's
+(frequencies from many sources, for 40-odd languages), read only for the tokens that
+differ between a candidate pair, never per unit.  A text's language is the one whose
+small list knows most of its words, among the languages written in its script; where
+no list covers the script, ``language_of`` returns None and callers take the safe
+decision (a change counts as an edit).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+
+REAL_WORD_ZIPF = 3.0  # once per million words or more: a word, not a slip
+# Web text spells common words wrong often enough for the lists to hold the slips
+# (``teh``, ``wil``, ``tis``): a rare entry far below the word it is one slip from.
+MISSPELLING_ZIPF = 3.7
+MISSPELLING_GAP = 2.2  # zipf units: over 150 times rarer
+SAMPLE_WORDS = 40  # the words a language is guessed from
+_KNOWN_SHARE = 0.5  # the guessed language's small list must know this share of them
+
+# Languages wordfreq covers, by the script they are written in (most used first).
+SCRIPT_LANGUAGES = {
+    "LATIN": ("en", "de", "es", "fr", "pt", "it", "nl", "tr", "pl", "sv", "da", "nb", "fi", "cs",
+              "sk", "sl", "ro", "hu", "ca", "id", "ms", "vi", "fil", "lt", "lv", "is", "sh"),
+    "CYRILLIC": ("ru", "uk", "bg", "mk"),
+    "ARABIC": ("ar", "fa", "ur"),
+    "DEVANAGARI": ("hi",),
+    "GREEK": ("el",),
+    "HEBREW": ("he",),
+    "BENGALI": ("bn",),
+    "TAMIL": ("ta",),
+    "HANGUL": ("ko",),
+}
+
+
+def available() -> bool:
+    """Whether the word lists are installed (``wordfreq``)."""
+    try:
+        import wordfreq  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def script_of(word: str) -> str | None:
+    """The script of a word's first letter (``LATIN``, ``CYRILLIC``, ...), or None."""
+    for char in word:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            return name.split(" ", 1)[0] if name else None
+    return None
+
+
+def language_of(words: Sequence[str]) -> str | None:
+    """The language of a text's (casefolded) words: among the languages of its main
+    script, the one whose list knows most of its first words; None when no list
+    covers the script or none knows half of them."""
+    sample = [w for w in words[:SAMPLE_WORDS] if not w.isdigit()]
+    if not sample or not available():
+        return None
+    scripts = Counter(script_of(w) for w in sample)
+    script, _ = scripts.most_common(1)[0]
+    candidates = SCRIPT_LANGUAGES.get(script or "")
+    if not candidates:
+        return None
+    return _best_language(tuple(sample), candidates)
+
+
+@lru_cache(maxsize=1024)
+def _best_language(sample: tuple[str, ...], candidates: tuple[str, ...]) -> str | None:
+    best, best_known = None, 0
+    for language in candidates:
+        known = sum(1 for word in sample if word in _small_list(language))
+        if known > best_known:
+            best, best_known = language, known
+        if known == len(sample):
+            break
+    return best if best_known >= _KNOWN_SHARE * len(sample) else None
+
+
+@lru_cache(maxsize=None)
+def _small_list(language: str) -> frozenset[str]:
+    from wordfreq import get_frequency_dict
+
+    return frozenset(get_frequency_dict(language, wordlist="small"))
+
+
+@lru_cache(maxsize=65536)
+def is_word(word: str, language: str) -> bool:
+    """Whether ``word`` is a real word of ``language`` (a frequent enough entry)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, language) >= REAL_WORD_ZIPF
+
+
+def common_misspelling(a: str, b: str, language: str) -> bool:
+    """Whether the rarer of two words a slip apart is a common misspelling of the other
+    rather than a word of its own: rare, and hundreds of times rarer than the other."""
+    from wordfreq import zipf_frequency
+
+    low, high = sorted((zipf_frequency(a, language), zipf_frequency(b, language)))
+    return low < MISSPELLING_ZIPF and high - low >= MISSPELLING_GAP

@@ -30,7 +30,7 @@ from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, Uni
 from .layouts import segment_any
 from .patterns import compile_ignore
 from .settle import original_spans, settle
-from .normalize import compact_without_suffix, derivable_compact, normalize, normalize_batch
+from .normalize import compact_without_suffix, derivable_compact, may_end_in_tail, normalize, normalize_batch
 
 EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
@@ -164,9 +164,8 @@ def _derivable(text: str, encoded: bytes, compact_text: str) -> bool:
     then are the two compared."""
     if not text.isascii():
         return False
-    end = text[-60:].lower()
     if ("_" in text or "*" in text or "`" in text or text.lstrip()[:1].isdigit()
-            or "read" in end or "continue" in end or "story" in end):
+            or may_end_in_tail(" ".join(text[-60:].lower().split()))):
         return derivable_compact(encoded) == compact_text
     return True
 

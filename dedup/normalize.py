@@ -55,9 +55,35 @@ _TYPOGRAPHY_CHARS = re.compile("[" + "".join(map(chr, _TYPOGRAPHY)) + "]")
 
 def plain_typography(text: str) -> str:
     """NFKC with straight quotes and dashes, no-break spaces as spaces and invisible
-    characters dropped (``str.translate`` with a dict is slow on non-ASCII text)."""
-    text = unicodedata.normalize("NFKC", text)
+    characters dropped (``str.translate`` with a dict is slow on non-ASCII text), and
+    the marks that noise adds or drops in each script folded away (``fold_marks``)."""
+    text = fold_marks(unicodedata.normalize("NFKC", text))
     return _TYPOGRAPHY_CHARS.sub(_replace_typography, text)
+
+
+# Marks that spelling noise adds or drops without changing the word, by script: Latin,
+# Greek and Cyrillic accents (a dropped accent, ae for ä, e for ё), Arabic harakat,
+# tatweel and the hamza or madda on alef, the Devanagari nukta.  Letters that noise
+# swaps for a look-alike: Arabic teh marbuta/heh and alef maksura/yeh, Turkish dotless
+# i, the Devanagari chandrabindu/anusvara.  Every decimal digit reads as its ASCII digit
+# (Arabic-Indic ``١٦٢٠`` is 1620).
+_FOLDED_MARKS = re.compile("[\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c]")
+_LOOK_ALIKES = {"\u0629": "\u0647", "\u0649": "\u064a", "\u0131": "i", "\u0901": "\u0902"}
+_DIGITS = {
+    chr(c): str(unicodedata.decimal(chr(c)))
+    for c in range(0x80, 0x110000)
+    if unicodedata.category(chr(c)) == "Nd" and unicodedata.decimal(chr(c), None) is not None
+}
+_FOLD_CHARS = re.compile("[" + "".join(re.escape(c) for c in [*_LOOK_ALIKES, *_DIGITS]) + "]")
+_FOLD = {**_LOOK_ALIKES, **_DIGITS}
+_HAS_MARKS = re.compile("[\u00c0-\u024f\u0370-\u04ff\u0600-\u06ff\u0900-\u097f]")
+
+
+def fold_marks(text: str) -> str:
+    """``text`` (NFKC) without the marks and look-alike letters that noise varies."""
+    if _HAS_MARKS.search(text):
+        text = unicodedata.normalize("NFC", _FOLDED_MARKS.sub("", unicodedata.normalize("NFD", text)))
+    return _FOLD_CHARS.sub(lambda m: _FOLD[m.group()], text)
 
 
 def _replace_typography(match: re.Match) -> str:
@@ -70,9 +96,42 @@ _EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|`+)")
 _QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_READ_MORE_TAIL = re.compile(
-    r"[\W_]*\b(?:read more|continue reading|read the full (?:story|article)|full story)[\W_]*$"
+# "Read more" links at the end of a unit, in the languages the word lists cover (and
+# a few more), as normalize() leaves them.  A bare common word ("mehr", "更多") counts
+# only in brackets, where it cannot be the last word of a sentence.
+READ_MORE = (
+    "read more", "continue reading", "read the full story", "read the full article", "full story",
+    "weiterlesen", "weiter lesen", "mehr lesen", "mehr erfahren", "[mehr]", "[more]",
+    "leer más", "seguir leyendo", "sigue leyendo", "ver más", "lee más", "[más]",
+    "lire la suite", "en savoir plus", "leggi di più", "continua a leggere", "leggi tutto",
+    "leia mais", "continue lendo", "saiba mais", "lees meer", "lees verder", "czytaj dalej",
+    "czytaj więcej", "devamını oku", "haberin devamı", "daha fazla oku", "читать далее",
+    "читать дальше", "читать полностью", "подробнее", "читати далі", "докладніше",
+    "اقرأ المزيد", "اقرأ المزيد من", "تابع القراءة", "और पढ़ें", "आगे पढ़ें", "पूरा पढ़ें",
+    "阅读全文", "阅读更多", "查看全文", "阅读原文", "展开全文", "【更多】", "[更多]",
+    "続きを読む", "もっと見る", "続きを見る", "全文を読む", "더보기", "기사 더보기", "계속 읽기",
 )
+_CJK_TAIL = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+_READ_MORE_TAIL = re.compile(
+    "[\\W_]*(?:" + "|".join(
+        ("" if _CJK_TAIL.match(p) or not p[0].isalnum() else "(?<![^\\W_])")
+        + re.escape(" ".join(p.casefold().split() if p.isascii() else fold_marks(p).casefold().split()))
+        for p in sorted(READ_MORE, key=len, reverse=True)
+    ) + ")[\\W_]*$"
+)
+_TAIL_WINDOW = 40  # compact() looks for a tail only when its last 40 characters end in one
+
+
+def may_end_in_tail(normalized: str) -> bool:
+    """Whether a normalised text ends in a "read more" link (a quick look at its end)."""
+    return _READ_MORE_TAIL.search(normalized[-_TAIL_WINDOW:]) is not None
+
+
+def without_tail(normalized: str) -> str:
+    """The normalised text without a "read more" link at its end (unless that is all)."""
+    cut = max(0, len(normalized) - 2 * _TAIL_WINDOW)
+    trimmed = normalized[:cut] + _READ_MORE_TAIL.sub("", normalized[cut:])
+    return trimmed.rstrip() or normalized
 _SUFFIX_SEPARATOR = re.compile(" (?:[|-]|::|\u00b7) ")  # normalised text has single spaces
 _SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:\||-|::|\u00b7)\s+(?P<site>[^|]+)$")
 
@@ -142,10 +201,7 @@ _OTHER_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
 
 def compact(normalized: str) -> str:
     """Words only, joined by spaces, without a trailing 'Read more' tail."""
-    trimmed = normalized
-    end = normalized[-40:]
-    if "read" in end or "continue" in end or "story" in end:
-        trimmed = _READ_MORE_TAIL.sub("", normalized) or normalized
+    trimmed = without_tail(normalized) if may_end_in_tail(normalized) else normalized
     # The same tokens as words(), mostly without a regex: ASCII punctuation becomes a
     # space byte-wise; other characters are kept unless one is not a word character.
     if trimmed.isascii():
@@ -209,11 +265,23 @@ def _more_words_than(text: str, limit: int) -> bool:
 _ALNUM = re.compile(r"[^\W_]")
 
 
+# Scripts written without spaces: a word is about two Chinese or Japanese characters
+# (the dev sets' rule: 10 letters or fewer make a short line), four Thai, Lao, Khmer or
+# Burmese ones.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+_CJK_PER_WORD, _UNSPACED_PER_WORD = 2, 4
+
+
 def count_words(text: str) -> int:
-    """Whitespace-separated tokens that contain a letter or a digit.
+    """Whitespace-separated tokens that contain a letter or a digit; in scripts
+    written without spaces, their letters two (Chinese, Japanese) or four (Thai...)
+    to a word.
 
     Exact up to 40 tokens; a longer text reports its token count, since only small
     counts decide anything (short lines, titles) and this runs for every unit."""
+    if not text.isascii() and (_CJK.search(text) or _UNSPACED.search(text)):
+        return _count_unspaced(text)
     if len(text) > LONG_TEXT:
         total = sum(len(piece.split()) for piece in slices_at_spaces(text))
         if total > 40:
@@ -222,6 +290,14 @@ def count_words(text: str) -> int:
     if len(tokens) > 40:
         return len(tokens)
     return sum(1 for token in tokens if _ALNUM.search(token))
+
+
+def _count_unspaced(text: str) -> int:
+    cjk = len(_CJK.findall(text))
+    unspaced = len(_UNSPACED.findall(text))
+    rest = _CJK.sub(" ", _UNSPACED.sub(" ", text))
+    spaced = sum(1 for token in rest.split() if _ALNUM.search(token))
+    return spaced + -(-cjk // _CJK_PER_WORD) + -(-unspaced // _UNSPACED_PER_WORD)
 
 
 # -- a batch at a time ------------------------------------------------------------------
@@ -238,7 +314,6 @@ _OTHER_SPACE = re.compile(r"[^\S\x00-\x7f]")  # whitespace beyond ASCII
 _MARKUP_BYTE = np.frombuffer(bytes(c in b">#*_`" for c in range(256)), dtype=bool)
 _NOT_MARKUP = bytes(c for c in range(256) if c not in b">#*_`")
 _MARKER_START = tuple(bytes([c]) for c in b"-+0123456789")
-_TAIL_WINDOW = 40  # compact() looks for a tail only when its last 40 characters name one
 
 
 @dataclass
@@ -340,8 +415,7 @@ def _fill(chosen: list[int], texts: list[str], normalized: list, compacts: list,
         if k in markup or piece[:1] in _MARKER_START or piece[-1:] in (b"=", b"-"):
             continue
         normalized[i] = text = folded_pieces[k]
-        end = text[-_TAIL_WINDOW:]
-        if "read" in end or "continue" in end or "story" in end:
+        if may_end_in_tail(text):
             compacts[i] = compact(text)
         else:
             compacts[i] = compacted[k]

@@ -25,14 +25,18 @@ from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
+import regex
 from rapidfuzz.distance import OSA
 
 from .normalize import (
+    FOLDABLE,
+    WORD,
     _ASCII_NON_WORD,
     chunks,
     compact,
     compact_without_suffix,
     count_words,
+    fold_marks,
     normalize,
     plain_typography,
     strip_block_markers,
@@ -156,7 +160,7 @@ def exact_keys(normalized: list[str]) -> np.ndarray:
 
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 _HAS_DIGIT = re.compile(r"\d")
-_CASED_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CASED_WORD = regex.compile(WORD)
 _ASCII_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*")  # in text that is ASCII letters, digits and spaces
 
 # Words whose capitalisation says nothing about a name: sentence starters, fillers.
@@ -185,7 +189,24 @@ _POLAR = frozenset(
     boost boosted cut cuts raise raised lower lowered widen widened narrow narrowed
     maximum minimum majority minority""".split()
 )
-_NEGATION = frozenset("not no never nor none nothing neither cannot without t".split())
+_NEGATION_WORDS = """
+    not no never nor none nothing neither cannot without t
+    nicht kein keine keinen keinem keiner keines nie niemals nirgends ohne
+    nunca jamás ni tampoco ningún ninguna ninguno sin
+    ne pas jamais aucun aucune rien sans
+    non mai nessuno nessuna senza  não nem nenhum nenhuma sem
+    niet geen nooit zonder  inte inga aldrig ikke ingen aldri  ei eikä
+    nie nigdy żaden bez  ne nikdy žádný
+    не нет ни никогда ничего никто ні ніколи ніщо без
+    değil yok hiç asla hiçbir
+    لا لم لن ليس ليست ليسوا غير بدون
+    नहीं न मत बिना
+    אין לא  δεν μην όχι
+"""
+_NEGATION = frozenset(w for w in (fold_marks(w).casefold() for w in _NEGATION_WORDS.split()))
+# Chinese and Japanese negate inside words, so their markers are counted in the text.
+_CJK_NEGATIONS = ("不", "没", "沒", "未", "无", "無", "非", "别", "別", "ない", "ません", "なかった", "ず")
+_HAS_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _NUMBER_WORDS = frozenset(
     """zero one two three four five six seven eight nine ten eleven twelve thirteen
     fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty
@@ -253,9 +274,16 @@ def facts_of(
         capitalised=capitalised - _NOT_NAMES,
         vocabulary=vocabulary,
         polar=vocabulary & _POLAR,
-        negations=_negations(lowered, vocabulary & _NEGATION),
+        negations=_negations(lowered, vocabulary & _NEGATION) + _cjk_negations(folded),
         number_words=vocabulary & _NUMBER_WORDS,
     )
+
+
+def _cjk_negations(folded: str) -> tuple[str, ...]:
+    """Negation markers of Chinese and Japanese text, as often as they occur."""
+    if folded.isascii() or not _HAS_CJK.search(folded):
+        return ()
+    return tuple(marker for marker in _CJK_NEGATIONS for _ in range(folded.count(marker)))
 
 
 def _negations(words: list[str], found: frozenset[str]) -> tuple[str, ...]:
@@ -283,7 +311,7 @@ def facts_conflict(a: Facts, b: Facts, slip: Callable[[str, str], bool] | None =
         return "names differ: " + ", ".join(sorted(names)[:3])
     if (a.polar - b.polar) and (b.polar - a.polar):
         return "direction differs: " + "/".join(sorted(a.polar - b.polar) + sorted(b.polar - a.polar))
-    if _unexplained_negation(a, b) or _unexplained_negation(b, a):
+    if _unexplained_negation(a, b, slip) or _unexplained_negation(b, a, slip):
         return "negation differs"
     return None
 
@@ -294,18 +322,20 @@ def _misspelt(name: str, a: Facts, b: Facts, slip: Callable[[str, str], bool]) -
     return any(slip(name, word) for word in other.vocabulary if word != name)
 
 
-def _unexplained_negation(a: Facts, b: Facts) -> bool:
+def _unexplained_negation(a: Facts, b: Facts, slip: Callable[[str, str], bool] | None = None) -> bool:
     """A negation in ``a`` that ``b`` lacks, unless ``b`` has it misspelt.
 
     Only long negations (``without``, ``never``) can be excused by a typo: ``not`` and
-    ``now`` are one letter apart and mean opposite things.
+    ``now`` are one letter apart and mean opposite things.  With ``slip`` (word lists),
+    the other word must be a slip, not a word: ``kein`` and ``ein`` are both words.
     """
     if not a.negations or a.negations == b.negations:
         return False
     missing = Counter(a.negations) - Counter(b.negations)
+    excused = slip or typo_like
     for word in missing:
         if len(word) <= 3 or not any(
-            typo_like(word, other) for other in b.vocabulary if other not in _NEGATION
+            excused(word, other) for other in b.vocabulary if other not in _NEGATION
         ):
             return True
     return False
@@ -353,11 +383,24 @@ class Features:
         return facts.numbers if facts is not None else _numbers(self.folded)
 
     @cached_property
+    def written(self) -> dict[str, str]:
+        """Its words as matching reads them (marks folded: ``buyuk``) -> as written
+        (``büyük``), for the words that differ: word lists hold the written forms."""
+        if self.text.isascii():
+            return {}
+        words = (w.casefold() for w in _CASED_WORD.findall(self.text))
+        return {fold_marks(w): w for w in words if FOLDABLE.search(w)}
+
+    @cached_property
     def language(self) -> str | None:
         """The language of its words (``lexicon.language_of``), for telling slips from edits."""
         from .lexicon import language_of
 
-        return language_of(self.compact.split(maxsplit=SAMPLE_WORDS)[:SAMPLE_WORDS])
+        if self.text.isascii():
+            sample = self.compact.split(maxsplit=SAMPLE_WORDS)[:SAMPLE_WORDS]
+        else:
+            sample = [w.casefold() for w in _CASED_WORD.findall(self.text[: 20 * SAMPLE_WORDS])][:SAMPLE_WORDS]
+        return language_of(sample)
 
     @cached_property
     def facts(self) -> Facts:

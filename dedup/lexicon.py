@@ -24,6 +24,7 @@ MISSPELLING_ZIPF = 3.7
 MISSPELLING_GAP = 2.2  # zipf units: over 150 times rarer
 SAMPLE_WORDS = 40  # the words a language is guessed from
 _KNOWN_SHARE = 0.5  # the guessed language's small list must know this share of them
+_SURE_SHARE = 0.9  # a list that knows this share ends the search
 
 # Languages wordfreq covers, by the script they are written in (most used first).
 SCRIPT_LANGUAGES = {
@@ -60,9 +61,9 @@ def script_of(word: str) -> str | None:
 
 
 def language_of(words: Sequence[str]) -> str | None:
-    """The language of a text's (casefolded) words: among the languages of its main
-    script, the one whose list knows most of its first words; None when no list
-    covers the script or none knows half of them."""
+    """The language of a text's words (as written, casefolded): among the languages of
+    its main script, the one whose list knows most of its first words; None when no
+    list covers the script or none knows half of them."""
     sample = [w for w in words[:SAMPLE_WORDS] if not w.isdigit()]
     if not sample or not available():
         return None
@@ -77,11 +78,11 @@ def language_of(words: Sequence[str]) -> str | None:
 @lru_cache(maxsize=1024)
 def _best_language(sample: tuple[str, ...], candidates: tuple[str, ...]) -> str | None:
     best, best_known = None, 0
-    for language in candidates:
+    for language in candidates:  # the most used first: most texts stop at the first
         known = sum(1 for word in sample if word in _small_list(language))
         if known > best_known:
             best, best_known = language, known
-        if known == len(sample):
+        if known >= _SURE_SHARE * len(sample):
             break
     return best if best_known >= _KNOWN_SHARE * len(sample) else None
 
@@ -93,18 +94,21 @@ def _small_list(language: str) -> frozenset[str]:
     return frozenset(get_frequency_dict(language, wordlist="small"))
 
 
+def zipf(word: str, language: str) -> float:
+    """The word's Zipf frequency: log10 of its uses per billion words."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, language)
+
+
 @lru_cache(maxsize=65536)
 def is_word(word: str, language: str) -> bool:
     """Whether ``word`` is a real word of ``language`` (a frequent enough entry)."""
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, language) >= REAL_WORD_ZIPF
+    return zipf(word, language) >= REAL_WORD_ZIPF
 
 
 def common_misspelling(a: str, b: str, language: str) -> bool:
     """Whether the rarer of two words a slip apart is a common misspelling of the other
     rather than a word of its own: rare, and hundreds of times rarer than the other."""
-    from wordfreq import zipf_frequency
-
-    low, high = sorted((zipf_frequency(a, language), zipf_frequency(b, language)))
+    low, high = sorted((zipf(a, language), zipf(b, language)))
     return low < MISSPELLING_ZIPF and high - low >= MISSPELLING_GAP

@@ -11,6 +11,7 @@ noise (a content word replaced, too many words inserted or dropped).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -151,17 +152,31 @@ def _conflict(a: Features, b: Features) -> str | None:
     if a.numbers != b.numbers:  # the common case, without reading the other facts
         return "numbers differ"
     language = a.language or b.language
+    written = {**b.written, **a.written} if a.written or b.written else None
 
     def slip(x: str, y: str) -> bool:
-        return slip_like(x, y) and word_change(x, y, language) is None
+        return slip_like(x, y) and word_change(x, y, language, written) is None
 
-    return facts_conflict(a.facts, b.facts, slip) or wording_conflict(a.compact, b.compact, language)
+    return facts_conflict(a.facts, b.facts, slip) or wording_conflict(a.compact, b.compact, language, written)
+
+
+_CJK_CHAR = re.compile("([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+def tokens(compact_text: str) -> list[str]:
+    """The words of a compact text, each Chinese or Japanese character a word of its
+    own (those scripts are not written with spaces, and a changed character is an edit)."""
+    if compact_text.isascii() or not _CJK_CHAR.search(compact_text):
+        return compact_text.split()
+    return [t for word in compact_text.split() for t in _CJK_CHAR.split(word) if t]
 
 
 def slip_like(x: str, y: str) -> bool:
     """Whether one word could be the other mistyped or misread: ``typo_like``, alike
     once OCR confusions are spelt out (m/rn, d/cl, h/li, I/l), or two short words one
     edit apart (``word_change`` then asks that one of them be a non-word)."""
+    if _CJK_CHAR.match(x) or _CJK_CHAR.match(y):
+        return False
     if typo_like(x, y) or typo_like(_ocr_spelt(x), _ocr_spelt(y)):
         return True
     return max(len(x), len(y)) <= 3 and Levenshtein.distance(x, y, score_cutoff=1) <= 1
@@ -171,7 +186,7 @@ def _ocr_spelt(word: str) -> str:
     return word.replace("m", "rn").replace("d", "cl").replace("h", "li").replace("i", "l")
 
 
-def word_change(old: str, new: str, language: str | None) -> str | None:
+def word_change(old: str, new: str, language: str | None, written: dict[str, str] | None = None) -> str | None:
     """Why a slip-like change of one word is an edit, or None when it is noise: a word
     that became a non-word is a slip, a British/American variant is a spelling; a word
     that became another real word says something else.  Without a word list for the
@@ -180,6 +195,8 @@ def word_change(old: str, new: str, language: str | None) -> str | None:
         return None
     if language is None:
         return f"cannot tell a slip from an edit without a word list: {old}\u2192{new}"
+    if written:  # the lists hold words as written, with their marks
+        old, new = written.get(old, old), written.get(new, new)
     if not is_word(old, language) or not is_word(new, language):
         return None
     if max(len(old), len(new)) > 3 and common_misspelling(old, new, language):
@@ -221,7 +238,9 @@ def _containment(unit: Features, twin: Features, score: float, threshold: float)
     return None
 
 
-def wording_conflict(a: str, b: str, language: str | None = None) -> str | None:
+def wording_conflict(
+    a: str, b: str, language: str | None = None, written: dict[str, str] | None = None
+) -> str | None:
     """Why two similar texts differ by more than noise, or None.
 
     Noise is a slip inside a word (a typo or OCR confusion that makes a non-word, see
@@ -229,17 +248,17 @@ def wording_conflict(a: str, b: str, language: str | None = None) -> str | None:
     in a text under ten words).  A content word replaced by another content word is an
     edit, not noise: "approved" and "rejected" differ by one word and mean the opposite.
     """
-    words_a, words_b = a.split(), b.split()
+    words_a, words_b = tokens(a), tokens(b)
     loose = 0
     for old, new in _changed_blocks(words_a, words_b):
         if len(old) == 1 and len(new) == 1 and slip_like(old[0], new[0]):
-            reason = word_change(old[0], new[0], language)
+            reason = word_change(old[0], new[0], language, written)
             if reason:
                 return reason
             continue
         if old and new and len(old) + len(new) > 2 and slip_like("".join(old), "".join(new)):
             continue  # a word split or merged
-        unpaired_old, unpaired_new, reason = _pair_typos(old, new, language)
+        unpaired_old, unpaired_new, reason = _pair_typos(old, new, language, written)
         if reason:
             return reason
         replaced = [w for w in unpaired_old if w not in _FUNCTION_WORDS]
@@ -253,14 +272,16 @@ def wording_conflict(a: str, b: str, language: str | None = None) -> str | None:
     return None
 
 
-def _pair_typos(old: list[str], new: list[str], language: str | None) -> tuple[list[str], list[str], str | None]:
+def _pair_typos(
+    old: list[str], new: list[str], language: str | None, written: dict[str, str] | None
+) -> tuple[list[str], list[str], str | None]:
     """Words of a changed block left over once misspelt pairs are matched in order, and
     why a pair is an edit (a real word changed), if one is."""
     unpaired_old, used, start = [], set(), 0
     for word in old:
         for j in range(start, len(new)):
             if slip_like(word, new[j]):
-                reason = word_change(word, new[j], language)
+                reason = word_change(word, new[j], language, written)
                 if reason:
                     return [], [], reason
                 used.add(j)

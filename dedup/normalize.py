@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
+import regex
 
 _TYPOGRAPHY = str.maketrans(
     {
@@ -69,21 +70,26 @@ def plain_typography(text: str) -> str:
 # (Arabic-Indic ``١٦٢٠`` is 1620).
 _FOLDED_MARKS = re.compile("[\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c]")
 _LOOK_ALIKES = {"\u0629": "\u0647", "\u0649": "\u064a", "\u0131": "i", "\u0901": "\u0902"}
-_DIGITS = {
-    chr(c): str(unicodedata.decimal(chr(c)))
-    for c in range(0x80, 0x110000)
-    if unicodedata.category(chr(c)) == "Nd" and unicodedata.decimal(chr(c), None) is not None
-}
-_FOLD_CHARS = re.compile("[" + "".join(re.escape(c) for c in [*_LOOK_ALIKES, *_DIGITS]) + "]")
-_FOLD = {**_LOOK_ALIKES, **_DIGITS}
-_HAS_MARKS = re.compile("[\u00c0-\u024f\u0370-\u04ff\u0600-\u06ff\u0900-\u097f]")
+_FOLD_CHARS = regex.compile("[" + "".join(_LOOK_ALIKES) + r"]|(?![0-9])\p{Nd}")
+_DECOMPOSING = "".join(
+    c for c in map(chr, [*range(0xC0, 0x250), *range(0x370, 0x500), *range(0x600, 0x700), *range(0x900, 0x980)])
+    if _FOLDED_MARKS.search(unicodedata.normalize("NFD", c))
+)
+_HAS_MARKS = re.compile("[" + _DECOMPOSING + "\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c]")
+FOLDABLE = regex.compile("[" + _DECOMPOSING + "\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c"
+                         + "".join(_LOOK_ALIKES) + r"]|(?![0-9])\p{Nd}")  # what fold_marks changes
 
 
 def fold_marks(text: str) -> str:
     """``text`` (NFKC) without the marks and look-alike letters that noise varies."""
     if _HAS_MARKS.search(text):
         text = unicodedata.normalize("NFC", _FOLDED_MARKS.sub("", unicodedata.normalize("NFD", text)))
-    return _FOLD_CHARS.sub(lambda m: _FOLD[m.group()], text)
+    return _FOLD_CHARS.sub(_fold_char, text)
+
+
+def _fold_char(match: regex.Match) -> str:
+    char = match.group()
+    return _LOOK_ALIKES.get(char) or str(unicodedata.decimal(char))
 
 
 def _replace_typography(match: re.Match) -> str:
@@ -95,7 +101,10 @@ _SETEXT_UNDERLINE = re.compile(r"\n\s{0,3}(?:=+|-+)\s*$")
 _EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|`+)")
 _QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Letters and digits with their combining marks (the vowel signs of Indic scripts are
+# marks, not letters, yet belong to the word); ``regex`` knows the Unicode categories.
+WORD = r"[\p{L}\p{N}\p{M}]+"
+_WORD = regex.compile(WORD)
 # "Read more" links at the end of a unit, in the languages the word lists cover (and
 # a few more), as normalize() leaves them.  A bare common word ("mehr", "更多") counts
 # only in brackets, where it cannot be the last word of a sentence.
@@ -105,7 +114,8 @@ READ_MORE = (
     "leer más", "seguir leyendo", "sigue leyendo", "ver más", "lee más", "[más]",
     "lire la suite", "en savoir plus", "leggi di più", "continua a leggere", "leggi tutto",
     "leia mais", "continue lendo", "saiba mais", "lees meer", "lees verder", "czytaj dalej",
-    "czytaj więcej", "devamını oku", "haberin devamı", "daha fazla oku", "читать далее",
+    "czytaj więcej", "devamını oku", "haberin devamı", "devamı", "devamı için tıklayın",
+    "daha fazla oku", "читать далее",
     "читать дальше", "читать полностью", "подробнее", "читати далі", "докладніше",
     "اقرأ المزيد", "اقرأ المزيد من", "تابع القراءة", "और पढ़ें", "आगे पढ़ें", "पूरा पढ़ें",
     "阅读全文", "阅读更多", "查看全文", "阅读原文", "展开全文", "【更多】", "[更多]",
@@ -196,7 +206,7 @@ def words(normalized: str) -> list[str]:
 
 
 _ASCII_NON_WORD = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
-_OTHER_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
+_OTHER_NON_WORD = regex.compile(r"[^\x00-\x7f\w\p{M}]")
 
 
 def compact(normalized: str) -> str:

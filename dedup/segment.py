@@ -287,7 +287,7 @@ def _mark_title(units: list[Unit]) -> list[Unit]:
         first.kind is UnitKind.PARAGRAPH
         and first.first_line == first.last_line
         and 0 < count_words(first.text) <= _MAX_HEADLINE_WORDS
-        and not re.search(r"[.,;:]\s*$", first.text)
+        and not re.search(r"[.,;:\u3002\uff0e\u0964\u06d4]\s*$", first.text)
     ):
         units[0] = first._replace(kind=UnitKind.HEADLINE)
     return units

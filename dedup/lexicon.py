@@ -12,19 +12,24 @@ decision (a change counts as an edit).
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
-REAL_WORD_ZIPF = 3.0  # once per million words or more: a word, not a slip
+REAL_WORD_ZIPF = 3.0  # once per million words or more: a word, not a slip (the small lists' floor)
 # Web text spells common words wrong often enough for the lists to hold the slips
 # (``teh``, ``wil``, ``tis``): a rare entry far below the word it is one slip from.
 MISSPELLING_ZIPF = 3.7
 MISSPELLING_GAP = 2.2  # zipf units: over 150 times rarer
 SAMPLE_WORDS = 40  # the words a language is guessed from
-_KNOWN_SHARE = 0.5  # the guessed language's small list must know this share of them
-_SURE_SHARE = 0.9  # a list that knows this share ends the search
+_KNOWN_SHARE = 0.4  # the guessed language's list must know this share of them
+_SURE_SHARE = 0.6  # a list that knows this share ends the search
+_MAJOR = 8  # the first languages of a script tried before the others
+_GUESS_BUCKETS = 550  # buckets of a centibel: the words of Zipf 3.5 and above guess the language
 
 # Languages wordfreq covers, by the script they are written in (most used first).
 SCRIPT_LANGUAGES = {
@@ -42,12 +47,36 @@ SCRIPT_LANGUAGES = {
 
 
 def available() -> bool:
-    """Whether the word lists are installed (``wordfreq``)."""
-    try:
-        import wordfreq  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether the word lists are installed (``wordfreq``'s data files)."""
+    return _data_folder() is not None
+
+
+@lru_cache(maxsize=None)
+def _data_folder() -> Path | None:
+    """wordfreq's data folder, found without importing wordfreq (its import loads
+    tokenizers this module does not need)."""
+    spec = importlib.util.find_spec("wordfreq")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    return folder if folder.is_dir() else None
+
+
+def _buckets(language: str) -> list[list[str]]:
+    """A language's small list: words in buckets of one centibel of frequency, the most
+    frequent first (wordfreq's cBpack format: a header, then bucket i holds the words
+    used 10**(-i/100) of the time)."""
+    import msgpack
+
+    folder = _data_folder()
+    path = folder / f"small_{language}.msgpack.gz" if folder else None
+    if path is None or not path.is_file():
+        return []
+    with gzip.open(path, "rb") as packed:
+        data = msgpack.load(packed, raw=False)
+    if not data or not isinstance(data[0], dict) or data[0].get("format") != "cB":
+        return []
+    return data[1:]
 
 
 @lru_cache(maxsize=4096)
@@ -78,7 +107,9 @@ def language_of(words: Sequence[str]) -> str | None:
 @lru_cache(maxsize=1024)
 def _best_language(sample: tuple[str, ...], candidates: tuple[str, ...]) -> str | None:
     best, best_known = None, 0
-    for language in candidates:  # the most used first: most texts stop at the first
+    for rank, language in enumerate(candidates):  # the most used first: most texts stop at the first
+        if rank == _MAJOR and best_known >= _KNOWN_SHARE * len(sample):
+            break  # a major language fits: the rarer ones are not read
         known = sum(1 for word in sample if word in _small_list(language))
         if known > best_known:
             best, best_known = language, known
@@ -89,16 +120,22 @@ def _best_language(sample: tuple[str, ...], candidates: tuple[str, ...]) -> str 
 
 @lru_cache(maxsize=None)
 def _small_list(language: str) -> frozenset[str]:
-    from wordfreq import get_frequency_dict
+    """The language's words used about three times per million or more: enough to
+    guess a language by, small enough to hold for every language of a script."""
+    return frozenset(word for bucket in _buckets(language)[:_GUESS_BUCKETS] for word in bucket)
 
-    return frozenset(get_frequency_dict(language, wordlist="small"))
+
+@lru_cache(maxsize=None)
+def _zipfs(language: str) -> dict[str, float]:
+    """Every word of the language's small list with its Zipf frequency (9 - i/100 for
+    bucket i): the words used once per million words or more, all a real word needs."""
+    return {word: 9 - i / 100 for i, bucket in enumerate(_buckets(language)) for word in bucket}
 
 
 def zipf(word: str, language: str) -> float:
-    """The word's Zipf frequency: log10 of its uses per billion words."""
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, language)
+    """The word's Zipf frequency: log10 of its uses per billion words (0 when rarer
+    than once per million words)."""
+    return _zipfs(language).get(word, 0.0)
 
 
 @lru_cache(maxsize=65536)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 from rapidfuzz import fuzz
@@ -151,13 +152,35 @@ def _conflict(a: Features, b: Features) -> str | None:
     """Why two similar units are not repeats (facts or wording), or None."""
     if a.numbers != b.numbers:  # the common case, without reading the other facts
         return "numbers differ"
-    language = a.language or b.language
-    written = {**b.written, **a.written} if a.written or b.written else None
+    judge = WordJudge(pair=(a, b))
+    return facts_conflict(a.facts, b.facts, judge.slip) or wording_conflict(a.compact, b.compact, judge)
 
-    def slip(x: str, y: str) -> bool:
-        return slip_like(x, y) and word_change(x, y, language, written) is None
 
-    return facts_conflict(a.facts, b.facts, slip) or wording_conflict(a.compact, b.compact, language, written)
+class WordJudge:
+    """Tells slips from edits for one pair of units; their language and the written
+    forms of their words are worked out only when a slip-like pair of words asks."""
+
+    def __init__(self, language: str | None = None, pair: tuple[Features, Features] | None = None) -> None:
+        self._pair = pair
+        if pair is None:
+            self.language, self.written = language, {}
+
+    @cached_property
+    def language(self) -> str | None:
+        a, b = self._pair  # type: ignore[misc]
+        return a.language or b.language
+
+    @cached_property
+    def written(self) -> dict[str, str]:
+        a, b = self._pair  # type: ignore[misc]
+        return {**b.written, **a.written} if a.written or b.written else {}
+
+    def change(self, old: str, new: str) -> str | None:
+        """``word_change`` for this pair."""
+        return word_change(old, new, self.language, self.written)
+
+    def slip(self, x: str, y: str) -> bool:
+        return slip_like(x, y) and self.change(x, y) is None
 
 
 _CJK_CHAR = re.compile("([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
@@ -238,27 +261,28 @@ def _containment(unit: Features, twin: Features, score: float, threshold: float)
     return None
 
 
-def wording_conflict(
-    a: str, b: str, language: str | None = None, written: dict[str, str] | None = None
-) -> str | None:
+def wording_conflict(a: str, b: str, judge: WordJudge | str | None = None) -> str | None:
     """Why two similar texts differ by more than noise, or None.
 
     Noise is a slip inside a word (a typo or OCR confusion that makes a non-word, see
     ``word_change``), a word split or merged, and a few words inserted or dropped (one
     in a text under ten words).  A content word replaced by another content word is an
     edit, not noise: "approved" and "rejected" differ by one word and mean the opposite.
+    ``judge``: a ``WordJudge``, or the language of both texts.
     """
+    if not isinstance(judge, WordJudge):
+        judge = WordJudge(judge)
     words_a, words_b = tokens(a), tokens(b)
     loose = 0
     for old, new in _changed_blocks(words_a, words_b):
         if len(old) == 1 and len(new) == 1 and slip_like(old[0], new[0]):
-            reason = word_change(old[0], new[0], language, written)
+            reason = judge.change(old[0], new[0])
             if reason:
                 return reason
             continue
         if old and new and len(old) + len(new) > 2 and slip_like("".join(old), "".join(new)):
             continue  # a word split or merged
-        unpaired_old, unpaired_new, reason = _pair_typos(old, new, language, written)
+        unpaired_old, unpaired_new, reason = _pair_typos(old, new, judge)
         if reason:
             return reason
         replaced = [w for w in unpaired_old if w not in _FUNCTION_WORDS]
@@ -272,16 +296,14 @@ def wording_conflict(
     return None
 
 
-def _pair_typos(
-    old: list[str], new: list[str], language: str | None, written: dict[str, str] | None
-) -> tuple[list[str], list[str], str | None]:
+def _pair_typos(old: list[str], new: list[str], judge: WordJudge) -> tuple[list[str], list[str], str | None]:
     """Words of a changed block left over once misspelt pairs are matched in order, and
     why a pair is an edit (a real word changed), if one is."""
     unpaired_old, used, start = [], set(), 0
     for word in old:
         for j in range(start, len(new)):
             if slip_like(word, new[j]):
-                reason = word_change(word, new[j], language, written)
+                reason = judge.change(word, new[j])
                 if reason:
                     return [], [], reason
                 used.add(j)

@@ -122,26 +122,36 @@ READ_MORE = (
     "続きを読む", "もっと見る", "続きを見る", "全文を読む", "더보기", "기사 더보기", "계속 읽기",
 )
 _CJK_TAIL = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
-_READ_MORE_TAIL = re.compile(
+
+
+
+def _tail_form(phrase: str) -> str:
+    return " ".join((phrase if phrase.isascii() else fold_marks(phrase)).casefold().split())
+
+
+# Matched backwards from the end of the text (``re`` only anchors at a start): trailing
+# punctuation, the phrase reversed, a word boundary, the punctuation before it.
+_TAIL_REVERSED = re.compile(
     "[\\W_]*(?:" + "|".join(
-        ("" if _CJK_TAIL.match(p) or not p[0].isalnum() else "(?<![^\\W_])")
-        + re.escape(" ".join(p.casefold().split() if p.isascii() else fold_marks(p).casefold().split()))
+        re.escape(_tail_form(p)[::-1])
+        + ("" if _CJK_TAIL.match(p) or not p[0].isalnum() else "(?![^\\W_])")
         for p in sorted(READ_MORE, key=len, reverse=True)
-    ) + ")[\\W_]*$"
+    ) + ")[\\W_]*"
 )
-_TAIL_WINDOW = 40  # compact() looks for a tail only when its last 40 characters end in one
+_TAIL_WINDOW = 40  # longer than any phrase with its punctuation
 
 
 def may_end_in_tail(normalized: str) -> bool:
     """Whether a normalised text ends in a "read more" link (a quick look at its end)."""
-    return _READ_MORE_TAIL.search(normalized[-_TAIL_WINDOW:]) is not None
+    return _TAIL_REVERSED.match(normalized[: -_TAIL_WINDOW - 1 : -1]) is not None
 
 
 def without_tail(normalized: str) -> str:
     """The normalised text without a "read more" link at its end (unless that is all)."""
-    cut = max(0, len(normalized) - 2 * _TAIL_WINDOW)
-    trimmed = normalized[:cut] + _READ_MORE_TAIL.sub("", normalized[cut:])
-    return trimmed.rstrip() or normalized
+    found = _TAIL_REVERSED.match(normalized[: -2 * _TAIL_WINDOW - 1 : -1])
+    if found is None:
+        return normalized
+    return normalized[: len(normalized) - found.end()].rstrip() or normalized
 _SUFFIX_SEPARATOR = re.compile(" (?:[|-]|::|\u00b7) ")  # normalised text has single spaces
 _SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:\||-|::|\u00b7)\s+(?P<site>[^|]+)$")
 

@@ -16,6 +16,7 @@ The result is the same as deciding unit by unit, whatever the batches.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from rapidfuzz import fuzz, process
 from . import anchored
 from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
+from .match import noise_between
 from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, may_remove
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
 from .layouts import segment_any
@@ -36,7 +38,8 @@ EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
 _PAIR = _BATCH << 1  # pair codes: unit * _PAIR + candidate code
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
-_NO_INDEX = Index()  # what a document is matched against without across_files: nothing
+_NO_INDEX = Index()
+_SECTION_HEADING = re.compile(r" {0,3}#{2,6}(?:[ \t]|$)")  # what a document is matched against without across_files: nothing
 
 
 @dataclass
@@ -323,6 +326,8 @@ class _BatchDecision:
         ignore = self.owner._ignore
         keep_longest = self.owner.options.keep is Keep.LONGEST
         threshold, explain = self.owner.options.threshold, self.owner.explain
+        removed: set[int] = set()
+        headings: list[tuple[int, Removal]] = []  # section headings removed, pending their sections
         for u in np.flatnonzero(self.interesting).tolist():
             unit = self.units[u]
             exact_twin = self._exact_twin(u)
@@ -346,9 +351,14 @@ class _BatchDecision:
                 code, verdict = match
                 ref, twin_ref = self.ref(_BATCH + u), self.ref(code)
                 self.indexed[u] = False
-                decisions[self.unit_docs[u]].removals.append(Removal(
+                removal = Removal(
                     ref, twin_ref, verdict.score, verdict.method, excerpt(unit.text), excerpt(self.text(code)),
-                ))
+                    noise_between(unit.text, self.text(code)) if explain and verdict.method is not Method.EXACT else "",
+                )
+                decisions[self.unit_docs[u]].removals.append(removal)
+                removed.add(u)
+                if self.kinds[u] == _HEADLINE and twin_ref.index > 0 and _SECTION_HEADING.match(unit.text):
+                    headings.append((u, removal))
                 if keep_longest:
                     self.owner._features[ref] = self.unit_features(u)
                     self.owner._features[twin_ref] = self.features(code)
@@ -360,7 +370,23 @@ class _BatchDecision:
                 decisions[self.unit_docs[u]].near_misses.append(
                     NearMiss(self.ref(_BATCH + u), self.ref(code), verdict.score, verdict.reason)
                 )
+        self._keep_section_headings(decisions, removed, headings)
         return decisions
+
+    def _keep_section_headings(self, decisions: list[Decisions], removed: set[int], headings: list) -> None:
+        """A section heading (Markdown level 2 or deeper) that repeats an earlier heading
+        other than a title is structure when the text it introduces is new (a second
+        ``### Added`` under another version): it goes only with its section, i.e. when
+        the unit after it goes too.  It stays out of the index: its earlier twin is
+        there already.  Titles, bold lines and first-level headings repeat as before."""
+        for u, removal in headings:
+            after = u + 1
+            if after < len(self.units) and self.unit_docs[after] == self.unit_docs[u] and after not in removed:
+                decided = decisions[self.unit_docs[u]]
+                decided.removals.remove(removal)
+                decided.near_misses.append(NearMiss(
+                    removal.unit, removal.twin, removal.score, "a section heading: the text after it is new"
+                ))
 
     # -- array lookups -------------------------------------------------------------
 

@@ -48,6 +48,8 @@ def explain_text(text: str, options: Options | None = None, name: str = "-") -> 
         if i in removed:
             nearest, score = removed[i].twin, removed[i].score
             decision = f"removed ({removed[i].method.value})"
+            if removed[i].noise:
+                decision += f": {removed[i].noise}"
         elif i in misses:
             nearest, score = misses[i].twin, misses[i].score
             decision = f"kept: {misses[i].reason}"

@@ -15,6 +15,7 @@ import re
 from html.parser import HTMLParser
 
 from .model import Document, Unit, UnitKind
+from .segment import mark_protected
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 BLOCKS = HEADINGS | {"p", "li", "blockquote"}
@@ -165,7 +166,8 @@ def segment_html(text: str, name: str = "-") -> Document:
             last_line=text.count("\n", 0, max(start, end - 1)) + 1,
             text=content,
         ))
-    return Document(name=name, text=text, units=tuple(units), layout="markup")
+    # <!-- dedup: off --> ... <!-- dedup: on --> protect the units between them, as in text.
+    return Document(name=name, text=text, units=tuple(mark_protected(text, units)), layout="markup")
 
 
 def _outer_spans(found: list[dict]) -> dict[int, tuple[int, int]]:

@@ -25,6 +25,7 @@ REAL_WORD_ZIPF = 3.0  # once per million words or more: a word, not a slip (the 
 # (``teh``, ``wil``, ``tis``): a rare entry far below the word it is one slip from.
 MISSPELLING_ZIPF = 3.7
 MISSPELLING_GAP = 2.2  # zipf units: over 150 times rarer
+SHORT_MISSPELLING_GAP = 3.5  # over 3,000 times rarer
 SAMPLE_WORDS = 40  # the words a language is guessed from
 _KNOWN_SHARE = 0.4  # the guessed language's list must know this share of them
 _SURE_SHARE = 0.6  # a list that knows this share ends the search
@@ -144,8 +145,9 @@ def is_word(word: str, language: str) -> bool:
     return zipf(word, language) >= REAL_WORD_ZIPF
 
 
-def common_misspelling(a: str, b: str, language: str) -> bool:
+def common_misspelling(a: str, b: str, language: str, short: bool = False) -> bool:
     """Whether the rarer of two words a slip apart is a common misspelling of the other
-    rather than a word of its own: rare, and hundreds of times rarer than the other."""
+    rather than a word of its own: rare, and hundreds of times rarer than the other
+    (thousands for words of three letters, where a slip often makes a word: to/tot)."""
     low, high = sorted((zipf(a, language), zipf(b, language)))
-    return low < MISSPELLING_ZIPF and high - low >= MISSPELLING_GAP
+    return low < MISSPELLING_ZIPF and high - low >= (SHORT_MISSPELLING_GAP if short else MISSPELLING_GAP)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 
 from .model import Document, UnitKind
-from .segment import _Builder, _Line, _emit_block, _mark_protected, _mark_title, start_document
+from .segment import _Builder, _Line, _emit_block, mark_protected, _mark_title, start_document
 
 _PARSER = MarkdownIt("commonmark").enable("table")
 _FROZEN_TOKENS = {"fence", "html_block", "hr"}
@@ -56,7 +56,7 @@ def segment_markdown(text: str, name: str = "-") -> Document:
         elif token.type in _FROZEN_TOKENS:
             builder.freeze(lines, first, last + 1)
     _freeze_uncovered(builder, lines)
-    units = _mark_protected(text, _mark_title(builder.units))  # added in document order
+    units = mark_protected(text, _mark_title(builder.units))  # added in document order
     return Document(name=name, text=text, units=tuple(units), frozen=tuple(sorted(builder.frozen)), layout="markdown")
 
 

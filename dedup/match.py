@@ -222,7 +222,7 @@ def word_change(old: str, new: str, language: str | None, written: dict[str, str
         old, new = written.get(old, old), written.get(new, new)
     if not is_word(old, language) or not is_word(new, language):
         return None
-    if max(len(old), len(new)) > 3 and common_misspelling(old, new, language):
+    if common_misspelling(old, new, language, short=max(len(old), len(new)) <= 3):
         return None
     return f"real word changed: {old}\u2192{new}"
 
@@ -330,3 +330,27 @@ def _changed_blocks(words_a: list[str], words_b: list[str]):
         yield words_a[block[0] : block[1]], words_b[block[2] : block[3]]
 
 
+
+
+def noise_between(text: str, twin_text: str, headline: bool = False) -> str:
+    """What differs between a removed unit and its kept twin, in a reader's terms
+    (``slip: makret→market``, ``spelling: organize→organise``, ``added: also``), for
+    ``-v`` and ``explain``; "" when only case, spacing or punctuation differ."""
+    unit, twin = Features.of(text, headline), Features.of(twin_text, headline)
+    judge = WordJudge(pair=(unit, twin))
+    notes = []
+    for new, old in _changed_blocks(tokens(unit.compact), tokens(twin.compact)):
+        if len(old) == 1 and len(new) == 1 and slip_like(old[0], new[0]):
+            kind = "spelling" if spelling_variant(old[0], new[0]) else "slip"
+            notes.append(f"{kind}: {new[0]}\u2192{old[0]}")
+        elif old and new and slip_like("".join(old), "".join(new)):
+            notes.append(f"split or joined: {' '.join(new)}\u2192{' '.join(old)}")
+        else:
+            if new:
+                notes.append("added: " + " ".join(new[:4]))
+            if old:
+                notes.append("dropped: " + " ".join(old[:4]))
+    del judge
+    if len(notes) > 3:
+        notes = notes[:3] + [f"{len(notes) - 3} more"]
+    return "; ".join(notes)

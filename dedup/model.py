@@ -80,6 +80,7 @@ class Removal:
     method: Method
     excerpt: str
     twin_excerpt: str = ""
+    noise: str = ""  # what differs, in a reader's terms (worked out for -v and explain only)
 
 
 @dataclass(frozen=True)

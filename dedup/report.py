@@ -96,12 +96,13 @@ def removal_table(results: list[CleanResult]) -> Table:
     from rich.table import Table  # loaded only for a table
 
     table = Table(title="Removed units", show_lines=False)
-    for column in ("file", "lines", "kind", "method", "score", "kept twin", "excerpt"):
+    for column in ("file", "lines", "kind", "method", "score", "kept twin", "noise", "excerpt"):
         table.add_column(column, overflow="fold")
     for result in results:
         for removal in result.removals:
             unit, twin = removal.unit, removal.twin
             twin_at = _where(twin, unit.document)
+            noise = removal.noise
             cells = (
                 unit.document,
                 f"{unit.first_line}-{unit.last_line}",
@@ -109,6 +110,7 @@ def removal_table(results: list[CleanResult]) -> Table:
                 removal.method.value,
                 f"{removal.score:.1f}",
                 twin_at,
+                noise,
                 removal.excerpt,
             )
             table.add_row(*(Text(printable(cell)) for cell in cells))  # article text is never markup

@@ -88,7 +88,7 @@ def segment(text: str, name: str = "-") -> Document:
     units = _one_line_blocks(text)
     if units is None:
         return segment_lines(text, name)
-    return Document(name=name, text=text, units=tuple(_mark_protected(text, _mark_title(units))))
+    return Document(name=name, text=text, units=tuple(mark_protected(text, _mark_title(units))))
 
 
 def _one_line_blocks(text: str) -> list[Unit] | None:
@@ -135,11 +135,11 @@ def segment_lines(text: str, name: str = "-") -> Document:
             j += 1
         _emit_block(builder, lines, i, j)
         i = j
-    units = _mark_protected(text, _mark_title(builder.units))
+    units = mark_protected(text, _mark_title(builder.units))
     return Document(name=name, text=text, units=tuple(units), frozen=tuple(builder.frozen))
 
 
-def _mark_protected(text: str, units: list[Unit]) -> list[Unit]:
+def mark_protected(text: str, units: list[Unit]) -> list[Unit]:
     """Flag units that start inside a ``<!-- dedup: off -->`` region."""
     if "dedup" not in text:
         return units

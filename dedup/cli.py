@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import fnmatch
 import gc
 import os
 import signal
@@ -28,6 +29,7 @@ from .jsonl import byte_lines, read_lines, rewritten
 from .patterns import PatternError, compile_ignore
 from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
 from .report import RunStats, explain_table, print_removals, printable, summary_line, unified_diff
+from .repository import open_repository, references
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
 from .atomic import (
     Identity,
@@ -110,6 +112,7 @@ class Settings:
     jobs: int
     verbose: bool
     quiet: bool
+    against: tuple[str, ...] = ()
 
     @property
     def options(self) -> Options:
@@ -171,6 +174,11 @@ class Settings:
     "-j", "--jobs", type=click.IntRange(min=0), default=0,
     help="Processes to use: this one decides, the others fingerprint files ahead of it "
     "(0: one per core; 1: no workers). Output is the same for any value.",
+)
+@click.option(
+    "--against", multiple=True, metavar="PATH", type=click.Path(exists=True),
+    help="Files or folders whose units count as earlier originals: read, never written "
+    "(repeatable; implies --across-files).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="List every removal and kept look-alike.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
@@ -268,6 +276,10 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
         if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
             params[name] = _config_path(found, name, value) if name in ("output_dir", "report") else value
     settings = Settings(**params)
+    if settings.against:
+        settings.across_files = True
+        if settings.keep == Keep.LONGEST.value:
+            raise click.UsageError("--keep longest cannot be combined with --against (references are never changed)")
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("- (standard input) cannot be combined with other paths")
     if "-" in paths and settings.output_dir is not None:
@@ -302,6 +314,16 @@ def _config_path(config: Path | None, name: str, value: str) -> Path:
             f"a path outside the project must be given on the command line"
         )
     return path
+
+
+def _included(paths: list[str], include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
+    """The tracked files a folder walk would take: their names match ``include`` and
+    their paths no ``exclude`` pattern."""
+    return [
+        p for p in paths
+        if any(fnmatch.fnmatch(os.path.basename(p), pattern) for pattern in include)
+        and not any(fnmatch.fnmatch(p, pattern) for pattern in exclude)
+    ]
 
 
 def _check_encoding(name: str) -> None:
@@ -357,6 +379,7 @@ class _Run:
             self.say(f"note: {message}")
 
     def stdin(self) -> None:
+        self._read_references(list(self.settings.against), set())
         if self.settings.input_format == "jsonl":
             out = None if self.dry else sys.stdout.buffer
             self.stats.changed += self._jsonl(sys.stdin.buffer, "-", out)
@@ -382,8 +405,14 @@ class _Run:
         include = tuple(s.include or DEFAULT_INCLUDE + JSONL_INCLUDE)
         notes: list[str] = []
         stale: list[Path] = []
-        found = discover(list(s.paths), include, tuple(s.exclude), skip=s.output_dir, notes=notes, stale=stale)
+        paths, against = list(s.paths), list(s.against)
+        repository = open_repository() if s.across_files and "PRE_COMMIT" in os.environ else None
+        if repository is not None:  # a hook: the rest of the repository, and unchanged files, are references
+            paths, tracked = references(repository, paths)
+            against += _included(tracked, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude))
+        found = discover(paths, include, tuple(s.exclude), skip=s.output_dir, notes=notes, stale=stale) if paths else []
         _check_outputs(s, found)
+        self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
         for message in notes:
             self.note(message)
         self._stale_temp_files(stale)
@@ -408,6 +437,26 @@ class _Run:
                     self._jsonl_file(item)
                     progress.advance(task)
         self._finish_verbose()
+
+    def _read_references(self, against: list[str], cleaning: set[str]) -> None:
+        """Decide the reference files first, as earlier files of the run, and drop what
+        they give: only their kept units matter.  A file also being cleaned is not a
+        reference (its own older text never counts as an original)."""
+        if not against:
+            return
+        s = self.settings
+        found = discover(against, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude))
+        references = []
+        for item in found:
+            if item.path is not None and os.path.realpath(item.path) in cleaning:
+                continue
+            if item.error is None and self._is_jsonl(item):
+                self.note(f"{item.name}: a JSONL file cannot be a reference yet; skipped")
+                continue
+            references.append(item)
+        for outcome in self.cleaner.clean_files(references, s.encoding):
+            if outcome.error:
+                self.error(outcome.error)
 
     def _stale_temp_files(self, stale: list[Path]) -> None:
         """Temporary files a killed run left: removed by a run that writes, named by one

@@ -53,6 +53,7 @@ KEYS: dict[str, Key] = {
     "text-field": Key("text_field", str),
     "id-field": Key("id_field", str),
     "drop-bad-lines": Key("drop_bad_lines", bool),
+    "against": Key("against", list),
 }
 
 

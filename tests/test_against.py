@@ -1,0 +1,111 @@
+"""``--against``: reference files count as earlier originals and are never written; and
+the pre-commit hook cleans staged files against the rest of the repository."""
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dedup.cli import main
+
+from test_properties import structured
+
+PARA = "The council voted on Tuesday to approve the new harbour budget for the coming year."
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args, cwd=None):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def write(folder: Path, texts: list[str]) -> None:
+    folder.mkdir(parents=True)
+    for i, text in enumerate(texts):
+        (folder / f"{i:03d}.txt").write_bytes(text.encode())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(structured("text"), min_size=2, max_size=6), st.data())
+def test_against_a_gives_for_f_what_a_run_over_a_then_f_gives(tmp_path, texts, data):
+    """The rule: ``--across-files --against A F`` gives for F exactly what a run over A
+    followed by F gives for F (and A is never written)."""
+    cut = data.draw(st.integers(1, len(texts) - 1))
+    base = Path(tempfile.mkdtemp(dir=tmp_path))
+    for name in ("whole", "split"):
+        write(base / name / "a_ref", texts[:cut])
+        write(base / name / "b_new", texts[cut:])
+    whole = run("clean", "--across-files", base / "whole" / "a_ref", base / "whole" / "b_new")
+    split = run("clean", "--across-files", "--against", base / "split" / "a_ref", base / "split" / "b_new")
+    assert whole.exit_code == 0 and split.exit_code == 0, split.output
+    for i in range(len(texts) - cut):
+        name = f"{i:03d}.txt"
+        assert (base / "split" / "b_new" / name).read_bytes() == (base / "whole" / "b_new" / name).read_bytes()
+    for i in range(cut):
+        assert (base / "split" / "a_ref" / f"{i:03d}.txt").read_bytes() == texts[i].encode()
+
+
+def test_reports_name_the_twin_in_the_reference(tmp_path):
+    ref, new = tmp_path / "ref", tmp_path / "new"
+    ref.mkdir()
+    new.mkdir()
+    (ref / "old.txt").write_text(f"Old Title\n\nSomething else entirely in this old story.\n\n{PARA}\n")
+    (new / "b.txt").write_text(f"New Title\n\n{PARA}\n\nAnd a new paragraph about the harbour pier.\n")
+    report = tmp_path / "r.json"
+    result = run("clean", "--against", ref, "--report", report, new)
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(report.read_text())
+    assert [f["path"] for f in data["files"]] == [str(new / "b.txt")]
+    twin = data["files"][0]["removals"][0]["twin"]
+    assert twin["file"] == str(ref / "old.txt") and twin["lines"] == [5, 5]
+    assert (ref / "old.txt").read_text().count(PARA) == 1 and PARA not in (new / "b.txt").read_text()
+
+
+def test_keep_longest_cannot_be_combined_with_against(tmp_path):
+    (tmp_path / "a.txt").write_text("x\n")
+    result = run("clean", "--keep", "longest", "--against", tmp_path / "a.txt", tmp_path / "a.txt")
+    assert result.exit_code == 2 and "--keep longest" in result.output
+
+
+def git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@e"})
+
+
+def test_pre_commit_cleans_a_staged_file_against_the_committed_ones(tmp_path):
+    """Through ``pre-commit try-repo``: a staged file repeating a committed one fails and
+    is fixed; the committed file stays byte-identical, also with --all-files and a new
+    file that sorts first; the second run passes."""
+    work = tmp_path / "repo"
+    (work / "news").mkdir(parents=True)
+    committed = work / "news" / "032-harbour.md"
+    committed.write_text(f"# Harbour budget approved\n\n{PARA}\n\nThe mayor welcomed the vote on the pier.\n")
+    (work / "pyproject.toml").write_text("[tool.dedup]\nacross-files = true\n")  # the hook's settings
+    git("init", "-q", cwd=work)
+    git("add", ".", cwd=work)
+    git("commit", "-qm", "first", cwd=work)
+    before = committed.read_bytes()
+    staged = work / "news" / "000-followup.txt"  # sorts before the committed file
+    staged.write_text(f"Follow-up\n\n{PARA}\n\nTraders said the new berths would open in spring.\n")
+    git("add", ".", cwd=work)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache")}
+    for files in (["--files", "news/000-followup.txt"], ["--all-files"]):
+        command = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "dedup", *files]
+        first = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env, timeout=900)
+        assert first.returncode == 1, first.stdout + first.stderr
+        assert "files were modified by this hook" in first.stdout
+        assert PARA not in staged.read_text()
+        assert committed.read_bytes() == before
+        git("add", ".", cwd=work)
+        second = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env, timeout=900)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert committed.read_bytes() == before
+        staged.write_text(f"Follow-up\n\n{PARA}\n\nTraders said the new berths would open in spring.\n")
+        git("add", ".", cwd=work)

@@ -28,7 +28,7 @@ from .model import CleanResult, Keep, Options
 from .jsonl import byte_lines, read_lines, rewritten
 from .patterns import PatternError, compile_ignore
 from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
-from .report import RunStats, explain_table, print_removals, printable, summary_line, unified_diff
+from .report import RunStats, check_lines, explain_table, print_removals, printable, summary_line, unified_diff
 from .repository import open_repository, references
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
 from .atomic import (
@@ -156,7 +156,8 @@ class Settings:
 )
 @click.option(
     "--output-format", type=click.Choice(["text", "github"]), default="text", show_default=True,
-    help="github: print GitHub Actions warning annotations for each removal on stdout.",
+    help="github: print GitHub Actions warning annotations for each removal on stdout "
+    "(files are still cleaned unless --check or --diff is given).",
 )
 @click.option(
     "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -272,8 +273,10 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
             config = load(found, section_required=True) if found else {}
     except ConfigError as exc:
         raise click.UsageError(f"config: {exc}") from None
+    given = {name for name in params if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
     for name, value in config.items():
-        if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+        if name not in given and not (name in ("quiet", "verbose") and given & {"quiet", "verbose"}):
+            # The command line wins, also over the config's opposite (-v over quiet = true).
             params[name] = _config_path(found, name, value) if name in ("output_dir", "report") else value
     settings = Settings(**params)
     if settings.against:
@@ -601,7 +604,8 @@ class _Run:
             self._write_diff(unified_diff(result, source.name))
         if self.dry:
             if result.changed and s.check and not s.quiet:
-                self.say(f"would clean {source.name}")
+                for line in check_lines(result):
+                    self.say(line)
             return True
         expected = None
         try:

@@ -58,12 +58,16 @@ KEYS: dict[str, Key] = {
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml in ``start`` or a folder above it."""
+    """The nearest pyproject.toml in ``start`` or a folder above it, up to the top of
+    the repository (a folder holding ``.git``), as black and ruff look for theirs: a
+    parent folder's file does not configure a repository inside it."""
     start = start.resolve()
     for folder in [start, *start.parents] if start.is_dir() else start.parents:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             return candidate
+        if (folder / ".git").exists():
+            return None
     return None
 
 
@@ -80,10 +84,13 @@ def load(path: Path, section_required: bool) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    table = data.get("tool", {}).get("dedup")
+    tool = data.get("tool")
+    table = tool.get("dedup") if isinstance(tool, dict) else None
     if table is None:
         if section_required or path.name == "pyproject.toml":
             return {}
+        if isinstance(tool, dict):  # a pyproject-style file for other tools only
+            raise ConfigError(f"{path}: no [tool.dedup] table (put the settings there, or at the top level)")
         table = data
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.dedup] must be a table")

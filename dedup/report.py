@@ -168,3 +168,19 @@ def print_removals(console: Console, results: list[CleanResult]) -> None:
         console.print(removal_table(results))
     if any(result.near_misses for result in results):
         console.print(near_miss_table(results))
+
+
+_RULE_IDS = {"exact": "DD001", "near": "DD002", "headline": "DD003"}
+
+
+def check_lines(result: CleanResult) -> list[str]:
+    """One line per removal, as ruff's concise output gives one per finding:
+    ``news/005.txt:12: DD002 near repeat of news/003.md:7 (score 96.5)``."""
+    lines = []
+    for removal in result.removals:
+        unit, twin = removal.unit, removal.twin
+        method = removal.method.value
+        where = f"line {twin.first_line}" if twin.document == unit.document else f"{twin.document}:{twin.first_line}"
+        lines.append(f"{unit.document}:{unit.first_line}: {_RULE_IDS[method]} {method} repeat of {where} "
+                     f"(score {removal.score:.1f})")
+    return lines

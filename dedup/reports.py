@@ -8,6 +8,7 @@ command text is escaped, JSON and SARIF are plain data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -24,6 +25,16 @@ RULES = {
     "exact": ("DD001", "exact-repeat", "A unit repeats a kept unit exactly (after normalisation)."),
     "near": ("DD002", "near-repeat", "A unit repeats a kept unit with light noise (typos, punctuation)."),
     "headline": ("DD003", "repeated-headline", "A headline is repeated (markup, case or site suffix aside)."),
+}
+_RULE_HELP = {
+    "exact": "The paragraph or headline says word for word what a kept unit earlier in the file (or, with "
+             "--across-files, in an earlier file) says; case, spacing, quotes and Markdown emphasis aside. "
+             "`dedup clean` removes it; the kept copy stays where it is.",
+    "near": "The unit repeats a kept unit with noise a reader would not call a change: typos and OCR slips "
+            "into non-words, a word split or joined, a filler word, a read-more tail. Units that differ in a "
+            "number, name, direction word, negation or a real word are never near repeats.",
+    "headline": "The article's headline (or a heading) appears again, in another markup, case or with a site "
+                "suffix. `dedup clean` removes the repeat.",
 }
 
 
@@ -233,8 +244,10 @@ def to_sarif(files: list[FileRecord], options: Options, errors: list[str]) -> st
     """SARIF 2.1.0 for code scanning: one result per removal, the kept twin related."""
     rules = [
         {"id": rule_id, "name": name, "shortDescription": {"text": text},
+         "fullDescription": {"text": _RULE_HELP[method]},
+         "help": {"text": _RULE_HELP[method], "markdown": _RULE_HELP[method]},
          "defaultConfiguration": {"level": "warning"}}
-        for rule_id, name, text in RULES.values()
+        for method, (rule_id, name, text) in RULES.items()
     ]
     results = []
     for f in files:
@@ -249,6 +262,8 @@ def to_sarif(files: list[FileRecord], options: Options, errors: list[str]) -> st
                 "locations": [_location(f.uri, r.lines)],
                 "relatedLocations": [{**_location(r.twin_file, r.twin_lines), "id": 1,
                                       "message": {"text": "kept copy"}}],
+                # Content-keyed, so an alert survives edits elsewhere in the file.
+                "partialFingerprints": {"dedupUnit/v1": _fingerprint(rule_id, r.excerpt, r.twin_excerpt)},
             })
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -267,10 +282,17 @@ def to_sarif(files: list[FileRecord], options: Options, errors: list[str]) -> st
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
+def _fingerprint(rule_id: str, text: str, twin_text: str) -> str:
+    digest = hashlib.sha256("\0".join((rule_id, " ".join(text.split()), " ".join(twin_text.split()))).encode())
+    return digest.hexdigest()[:32]
+
+
 def sarif_uri(path: str) -> dict:
     """An artifactLocation for a path: percent-encoded as RFC 3986 says (so that no file
     name can read as a scheme, a query or a line break), relative ones under %SRCROOT%."""
     raw = path.encode("utf-8", "surrogateescape")  # the name's own bytes
+    if path == "-":  # standard input has no file: SARIF's placeholder for an unnamed artifact
+        return {"uri": "stdin", "uriBaseId": "STDIN"}
     if path.startswith("/"):
         return {"uri": "file://" + quote(raw, safe="/")}
     return {"uri": quote(raw, safe="/"), "uriBaseId": "%SRCROOT%"}

@@ -1,0 +1,61 @@
+"""The reviewer's tool (issue 17): settings that agree, SARIF GitHub accepts, where --check points."""
+
+import json
+
+from click.testing import CliRunner
+
+from dedup.cli import main
+
+PARA = "The council voted on Tuesday to approve the new harbour budget for the coming year."
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+
+def test_the_command_line_wins_over_the_config_also_for_its_opposite(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.dedup]\nquiet = true\n")
+    (tmp_path / "a.txt").write_text(f"T\n\n{PARA}\n\n{PARA}\n")
+    verbose = run("clean", "--check", "-v", tmp_path / "a.txt")
+    assert "Removed units" in verbose.stderr
+    assert run("clean", "--check", tmp_path / "a.txt").stderr == ""  # quiet from the config
+
+
+def test_a_config_file_for_other_tools_only_is_one_clear_line(tmp_path):
+    (tmp_path / "other.toml").write_text("[tool.other]\nx = 1\n")
+    (tmp_path / "a.txt").write_text("T\n")
+    result = run("clean", "--check", "--config", tmp_path / "other.toml", tmp_path / "a.txt")
+    assert result.exit_code == 2 and "no [tool.dedup] table" in result.output
+
+
+def test_config_discovery_stops_at_the_repository_top(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.dedup]\nthreshold = 'broken'\n")  # a parent's bad file
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "a.txt").write_text(f"T\n\n{PARA}\n\n{PARA}\n")
+    assert run("clean", "--check", repo / "a.txt").exit_code == 1
+
+
+def test_sarif_has_what_github_code_scanning_requires(tmp_path):
+    (tmp_path / "a.txt").write_text(f"T\n\n{PARA}\n\n{PARA}\n")
+    report = tmp_path / "r.sarif"
+    run("clean", "--check", "--report", report, tmp_path / "a.txt")
+    run_ = json.loads(report.read_text())["runs"][0]
+    for rule in run_["tool"]["driver"]["rules"]:
+        assert rule["fullDescription"]["text"] and rule["help"]["text"]
+    result = run_["results"][0]
+    assert len(result["partialFingerprints"]["dedupUnit/v1"]) == 32
+    # The fingerprint is content-keyed: lines added above do not change it.
+    (tmp_path / "a.txt").write_text(f"T\n\nA new first paragraph of the story here.\n\n{PARA}\n\n{PARA}\n")
+    run("clean", "--check", "--report", report, tmp_path / "a.txt")
+    again = json.loads(report.read_text())["runs"][0]["results"][0]
+    assert again["partialFingerprints"] == result["partialFingerprints"]
+    assert again["locations"][0]["physicalLocation"]["region"]["startLine"] != \
+        result["locations"][0]["physicalLocation"]["region"]["startLine"]
+
+
+def test_sarif_of_standard_input_names_no_file(tmp_path):
+    report = tmp_path / "r.sarif"
+    run("clean", "--check", "--report", report, "-", input=f"T\n\n{PARA}\n\n{PARA}\n")
+    location = json.loads(report.read_text())["runs"][0]["results"][0]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"] == {"uri": "stdin", "uriBaseId": "STDIN"}

@@ -28,7 +28,10 @@ from .model import CleanResult, Keep, Options
 from .jsonl import byte_lines, read_lines, rewritten
 from .patterns import PatternError, compile_ignore
 from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
-from .report import RunStats, check_lines, explain_table, print_removals, printable, summary_line, unified_diff
+from .report import (
+    EXPLAIN_COLUMNS, RunStats, check_lines, explain_rows, print_removals, printable, show_table, summary_line,
+    unified_diff,
+)
 from .repository import open_repository, references
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
 from .atomic import (
@@ -729,21 +732,75 @@ Examples:
     help="Minimum similarity for a near repeat, as for clean.",
 )
 @click.option("--encoding", help="Decode the input with this encoding instead of detecting it.")
-def explain(path: str, threshold: float, encoding: str | None) -> None:
-    """Show, for each unit of one file, its nearest earlier unit, the score and why it
-    was removed or kept.  Writes nothing."""
+@click.option("--ignore", multiple=True, metavar="REGEX", help="Never remove a unit matching this, as for clean.")
+@click.option(
+    "--against", multiple=True, metavar="PATH", type=click.Path(exists=True),
+    help="Files or folders read first as earlier originals, as for clean.",
+)
+@click.option(
+    "--format", "input_format", type=click.Choice(["auto", "text", "markdown", "html"]), default="auto",
+    show_default=True, help="How to read the input, as for clean.",
+)
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Read settings from this TOML file instead of the nearest pyproject.toml.",
+)
+@click.pass_context
+def explain(ctx: click.Context, path: str, config_file: Path | None, **params) -> None:
+    """Show, for each unit of one file, the decision clean makes on it with the same
+    settings (config included), its twin or nearest earlier unit, and the score.
+    Writes nothing."""
     console = Console(highlight=False, soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    params = _explain_settings(ctx, path, config_file, params)
+    layout = params["input_format"]
+    if layout == "jsonl" or (layout == "auto" and Path(path).suffix.lower() in (".jsonl", ".ndjson")):
+        raise click.UsageError("explain reads text, Markdown and HTML; for JSONL use: dedup clean --check -v")
+    options = Options(threshold=params["threshold"], ignore=tuple(params["ignore"]))
     try:
         if path == "-":
-            source = source_from_bytes(sys.stdin.buffer.read(), "-", encoding)
+            source = source_from_bytes(sys.stdin.buffer.read(), "-", params["encoding"])
         else:
-            source = read_source(Path(path), path, Path(path).name, encoding)
+            source = read_source(Path(path), path, Path(path).name, params["encoding"])
+        references = []
+        for found in discover(list(params["against"]), DEFAULT_INCLUDE):
+            if found.path is not None and path != "-" and os.path.realpath(found.path) == os.path.realpath(path):
+                continue
+            ref = read_source(found.path, found.name, found.relative, params["encoding"])
+            references.append((found.name, ref.text))
     except InputError as exc:
-        errors.print(f"error: {exc}", markup=False, style="red")
+        errors.print(f"error: {printable(str(exc))}", markup=False, style="red")
         sys.exit(EXIT_FILE_ERROR)
-    explanations = explain_text(source.text, Options(threshold=threshold), source.name)
-    console.print(explain_table(source.name, explanations))
+    explanations = explain_text(source.text, options, source.name, layout, references)
+    show_table(console, f"Units of {source.name}", EXPLAIN_COLUMNS, explain_rows(explanations))
+
+
+def _explain_settings(ctx: click.Context, path: str, config_file: Path | None, params: dict) -> dict:
+    """``explain``'s options merged with the config ``clean`` would read (flags win)."""
+    try:
+        if config_file is not None:
+            found: Path | None = config_file
+            config = load(config_file, section_required=False)
+        else:
+            start = Path(path) if path != "-" else Path.cwd()
+            found = find_pyproject(start if start.exists() else Path.cwd())
+            config = load(found, section_required=True) if found else {}
+    except ConfigError as exc:
+        raise click.UsageError(f"config: {exc}") from None
+    for name in ("threshold", "ignore", "encoding", "input_format", "against"):
+        if name in config and ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+            value = config[name]
+            if name == "against" and found is not None:
+                value = tuple(str(_config_path(found, "against", v)) for v in value)
+            params[name] = value
+    for pattern in params["ignore"]:
+        try:
+            compile_ignore(pattern)
+        except PatternError as exc:
+            raise click.UsageError(str(exc)) from None
+    if params["encoding"] is not None:
+        _check_encoding(params["encoding"])
+    return params
 
 
 if __name__ == "__main__":  # pragma: no cover

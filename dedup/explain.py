@@ -1,21 +1,25 @@
-"""Why each unit of a text was removed or kept: its nearest earlier unit and the verdict.
+"""Why each unit of a text was removed or kept: the decision ``clean`` makes, and the twin.
 
-A diagnostic for one document at a time, so it compares every unit with every earlier
-unit of the same document (rapidfuzz's batch ``extractOne``) instead of only with the
-candidates the signatures propose.
+The decisions come from the same code path as ``clean`` with the same settings (ignore
+patterns, ``dedup: off`` regions, references); for a kept unit with no look-alike the
+nearest earlier unit of the text is found with rapidfuzz's ``extractOne``, for
+information only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
-from .decide import Deduplicator, excerpt, unit_ref
+from .api import Cleaner
+from .decide import excerpt, unit_ref
 from .fingerprint import Features
-from .match import SHORT_WORDS
-from .model import NearMiss, Options, UnitKind, UnitRef
 from .layouts import segment_any
+from .match import SHORT_WORDS
+from .model import CleanResult, Document, NearMiss, Options, UnitKind, UnitRef
+from .patterns import compile_ignore
 
 
 @dataclass(frozen=True)
@@ -29,30 +33,47 @@ class UnitExplanation:
     decision: str
 
 
-def explain_text(text: str, options: Options | None = None, name: str = "-") -> list[UnitExplanation]:
-    """Explain the decision on every unit of one text (within the text only)."""
+def explain_text(
+    text: str, options: Options | None = None, name: str = "-", layout: str = "auto",
+    references: Iterable[tuple[str, str]] = (),
+) -> list[UnitExplanation]:
+    """Explain the decision on every unit of one text: the decisions are those ``clean``
+    makes with the same options (the same code path), after any ``references`` (name,
+    text) were read as earlier files; for a kept unit without a look-alike, its nearest
+    earlier unit in the text is shown for information."""
     options = options or Options()
-    document = segment_any(text, name)
-    decided = Deduplicator(Options(options.threshold, options.keep), explain=True).process(document)
-    removed = {r.unit.index: r for r in decided.removals}
-    misses: dict[int, NearMiss] = {}
-    for miss in decided.near_misses:
-        best = misses.get(miss.unit.index)
-        if best is None or miss.score > best.score:
-            misses[miss.unit.index] = miss
+    if references:
+        options = replace(options, across_files=True)
+    cleaner = Cleaner(options, explain=True, layout=layout)
+    for _ in cleaner.clean(list(references)):
+        pass
+    result = next(cleaner.clean([(name, text)]))
+    document = segment_any(text, name, layout)
+    return explain_result(result, document, options)
+
+
+def explain_result(result: CleanResult, document: Document, options: Options) -> list[UnitExplanation]:
+    """Each unit of the document with the decision ``clean`` made on it."""
+    removed = {(r.unit.start, r.unit.end): r for r in result.removals}
+    misses: dict[tuple[int, int], NearMiss] = {}
+    for miss in result.near_misses:
+        key = (miss.unit.start, miss.unit.end)
+        if key not in misses or miss.score > misses[key].score:
+            misses[key] = miss
+    ignore = [compile_ignore(pattern) for pattern in options.ignore]
     features = [Features.of(u.text, u.kind is UnitKind.HEADLINE) for u in document.units]
     refs = [unit_ref(document, u) for u in document.units]
     out = []
     for i, unit in enumerate(document.units):
+        key = (unit.start, unit.end)
         nearest, score = None, 0.0
-        if i in removed:
-            nearest, score = removed[i].twin, removed[i].score
-            decision = f"removed ({removed[i].method.value})"
-            if removed[i].noise:
-                decision += f": {removed[i].noise}"
-        elif i in misses:
-            nearest, score = misses[i].twin, misses[i].score
-            decision = f"kept: {misses[i].reason}"
+        if key in removed:
+            removal = removed.pop(key)
+            nearest, score = removal.twin, removal.score
+            decision = f"removed ({removal.method.value})" + (f": {removal.noise}" if removal.noise else "")
+        elif key in misses:
+            nearest, score = misses[key].twin, misses[key].score
+            decision = f"kept: {misses[key].reason}"
         else:
             found = process.extractOne(
                 features[i].compact, [f.compact for f in features[:i]], scorer=fuzz.ratio
@@ -60,13 +81,23 @@ def explain_text(text: str, options: Options | None = None, name: str = "-") -> 
             if found:
                 nearest, score = refs[found[2]], found[1]
             decision = "kept"
-            if not features[i].compact:
+            if unit.protected:
+                decision = "kept: inside <!-- dedup: off -->"
+            elif any(p.search(unit.text) for p in ignore):
+                decision = "kept: matches an ignore pattern"
+            elif not features[i].compact:
                 decision = "kept: no words"
             elif unit.kind is not UnitKind.HEADLINE and features[i].words <= SHORT_WORDS:
                 decision = "kept: short line (5 words or fewer)"
-            elif nearest is not None and nearest.index in removed:
-                decision = "kept: its nearest earlier unit is a removed repeat (twins must be kept units)"
+            elif nearest is not None and score >= options.threshold:
+                decision = "kept: its look-alike is itself a removed repeat (twins must be kept units)"
             elif nearest is not None:
                 decision = f"kept: score below threshold {options.threshold:g}"
         out.append(UnitExplanation(refs[i], excerpt(unit.text, 60), nearest, score, decision))
+    for removal in removed.values():  # units that only a later round saw (``settle``)
+        out.append(UnitExplanation(
+            removal.unit, removal.excerpt[:60], removal.twin, removal.score,
+            f"removed ({removal.method.value}) once the units around it were removed",
+        ))
+    out.sort(key=lambda item: item.unit.start)
     return out

@@ -5,16 +5,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
 from .explain import UnitExplanation
 from .model import CleanResult
-
-if TYPE_CHECKING:
-    from rich.table import Table
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 # Control characters (C0, DEL, C1), bidirectional overrides and undecodable bytes of a
@@ -91,30 +87,58 @@ def unified_diff(result: CleanResult, name: str) -> str:
     return "".join(out)
 
 
-def removal_table(results: list[CleanResult]) -> Table:
-    """Every removal: where it was, what it matched and how."""
-    from rich.table import Table  # loaded only for a table
+def show_table(console: Console, title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A table on a terminal; otherwise a title line, a header and one tab-separated line
+    per row, never cut or wrapped (what a pipe, a log or grep wants)."""
+    if console.is_terminal:
+        from rich.table import Table  # loaded only for a table
 
-    table = Table(title="Removed units", show_lines=False)
-    for column in ("file", "lines", "kind", "method", "score", "kept twin", "noise", "excerpt"):
-        table.add_column(column, overflow="fold")
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(printable(cell)) for cell in row))  # article text is never markup
+        console.print(table)
+        return
+    lines = [f"# {title}", "\t".join(columns)]
+    lines += ["\t".join(printable(cell).replace("\t", " ") for cell in row) for row in rows]
+    console.file.write("\n".join(lines) + "\n")
+
+
+def removal_rows(results: list[CleanResult]) -> list[tuple[str, ...]]:
+    """Every removal: where it was, what it matched and how (``REMOVAL_COLUMNS``)."""
+    rows = []
     for result in results:
         for removal in result.removals:
             unit, twin = removal.unit, removal.twin
-            twin_at = _where(twin, unit.document)
-            noise = removal.noise
-            cells = (
-                unit.document,
-                f"{unit.first_line}-{unit.last_line}",
-                unit.kind.value,
-                removal.method.value,
-                f"{removal.score:.1f}",
-                twin_at,
-                noise,
-                removal.excerpt,
-            )
-            table.add_row(*(Text(printable(cell)) for cell in cells))  # article text is never markup
-    return table
+            rows.append((
+                unit.document, f"{unit.first_line}-{unit.last_line}", unit.kind.value, removal.method.value,
+                f"{removal.score:.1f}", _where(twin, unit.document), removal.noise, removal.excerpt,
+            ))
+    return rows
+
+
+REMOVAL_COLUMNS = ("file", "lines", "kind", "method", "score", "kept twin", "noise", "excerpt")
+NEAR_MISS_COLUMNS = ("file", "lines", "score", "resembles", "why kept")
+EXPLAIN_COLUMNS = ("lines", "kind", "excerpt", "nearest earlier", "score", "decision")
+
+
+def near_miss_rows(results: list[CleanResult]) -> list[tuple[str, ...]]:
+    """Look-alikes that were kept, and why (``NEAR_MISS_COLUMNS``)."""
+    return [
+        (miss.unit.document, f"{miss.unit.first_line}-{miss.unit.last_line}", f"{miss.score:.1f}",
+         _where(miss.twin, miss.unit.document), miss.reason)
+        for result in results for miss in result.near_misses
+    ]
+
+
+def explain_rows(explanations: list[UnitExplanation]) -> list[tuple[str, ...]]:
+    """Every unit with its twin or nearest earlier unit, the score and the decision."""
+    return [
+        (f"{item.unit.first_line}-{item.unit.last_line}", item.unit.kind.value, item.excerpt,
+         _where(item.nearest, item.unit.document), f"{item.score:.1f}" if item.nearest else "", item.decision)
+        for item in explanations
+    ]
 
 
 def _where(ref, other_document: str) -> str:
@@ -123,51 +147,11 @@ def _where(ref, other_document: str) -> str:
     return f"line {ref.first_line}" if ref.document == other_document else f"{ref.document}:{ref.first_line}"
 
 
-def near_miss_table(results: list[CleanResult]) -> Table:
-    """Look-alikes that were kept, and why (different facts, containment...)."""
-    from rich.table import Table  # loaded only for a table
-
-    table = Table(title="Kept look-alikes (near misses)")
-    for column in ("file", "lines", "score", "resembles", "why kept"):
-        table.add_column(column, overflow="fold")
-    for result in results:
-        for miss in result.near_misses:
-            cells = (
-                miss.unit.document,
-                f"{miss.unit.first_line}-{miss.unit.last_line}",
-                f"{miss.score:.1f}",
-                _where(miss.twin, miss.unit.document),
-                miss.reason,
-            )
-            table.add_row(*(Text(printable(cell)) for cell in cells))
-    return table
-
-
-def explain_table(name: str, explanations: list[UnitExplanation]) -> Table:
-    """Every unit with its nearest earlier unit, the score and the decision."""
-    from rich.table import Table  # loaded only for a table
-
-    table = Table(title=f"Units of {name}")
-    for column in ("lines", "kind", "excerpt", "nearest earlier", "score", "decision"):
-        table.add_column(column, overflow="fold")
-    for item in explanations:
-        cells = (
-            f"{item.unit.first_line}-{item.unit.last_line}",
-            item.unit.kind.value,
-            item.excerpt,
-            _where(item.nearest, item.unit.document),
-            f"{item.score:.1f}" if item.nearest else "",
-            item.decision,
-        )
-        table.add_row(*(Text(printable(cell)) for cell in cells))
-    return table
-
-
 def print_removals(console: Console, results: list[CleanResult]) -> None:
     if any(result.removals for result in results):
-        console.print(removal_table(results))
+        show_table(console, "Removed units", REMOVAL_COLUMNS, removal_rows(results))
     if any(result.near_misses for result in results):
-        console.print(near_miss_table(results))
+        show_table(console, "Kept look-alikes (near misses)", NEAR_MISS_COLUMNS, near_miss_rows(results))
 
 
 _RULE_IDS = {"exact": "DD001", "near": "DD002", "headline": "DD003"}

@@ -59,3 +59,38 @@ def test_sarif_of_standard_input_names_no_file(tmp_path):
     run("clean", "--check", "--report", report, "-", input=f"T\n\n{PARA}\n\n{PARA}\n")
     location = json.loads(report.read_text())["runs"][0]["results"][0]["locations"][0]
     assert location["physicalLocation"]["artifactLocation"] == {"uri": "stdin", "uriBaseId": "STDIN"}
+
+
+def explained(*args, input=None):
+    result = run("explain", *args, input=input)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_explain_honours_ignore_from_the_config_as_clean_does(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.dedup]\nignore = ['^Advertisement']\n")
+    ad = "Advertisement: the harbour shop sells fresh fish every single morning."
+    (tmp_path / "a.txt").write_text(f"T\n\n{ad}\n\n{ad}\n")
+    assert run("clean", "--check", tmp_path / "a.txt").exit_code == 0  # clean keeps it
+    assert "matches an ignore pattern" in explained(tmp_path / "a.txt")
+    assert "removed" not in explained(tmp_path / "a.txt")
+
+
+def test_explain_inside_dedup_off_says_so(tmp_path):
+    (tmp_path / "a.txt").write_text(f"T\n\n{PARA}\n\n<!-- dedup: off -->\n\n{PARA}\n\n<!-- dedup: on -->\n")
+    out = explained(tmp_path / "a.txt")
+    assert "dedup: off -->" in out and "removed" not in out
+
+
+def test_explain_with_against_names_the_twin_in_the_reference(tmp_path):
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "old.txt").write_text(f"Old\n\n{PARA}\n")
+    (tmp_path / "new.txt").write_text(f"New\n\n{PARA}\n")
+    out = explained("--against", tmp_path / "ref", tmp_path / "new.txt")
+    assert "removed (exact)" in out and "old.txt" in out
+
+
+def test_explain_refuses_jsonl_with_the_command_that_works(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    result = run("explain", tmp_path / "a.jsonl")
+    assert result.exit_code == 2 and "dedup clean --check -v" in result.output

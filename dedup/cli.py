@@ -32,6 +32,7 @@ from .report import (
     EXPLAIN_COLUMNS, RunStats, check_lines, explain_rows, print_removals, printable, show_table, summary_line,
     unified_diff,
 )
+from .ignore import IgnoreRules, project_root
 from .repository import open_repository, references
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
 from .atomic import (
@@ -116,6 +117,9 @@ class Settings:
     verbose: bool
     quiet: bool
     against: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    project: Path | None = None  # where exclude patterns are relative to (``ignore.project_root``)
 
     @property
     def options(self) -> Options:
@@ -149,7 +153,18 @@ class Settings:
     "--include", multiple=True, metavar="GLOB",
     help=f"File names to take from folders (repeatable; default {' '.join(DEFAULT_INCLUDE)}).",
 )
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Paths to skip in folders (repeatable).")
+@click.option(
+    "--exclude", multiple=True, metavar="PATTERN",
+    help="Paths to skip: gitignore patterns from the project root, or globs of names (repeatable).",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore", default=True, show_default=True,
+    help="Skip what .gitignore files ignore, and build/, dist/, node_modules/, virtual environments.",
+)
+@click.option(
+    "--force-exclude", is_flag=True,
+    help="Apply --exclude and .gitignore to files named explicitly too (as pre-commit passes them).",
+)
 @click.option("--encoding", help="Decode inputs with this encoding instead of detecting it.")
 @click.option("--ignore", multiple=True, metavar="REGEX", help="Never remove a unit matching this (repeatable).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write a report file.")
@@ -282,6 +297,7 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
             # The command line wins, also over the config's opposite (-v over quiet = true).
             params[name] = _config_path(found, name, value) if name in ("output_dir", "report") else value
     settings = Settings(**params)
+    settings.project = project_root(found, Path.cwd())
     if settings.against:
         settings.across_files = True
         if settings.keep == Keep.LONGEST.value:
@@ -416,7 +432,11 @@ class _Run:
         if repository is not None:  # a hook: the rest of the repository, and unchanged files, are references
             paths, tracked = references(repository, paths)
             against += _included(tracked, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude))
-        found = discover(paths, include, tuple(s.exclude), skip=s.output_dir, notes=notes, stale=stale) if paths else []
+        rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
+        found = discover(
+            paths, include, tuple(s.exclude), skip=s.output_dir, notes=notes, stale=stale, rules=rules,
+            force_exclude=s.force_exclude,
+        ) if paths else []
         _check_outputs(s, found)
         self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
         for message in notes:
@@ -451,7 +471,8 @@ class _Run:
         if not against:
             return
         s = self.settings
-        found = discover(against, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude))
+        rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
+        found = discover(against, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), rules=rules)
         references = []
         for item in found:
             if item.path is not None and os.path.realpath(item.path) in cleaning:

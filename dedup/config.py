@@ -54,6 +54,8 @@ KEYS: dict[str, Key] = {
     "id-field": Key("id_field", str),
     "drop-bad-lines": Key("drop_bad_lines", bool),
     "against": Key("against", list),
+    "respect-gitignore": Key("respect_gitignore", bool),
+    "force-exclude": Key("force_exclude", bool),
 }
 
 

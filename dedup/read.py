@@ -17,9 +17,12 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .atomic import Identity, is_temp_file, stale_temp_files
+
+if TYPE_CHECKING:
+    from .ignore import IgnoreRules
 
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.markdown", "*.html", "*.htm")
 
@@ -200,14 +203,18 @@ def discover(
     skip: Path | None = None,
     notes: list[str] | None = None,
     stale: list[Path] | None = None,
+    rules: IgnoreRules | None = None,
+    force_exclude: bool = False,
 ) -> list[Found]:
     """Files named on the command line plus matching files under folders, in sorted order.
 
     Folders are walked recursively; hidden folders, ``.git`` and ``skip`` (an output
     folder) are not entered, symbolic links inside folders are not followed, and what is
     not a regular file there (a FIFO, a device) is skipped with a line in ``notes``.
-    A file named explicitly is always processed.  Temporary files that a killed run left
-    beside the files found are gathered in ``stale``.
+    ``rules`` (``ignore.IgnoreRules``: .gitignore, default excluded folders, exclude
+    patterns from the project root) leave out more.  A file named explicitly is always
+    processed, unless ``force_exclude``.  Temporary files that a killed run left beside
+    the files found are gathered in ``stale``.
     """
     found: dict[str, Found] = {}
     skip_resolved = skip.resolve() if skip else None
@@ -219,8 +226,12 @@ def discover(
             # Nothing under a folder is reached through a link, so the folder's real
             # path plus the relative name is each file's real path.
             real_root = os.path.realpath(path)
-            for item in _walk(path, include, exclude, skip_resolved, notes, folders_seen):
+            for item in _walk(path, include, exclude, skip_resolved, notes, folders_seen, rules):
                 found.setdefault(os.path.join(real_root, item.relative), item)
+        elif force_exclude and rules is not None and (path.exists() or path.is_symlink()) and (
+            rules.ignored(path) or _excluded_by_name(path, exclude)
+        ):
+            continue
         elif path.exists() or path.is_symlink():
             item = Found(path, _display(path), path.name)
             found.setdefault(os.path.realpath(path), item)
@@ -240,7 +251,15 @@ def _patterns(patterns: tuple[str, ...]) -> re.Pattern | None:
     return re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns))
 
 
-def _walk(root: Path, include, exclude, skip: Path | None, notes: list[str], folders_seen: set[str]) -> Iterator[Found]:
+def _excluded_by_name(path: Path, exclude: tuple[str, ...]) -> bool:
+    excluded = _patterns(exclude)
+    return excluded is not None and bool(excluded.match(os.path.normcase(path.name)))
+
+
+def _walk(
+    root: Path, include, exclude, skip: Path | None, notes: list[str], folders_seen: set[str],
+    rules: IgnoreRules | None = None,
+) -> Iterator[Found]:
     included, excluded = _patterns(include), _patterns(exclude)
     folders = [(root, "")]
     while folders:
@@ -263,13 +282,15 @@ def _walk(root: Path, include, exclude, skip: Path | None, notes: list[str], fol
             relative = prefix + name
             if entry.is_dir():
                 here = Path(entry.path)
-                if skip is None or here.resolve() != skip:
+                if (skip is None or here.resolve() != skip) and not (rules and rules.ignored(here, folder=True)):
                     subfolders.append((here, relative + "/"))
                 continue
             case_name = os.path.normcase(name)
             if included is None or not included.match(case_name):
                 continue
             if excluded is not None and (excluded.match(os.path.normcase(relative)) or excluded.match(case_name)):
+                continue
+            if rules is not None and rules.ignored(Path(entry.path)):
                 continue
             if not entry.is_file(follow_symlinks=False):
                 notes.append(f"{shown + name}: not a regular file (a FIFO, socket or device), skipped")

@@ -94,3 +94,36 @@ def test_explain_refuses_jsonl_with_the_command_that_works(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
     result = run("explain", tmp_path / "a.jsonl")
     assert result.exit_code == 2 and "dedup clean --check -v" in result.output
+
+
+def repeated(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "x.txt").write_text(f"T\n\n{PARA}\n\n{PARA}\n")
+
+
+def scanned(result) -> set[str]:
+    return {line.split(":")[0] for line in result.stderr.splitlines() if "DD00" in line}
+
+
+def test_files_are_found_the_way_git_finds_them(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("articles/generated/\n")
+    for folder in ("articles", "articles/drafts", "articles/generated", "build", "node_modules/pkg"):
+        repeated(tmp_path / folder)
+    monkeypatch.chdir(tmp_path)
+    assert scanned(run("clean", "--check", ".")) == {"articles/x.txt", "articles/drafts/x.txt"}
+    # A pattern is a gitignore pattern from the project root: "drafts" matches at any depth.
+    assert scanned(run("clean", "--check", "--exclude", "drafts", ".")) == {"articles/x.txt"}
+    assert len(scanned(run("clean", "--check", "--no-respect-gitignore", "."))) == 5
+    # pre-commit names files explicitly: --force-exclude leaves them out too.
+    assert scanned(run("clean", "--check", "--exclude", "drafts", "articles/drafts/x.txt")) == {"articles/drafts/x.txt"}
+    forced = run("clean", "--check", "--exclude", "drafts", "--force-exclude", "articles/drafts/x.txt")
+    assert forced.exit_code == 0 and scanned(forced) == set()
+
+
+def test_exclude_from_the_config_is_relative_to_the_config(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[tool.dedup]\nexclude = ['articles/drafts/']\n")
+    repeated(tmp_path / "articles")
+    repeated(tmp_path / "articles" / "drafts")
+    monkeypatch.chdir(tmp_path / "articles")
+    assert scanned(run("clean", "--check", ".")) == {"x.txt"}

@@ -20,19 +20,12 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
-from .api import Cleaner
 from .config import ConfigError, find_pyproject, load
-from .explain import explain_text
-from .html_report import to_html
 from .model import CleanResult, Keep, Options
 from .jsonl import byte_lines, read_lines, rewritten
 from .patterns import PatternError, compile_ignore
 from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
-from .report import (
-    EXPLAIN_COLUMNS, RunStats, check_lines, explain_rows, print_removals, printable, show_table, summary_line,
-    unified_diff,
-)
-from .ignore import IgnoreRules, project_root
+from .report import RunStats, check_lines, print_removals, printable, show_table, summary_line, unified_diff
 from .repository import open_repository, references
 from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
 from .atomic import (
@@ -85,7 +78,16 @@ def exit_code(stats: RunStats, check: bool) -> int:
     return EXIT_OK
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog="""\b
+Examples:
+  dedup clean --across-files articles/     # clean a folder in place
+  dedup clean --check --diff articles/     # show what would change, write nothing
+  cat article.txt | dedup clean -          # clean standard input to standard output
+  dedup clean --against published/ today/  # clean new articles against old ones
+  dedup explain article.txt                # why each unit is removed or kept
+
+Run 'dedup COMMAND --help' for a command's options.
+""")
 @click.version_option(__version__, "--version", prog_name="dedup")
 def main() -> None:
     """Find and remove repeated headlines and paragraphs in articles."""
@@ -297,6 +299,8 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
             # The command line wins, also over the config's opposite (-v over quiet = true).
             params[name] = _config_path(found, name, value) if name in ("output_dir", "report") else value
     settings = Settings(**params)
+    from .ignore import project_root
+
     settings.project = project_root(found, Path.cwd())
     if settings.against:
         settings.across_files = True
@@ -382,6 +386,8 @@ class _Run:
         self.stdout_terminal = sys.stdout.isatty()
         self.stderr_terminal = console.is_terminal
         layout = settings.input_format if settings.input_format in ("text", "markdown", "html") else "auto"
+        from .api import Cleaner  # the engine loads only for a run (not for --help or --version)
+
         self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=settings.jobs, layout=layout)
 
     def error(self, message: str) -> None:
@@ -432,6 +438,8 @@ class _Run:
         if repository is not None:  # a hook: the rest of the repository, and unchanged files, are references
             paths, tracked = references(repository, paths)
             against += _included(tracked, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude))
+        from .ignore import IgnoreRules
+
         rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
         found = discover(
             paths, include, tuple(s.exclude), skip=s.output_dir, notes=notes, stale=stale, rules=rules,
@@ -471,6 +479,8 @@ class _Run:
         if not against:
             return
         s = self.settings
+        from .ignore import IgnoreRules
+
         rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
         found = discover(against, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), rules=rules)
         references = []
@@ -683,6 +693,8 @@ class _Run:
     def write_report(self) -> None:
         if not self.report_format:
             return
+        from .html_report import to_html
+
         writer = {"json": to_json, "md": to_markdown, "sarif": to_sarif, "html": to_html}[self.report_format]
         path = self.settings.report
         try:
@@ -742,7 +754,7 @@ def _cannot_replace(read_as: Identity | None, target: Path) -> str | None:
 
 
 
-@main.command(epilog="""\b
+@main.command(short_help="Why each unit of a file is removed or kept.", epilog="""\b
 Examples:
   dedup explain article.txt
   cat article.txt | dedup explain -
@@ -792,6 +804,9 @@ def explain(ctx: click.Context, path: str, config_file: Path | None, **params) -
     except InputError as exc:
         errors.print(f"error: {printable(str(exc))}", markup=False, style="red")
         sys.exit(EXIT_FILE_ERROR)
+    from .explain import explain_text
+    from .report import EXPLAIN_COLUMNS, explain_rows
+
     explanations = explain_text(source.text, options, source.name, layout, references)
     show_table(console, f"Units of {source.name}", EXPLAIN_COLUMNS, explain_rows(explanations))
 

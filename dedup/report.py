@@ -6,11 +6,15 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.text import Text
 
-from .explain import UnitExplanation
 from .model import CleanResult
+
+if TYPE_CHECKING:
+    from .explain import UnitExplanation
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 # Control characters (C0, DEL, C1), bidirectional overrides and undecodable bytes of a

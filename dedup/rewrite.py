@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .html_units import markup_spans
 from .model import Document
 
 
@@ -25,6 +24,8 @@ def deleted_spans(document: Document, removed: Iterable[int]) -> list[tuple[int,
     if not removed:
         return []
     if document.layout == "markup":
+        from .html_units import markup_spans  # HTML's own rules; loaded only for HTML
+
         return markup_spans(document, removed)
     text = document.text
     segments = [(u.start, u.end, u.index in removed) for u in document.units]  # in order

@@ -127,3 +127,20 @@ def test_exclude_from_the_config_is_relative_to_the_config(tmp_path, monkeypatch
     repeated(tmp_path / "articles" / "drafts")
     monkeypatch.chdir(tmp_path / "articles")
     assert scanned(run("clean", "--check", ".")) == {"x.txt"}
+
+
+def test_help_and_version_do_not_load_the_engine():
+    import subprocess
+    import sys
+
+    for flag in ("--version", "--help"):
+        code = ("import sys\nfrom dedup.entry import main\nsys.argv = ['dedup', %r]\ntry:\n    main()\n"
+                "except SystemExit:\n    pass\nprint('engine', 'numpy' in sys.modules, 'dedup.api' in sys.modules)" % flag)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip().endswith("engine False False"), out
+
+
+def test_top_level_help_has_examples():
+    result = run("--help")
+    assert "Examples:" in result.output and "dedup clean --against" in result.output
+    assert "Why each unit of a file is removed or kept." in result.output

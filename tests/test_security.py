@@ -149,15 +149,15 @@ def test_a_pattern_re2_cannot_take_is_a_usage_error(tmp_path):
 def test_jobs_from_a_config_are_checked_and_capped(tmp_path, config, message, monkeypatch):
     repo = cloned_repo(tmp_path, config)
     seen = []
-    import dedup.cli
+    import dedup.api
 
-    real = dedup.cli.Cleaner
+    real = dedup.api.Cleaner
 
     def spy(*args, **kwargs):
         seen.append(kwargs["jobs"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dedup.cli, "Cleaner", spy)
+    monkeypatch.setattr(dedup.api, "Cleaner", spy)  # the command imports it when a run starts
     result = run("clean", "--check", repo / "a.txt")
     if message:
         assert result.exit_code == 2 and message in result.output

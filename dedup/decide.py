@@ -262,7 +262,7 @@ class Deduplicator:
                 if verdict is not None and verdict.method is not None:
                     replaced[member] = Removal(
                         member, keeper, verdict.score, verdict.method,
-                        excerpt(feats[member].text), excerpt(feats[keeper].text),
+                        excerpt(feats[member].text), excerpt(feats[keeper].text), twin_text=feats[keeper].text,
                     )
                 else:
                     replaced[member] = None
@@ -351,9 +351,11 @@ class _BatchDecision:
                 code, verdict = match
                 ref, twin_ref = self.ref(_BATCH + u), self.ref(code)
                 self.indexed[u] = False
+                twin_text = self.text(code)
                 removal = Removal(
-                    ref, twin_ref, verdict.score, verdict.method, excerpt(unit.text), excerpt(self.text(code)),
-                    noise_between(unit.text, self.text(code)) if explain and verdict.method is not Method.EXACT else "",
+                    ref, twin_ref, verdict.score, verdict.method, excerpt(unit.text), excerpt(twin_text),
+                    noise_between(unit.text, twin_text) if explain and verdict.method is not Method.EXACT else "",
+                    twin_text,
                 )
                 decisions[self.unit_docs[u]].removals.append(removal)
                 removed.add(u)

@@ -81,6 +81,7 @@ class Removal:
     excerpt: str
     twin_excerpt: str = ""
     noise: str = ""  # what differs, in a reader's terms (worked out for -v and explain only)
+    twin_text: str = ""  # the kept twin's whole text (for the HTML report, wherever the twin is)
 
 
 @dataclass(frozen=True)

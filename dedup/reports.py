@@ -53,6 +53,8 @@ class RemovalRecord:
     twin_lines: tuple[int, int]
     twin_chars: tuple[int, int]
     twin_excerpt: str
+    text: str = ""  # whole texts, kept for the HTML report only
+    twin_text: str = ""
 
 
 @dataclass
@@ -92,7 +94,7 @@ def record(result: CleanResult, encoding: str, bom: bytes, keep_text: bool) -> F
         changed=result.changed,
         chars_removed=result.chars_removed,
         bytes_removed=sum(byte_at[end] - byte_at[start] for start, end in spans),
-        removals=[_removal_record(r, byte_at) for r in result.removals],
+        removals=[_removal_record(r, byte_at, text if keep_text else None) for r in result.removals],
         near_misses=[
             {
                 "lines": [m.unit.first_line, m.unit.last_line],
@@ -121,8 +123,9 @@ def byte_offsets(text: str, encoding: str, bom: int, offsets: list[int]) -> dict
     return result
 
 
-def _removal_record(removal: Removal, byte_at) -> RemovalRecord:
+def _removal_record(removal: Removal, byte_at, text: str | None = None) -> RemovalRecord:
     unit, twin = removal.unit, removal.twin
+    texts = {} if text is None else {"text": text[unit.start : unit.end], "twin_text": removal.twin_text}
     return RemovalRecord(
         lines=(unit.first_line, unit.last_line),
         chars=(unit.start, unit.end),
@@ -135,6 +138,7 @@ def _removal_record(removal: Removal, byte_at) -> RemovalRecord:
         twin_lines=(twin.first_line, twin.last_line),
         twin_chars=(twin.start, twin.end),
         twin_excerpt=removal.twin_excerpt,
+        **texts,
     )
 
 
@@ -187,6 +191,7 @@ def to_json(files: list[FileRecord], options: Options, errors: list[str]) -> str
 
 def _removal_json(r: RemovalRecord) -> dict:
     data = asdict(r)
+    del data["text"], data["twin_text"]
     data["lines"], data["chars"], data["bytes"] = list(r.lines), list(r.chars), list(r.bytes)
     data["twin"] = {"file": data.pop("twin_file"), "lines": list(data.pop("twin_lines")),
                     "chars": list(data.pop("twin_chars")), "excerpt": data.pop("twin_excerpt")}

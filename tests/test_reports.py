@@ -85,11 +85,26 @@ def test_markdown_report_has_a_summary_and_each_removal_beside_its_twin(articles
 
 def test_html_report_escapes_article_text_and_links_twins(articles, tmp_path):
     html = report(articles, tmp_path, "r.html").read_text()
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    body = html.split("<body>", 1)[1].rsplit("<script>", 1)[0]
+    assert "<script>" not in body and "&lt;script&gt;" in body  # article text: escaped, never run
     assert "http://" not in html.split("<body>")[0]
-    assert not re.search(r"<(link|script|img)\b", html)
-    assert re.search(r'<del class="removed"[^>]*>The island ferry', html)
-    assert re.search(r'href="#f\d+-c\d+"', html)
+    assert not re.search(r"<(link|img)\b", html) and not re.search(r"<script\s+src", html)  # self-contained
+    assert html.count("<script>") == 1  # the filters, inline
+    assert re.search(r'<span class="removed">The island ferry', html)
+    targets = set(re.findall(r'id="(kept-\d+)"', html))
+    links = re.findall(r'class="twin" href="#(kept-\d+)"', html)
+    assert links and set(links) <= targets  # every removal links to its kept copy, shown in the page
+
+
+def test_html_report_shows_the_kept_text_of_an_unchanged_file_and_marks_differences(tmp_path):
+    kept = "The central library will stay open until 9pm on weekdays from next month, after a long debate."
+    (tmp_path / "a.txt").write_text(f"Library\n\n{kept}\n")  # never changes
+    (tmp_path / "b.txt").write_text(f"Hours\n\n{kept.replace('until', 'untill')}\n\nOther news.\n")
+    page = tmp_path / "r.html"
+    assert run("clean", "--across-files", "--check", "--report", page, tmp_path / "a.txt", tmp_path / "b.txt").exit_code == 1
+    html = page.read_text()
+    assert '<mark class="diff">untill</mark>' in html and '<mark class="diff">until</mark>' in html
+    assert 'data-method="near"' in html and "a.txt" in html.split('id="kept"')[1]
 
 
 def chromium():
@@ -99,21 +114,56 @@ def chromium():
     return None
 
 
+def browser(tmp_path, *args):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    return subprocess.run([chromium(), *flags, *args], capture_output=True, text=True, timeout=180)
+
+
 @pytest.mark.skipif(chromium() is None and not os.environ.get("CI"), reason="no Chromium here")
 def test_html_report_renders_in_headless_chromium(articles, tmp_path):
     assert chromium(), "CI installs Debian's chromium; it is missing"
     page = report(articles, tmp_path, "r.html")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([chromium(), *flags, "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120)
-    assert "dedup report" in dom.stdout and "The island ferry will run four crossings" in dom.stdout
-    assert "<script>alert" not in dom.stdout  # shown as text, never run
+    dom = browser(tmp_path, "--dump-dom", page.as_uri()).stdout
+    assert "dedup report" in dom and "The island ferry will run four crossings" in dom
+    assert "<script>alert" not in dom  # shown as text, never run
     shot = tmp_path / "report.png"
-    subprocess.run([chromium(), *flags, "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()],
-                   capture_output=True, timeout=120)
+    browser(tmp_path, "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(chromium() is None and not os.environ.get("CI"), reason="no Chromium here")
+def test_a_100_file_html_report_renders_filters_and_resolves_twin_links(tmp_path, monkeypatch):
+    """A report of 100 files in a real browser: the page renders, the script runs (the
+    count of shown removals is filled in, and a filter in the address hides the others),
+    and every removal's link to its kept copy lands on an element of the page."""
+    assert chromium(), "CI installs Debian's chromium; it is missing"
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    footer = "Subscribe to the Harbour Courier newsletter for local news every weekday morning."
+    for n in range(100):
+        body = f"Story number {n} about the harbour and the island ferry timetable in spring."
+        slip = body.replace("harbour", "harbuor") if n % 3 else body
+        (folder / f"{n:03d}.txt").write_text(f"Title {n}\n\n{body}\n\n{slip}\n\n{footer}\n")
+    page = tmp_path / "r.html"
+    monkeypatch.chdir(tmp_path)  # paths in the report as a user in the project sees them
+    assert run("clean", "--across-files", "--check", "--report", page, "articles").exit_code == 1
+    dom = browser(tmp_path, "--dump-dom", page.as_uri()).stdout
+    removals = re.findall(r'<div class="removal"[^>]*>', dom)
+    assert len(removals) > 100
+    assert re.search(rf'<b id="shown">{len(removals)}</b>', dom)  # the script ran
+    ids = set(re.findall(r'id="([^"]+)"', dom))
+    links = re.findall(r'class="twin" href="#([^"]+)"', dom)
+    assert len(links) == len(removals) and set(links) <= ids
+    filtered = browser(tmp_path, "--dump-dom", page.as_uri() + "#method=near").stdout
+    shown = re.search(r'<b id="shown">(\d+)</b>', filtered)
+    assert shown and 0 < int(shown.group(1)) < len(removals)
+    if os.environ.get("DEDUP_SCREENSHOTS"):  # refresh the pictures in docs/
+        docs = Path(__file__).resolve().parents[1] / "docs"
+        browser(tmp_path, "--window-size=1280,1100", f"--screenshot={docs / 'report.png'}", page.as_uri())
+        browser(tmp_path, "--window-size=1280,1100", f"--screenshot={docs / 'report-near.png'}",
+                page.as_uri() + "#method=near&score=95")
 
 
 @pytest.mark.skipif(not SCHEMA.exists(), reason="shared/ is not beside the repository")

@@ -422,7 +422,7 @@ class _Run:
         self.stats.add(result)
         self._account(source.encoding, source.bom, result)
         if self.settings.show_diff:
-            self._write_diff(unified_diff(result, "-"))
+            self._write_diff(*self._file_diff(source, result))
         elif not self.settings.check:
             sys.stdout.buffer.write(source.encode(result.text))
             sys.stdout.flush()
@@ -635,7 +635,7 @@ class _Run:
         """Show or write one cleaned file; False when it should have been written and was not."""
         s = self.settings
         if s.show_diff:
-            self._write_diff(unified_diff(result, source.name))
+            self._write_diff(*self._file_diff(source, result))
         if self.dry:
             if result.changed and s.check and not s.quiet:
                 for line in check_lines(result):
@@ -667,14 +667,32 @@ class _Run:
             self.say(f"cleaned {source.name}{where} ({len(result.removals)} removed)")
         return True
 
-    def _write_diff(self, diff: str) -> None:
-        """Plain bytes when piped (so patch can apply it); on a terminal, coloured where
-        colour is wanted, and with control characters from the input shown as escapes."""
+    def _file_diff(self, source: Source, result: CleanResult) -> tuple[str, str]:
+        """A file's diff and the encoding to print it in: the file's own, so that the patch
+        applies to its bytes (a BOM included); UTF-16 and UTF-32 files are binary to git and
+        patch, so their diff is shown in UTF-8 and said not to apply."""
+        codec = codecs.lookup(source.encoding).name
+        if codec.startswith(("utf-16", "utf-32")):
+            if result.changed and not self.settings.quiet:
+                self.note(f"{source.name}: a {codec.upper()} file: its diff is shown in UTF-8 and will not apply; "
+                          "use --output-dir for cleaned copies")
+            return unified_diff(result, source.name), "utf-8"
+        bom = source.bom.decode(source.encoding) if source.bom else ""
+        return unified_diff(result, source.name, bom), codec
+
+    def _write_diff(self, diff: str, encoding: str = "utf-8") -> None:
+        """Plain bytes when piped (so patch can apply it), in the file's encoding; on a
+        terminal, coloured where colour is wanted, and with control characters from the
+        input shown as escapes (a coloured diff is for reading, not for applying)."""
         if not diff:
             return
         if not self.stdout_terminal and not self.colour_diff:
             sys.stdout.flush()
-            sys.stdout.buffer.write(diff.encode("utf-8", "surrogateescape"))
+            try:
+                data = diff.encode(encoding, "surrogateescape")
+            except UnicodeEncodeError:  # a file name the encoding cannot hold
+                data = diff.encode("utf-8", "surrogateescape")
+            sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
             return
         out = []

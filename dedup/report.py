@@ -75,13 +75,15 @@ def summary_line(stats: RunStats, check: bool) -> str:
     return "dedup: " + ", ".join(parts)
 
 
-def unified_diff(result: CleanResult, name: str) -> str:
-    """A unified diff that ``git apply`` and ``patch -p1`` accept; empty when unchanged."""
+def unified_diff(result: CleanResult, name: str, bom: str = "") -> str:
+    """A unified diff that ``git apply`` and ``patch -p1`` accept; empty when unchanged.
+    ``bom``: the file's byte-order mark as text, put back on its first line so that the
+    context matches the file's bytes."""
     if not result.changed:
         return ""
     old, new = (name, name) if name.startswith("/") else (f"a/{name}", f"b/{name}")
     lines = difflib.unified_diff(
-        _LINE.findall(result.original), _LINE.findall(result.text), old, new
+        _LINE.findall(bom + result.original), _LINE.findall(bom + result.text), old, new
     )
     out = []
     for line in lines:

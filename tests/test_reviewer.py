@@ -144,3 +144,33 @@ def test_top_level_help_has_examples():
     result = run("--help")
     assert "Examples:" in result.output and "dedup clean --against" in result.output
     assert "Why each unit of a file is removed or kept." in result.output
+
+
+def test_diffs_apply_to_the_files_bytes_in_their_own_encoding(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("git") is None:
+        return
+    para = "The caf\u00e9 council voted on Tuesday to approve the new harbour budget for next year \u20ac5."
+    text = f"Title\n\n{para}\n\n{para}\n"
+    (tmp_path / "c.txt").write_bytes(text.encode("cp1252"))
+    (tmp_path / "b.txt").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    (tmp_path / "j.jsonl").write_text('{"text": "%s\\n\\n%s"}\n{"text": "x"}\n' % (PARA, PARA))
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    for name, extra in (("c.txt", []), ("b.txt", []), ("j.jsonl", ["--unidiff-zero"])):
+        diff = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", name], cwd=tmp_path,
+                              capture_output=True, check=False).stdout
+        patch = tmp_path / f"{name}.patch"
+        patch.write_bytes(diff)
+        done = subprocess.run(["git", "apply", *extra, patch.name], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, (name, done.stderr)
+    assert (tmp_path / "c.txt").read_bytes() == f"Title\n\n{para}\n".encode("cp1252")
+    assert (tmp_path / "b.txt").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_a_utf16_diff_says_it_will_not_apply(tmp_path):
+    (tmp_path / "u.txt").write_bytes(f"Title\n\n{PARA}\n\n{PARA}\n".encode("utf-16"))
+    result = run("clean", "--diff", tmp_path / "u.txt")
+    assert "will not apply" in result.stderr and result.stdout.startswith("---")

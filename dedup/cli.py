@@ -10,7 +10,7 @@ import os
 import signal
 import stat
 import sys
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +121,8 @@ class Settings:
     against: tuple[str, ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False
+    baseline: Path | None = None
+    write_baseline: Path | None = None
     project: Path | None = None  # where exclude patterns are relative to (``ignore.project_root``)
 
     @property
@@ -201,6 +203,11 @@ class Settings:
     help="Files or folders whose units count as earlier originals: read, never written "
     "(repeatable; implies --across-files).",
 )
+@click.option(
+    "--baseline", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Keep the repeats this baseline lists (written by 'dedup baseline write'): only new ones count.",
+)
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
 @click.option("-v", "--verbose", is_flag=True, help="List every removal and kept look-alike.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_context
@@ -225,13 +232,14 @@ def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
         else:
             run.files()
         run.write_report()
+        run.write_baseline()
     except KeyboardInterrupt:
         # Every file written so far was replaced whole; the one being written was not.
         console.print("dedup: interrupted; files are either unchanged or fully cleaned", markup=False)
         sys.exit(EXIT_INTERRUPTED)
     if not settings.quiet:
         console.print(summary_line(run.stats, settings.check or settings.show_diff), markup=False)
-    sys.exit(exit_code(run.stats, settings.check))
+    sys.exit(exit_code(run.stats, settings.check and settings.write_baseline is None))
 
 
 def _progress_bar(console: Console):
@@ -299,6 +307,8 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
             # The command line wins, also over the config's opposite (-v over quiet = true).
             params[name] = _config_path(found, name, value) if name in ("output_dir", "report") else value
     settings = Settings(**params)
+    if settings.write_baseline is not None:
+        settings.check = True  # writing a baseline changes no article
     from .ignore import project_root
 
     settings.project = project_root(found, Path.cwd())
@@ -340,6 +350,30 @@ def _config_path(config: Path | None, name: str, value: str) -> Path:
             f"a path outside the project must be given on the command line"
         )
     return path
+
+
+BASELINE_FORMAT = "dedup-baseline/1"
+
+
+def baseline_text(counts: Counter, excerpts: dict[int, str]) -> str:
+    """The baseline file: JSON, one entry per repeated text (by content key) with its count."""
+    import json
+
+    entries = [{"key": f"{key:016x}", "count": counts[key], "text": excerpts.get(key, "")} for key in sorted(counts)]
+    return json.dumps({"format": BASELINE_FORMAT, "repeats": entries}, indent=1, ensure_ascii=False) + "\n"
+
+
+def read_baseline(path: Path) -> dict[int, int]:
+    """Content key -> count from a baseline file; a bad one is a usage error (exit 2)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != BASELINE_FORMAT:
+            raise ValueError(f"not a {BASELINE_FORMAT} file")
+        return {int(entry["key"], 16): int(entry["count"]) for entry in data["repeats"]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise click.UsageError(f"--baseline {path}: {exc}; write a new one with: dedup baseline write PATH...") from None
 
 
 def _included(paths: list[str], include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
@@ -389,6 +423,10 @@ class _Run:
         from .api import Cleaner  # the engine loads only for a run (not for --help or --version)
 
         self.cleaner = Cleaner(self.options, explain=settings.verbose, jobs=settings.jobs, layout=layout)
+        self.known: Counter[int] = Counter()  # repeats found, for --write-baseline
+        self.known_text: dict[int, str] = {}
+        if settings.baseline is not None:
+            self.cleaner.deduplicator.baseline = read_baseline(settings.baseline)
 
     def error(self, message: str) -> None:
         self.stats.errors += 1
@@ -518,6 +556,13 @@ class _Run:
         self.stats.add(result, written=self._emit(source, result))
 
     def _account(self, encoding: str, bom: bytes, result: CleanResult) -> None:
+        if self.settings.write_baseline is not None and result.changed:
+            from .decide import baseline_key
+
+            for removal in result.removals:
+                key = baseline_key(result.original[removal.unit.start : removal.unit.end])
+                self.known[key] += 1
+                self.known_text.setdefault(key, removal.excerpt)
         if self.report_format or self.settings.output_format == "github":
             item = record(result, encoding, bom, keep_text=self.report_format == "html")
             if self.settings.output_format == "github":
@@ -708,6 +753,20 @@ class _Run:
         if self.settings.verbose and not self.settings.quiet:
             print_removals(self.console, self.verbose_results)
 
+    def write_baseline(self) -> None:
+        """The repeats found, by content, with their counts: a repository adopting dedup
+        commits this and fails only on new repeats."""
+        path = self.settings.write_baseline
+        if path is None:
+            return
+        try:
+            write_through_or_replace(path, baseline_text(self.known, self.known_text).encode("utf-8"))
+        except OSError as exc:
+            self.error(f"cannot write the baseline {path}: {exc.strerror or exc}")
+            return
+        if not self.settings.quiet:
+            self.say(f"baseline written to {path} ({sum(self.known.values())} known repeats)")
+
     def write_report(self) -> None:
         if not self.report_format:
             return
@@ -855,6 +914,28 @@ def _explain_settings(ctx: click.Context, path: str, config_file: Path | None, p
     if params["encoding"] is not None:
         _check_encoding(params["encoding"])
     return params
+
+
+@main.group()
+def baseline() -> None:
+    """Record the repeats a repository has today, so that only new ones count."""
+
+
+@baseline.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog="""\b
+Examples:
+  dedup baseline write --across-files articles/     # writes .dedup-baseline.json
+  dedup clean --across-files --baseline .dedup-baseline.json articles/
+""",
+)
+@click.option("--baseline", "path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(".dedup-baseline.json"), show_default=True, help="Where to write it.")
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def write(path: Path, arguments: tuple[str, ...]) -> None:
+    """Write the repeats found in PATH... (with any option of clean, e.g. --across-files)
+    to a baseline file: keyed by content, with counts, never by line.  Changes no file."""
+    main.main(["clean", "--write-baseline", str(path), *arguments], prog_name="dedup")
 
 
 if __name__ == "__main__":  # pragma: no cover

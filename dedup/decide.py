@@ -82,6 +82,12 @@ class Decisions:
     deleted: list[tuple[int, int]] | None = None  # spans cut from the text (None: work them out)
 
 
+def baseline_key(text: str) -> int:
+    """A unit's key in a baseline: the digest of its normalised text (content, not place,
+    so that edits elsewhere in a file leave it valid)."""
+    return int(exact_keys([normalize(text)])[0])
+
+
 def unit_ref(document: Document, unit: Unit) -> UnitRef:
     return UnitRef(
         document.name, unit.index, unit.first_line, unit.last_line, unit.start, unit.end, unit.kind
@@ -203,6 +209,7 @@ class Deduplicator:
         self.options = options
         self.explain = explain
         self.segmenter = segmenter or segment_any  # how an output is segmented again (``settle``)
+        self.baseline: dict[int, int] = {}  # exact key -> repeats of it still allowed (``--baseline``)
         self.index = Index()
         self._features: dict[UnitRef, Features] = {}
         self._ignore = [compile_ignore(pattern) for pattern in options.ignore]
@@ -220,12 +227,15 @@ class Deduplicator:
         until each output would clean to itself (``settle``); with ``across_files`` the
         kept units then join the index."""
         documents = documents_of(batch, texts or [])
+        allowed = dict(self.baseline) if self.baseline else None  # each round starts from the same counts
         decision = _BatchDecision(self, batch, documents)
         decisions = decision.run()
         if self.options.keep is not Keep.LONGEST:  # that one re-aims removals after the run
             within = not self.options.across_files
 
             def again(outputs: list[Document]) -> tuple[list[Decisions], _BatchDecision]:
+                if allowed is not None:
+                    self.baseline = dict(allowed)
                 redo = _BatchDecision(self, prepare(outputs, within_documents=within), outputs)
                 return redo.run(), redo
 
@@ -347,6 +357,10 @@ class _BatchDecision:
                         features, ((c, self.features(c)) for c in codes), threshold, explain,
                         checked=not explain, scores=scores, ranked=ranked,
                     )
+            if match is not None and self.owner.baseline and self.owner.baseline.get(baseline_key(unit.text), 0) > 0:
+                self.owner.baseline[baseline_key(unit.text)] -= 1  # a known repeat: kept, and said so
+                misses = [(match[0], Verdict(match[1].score, reason="a known repeat (in the baseline)"))]
+                match = None
             if match is not None:
                 code, verdict = match
                 ref, twin_ref = self.ref(_BATCH + u), self.ref(code)

@@ -109,3 +109,28 @@ def test_pre_commit_cleans_a_staged_file_against_the_committed_ones(tmp_path):
         assert committed.read_bytes() == before
         staged.write_text(f"Follow-up\n\n{PARA}\n\nTraders said the new berths would open in spring.\n")
         git("add", ".", cwd=work)
+
+
+def test_a_baseline_keeps_known_repeats_and_fails_only_on_new_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text(f"T\n\n{PARA}\n\n{PARA}\n")
+    written = run("baseline", "write", "a.txt")
+    assert written.exit_code == 0 and (tmp_path / ".dedup-baseline.json").exists(), written.output
+    assert (tmp_path / "a.txt").read_text().count(PARA) == 2  # writing a baseline changes nothing
+    assert run("clean", "--check", "--baseline", ".dedup-baseline.json", "a.txt").exit_code == 0
+    # Content-keyed: lines added above leave it valid.
+    (tmp_path / "a.txt").write_text(f"T\n\nA new opening paragraph about the pier and its lights.\n\n{PARA}\n\n{PARA}\n")
+    assert run("clean", "--check", "--baseline", ".dedup-baseline.json", "a.txt").exit_code == 0
+    other = "The ferry will run four crossings a day from the first of June until late September."
+    (tmp_path / "a.txt").write_text(f"T\n\n{PARA}\n\n{PARA}\n\n{other}\n\n{other}\n")
+    fails = run("clean", "--check", "--baseline", ".dedup-baseline.json", "a.txt")
+    assert fails.exit_code == 1 and "a.txt:9: DD001" in fails.output
+    assert run("clean", "--baseline", ".dedup-baseline.json", "a.txt").exit_code == 0
+    assert (tmp_path / "a.txt").read_text() == f"T\n\n{PARA}\n\n{PARA}\n\n{other}\n"
+
+
+def test_a_bad_baseline_is_one_line_with_the_command_that_rebuilds_it(tmp_path):
+    (tmp_path / "b.json").write_text("{}")
+    (tmp_path / "a.txt").write_text("T\n")
+    result = run("clean", "--check", "--baseline", tmp_path / "b.json", tmp_path / "a.txt")
+    assert result.exit_code == 2 and "dedup baseline write" in result.output

@@ -21,8 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-WORDS = ("harbour council ferry budget summer debate tickets crossing island mayor pier storm "
-         "season winter evening market the a of and said would after before").split()
+WORDS = (
+    "harbour council ferry budget summer debate tickets crossing island mayor pier storm "
+    "season winter evening market the a of and said would after before"
+).split()
 
 
 def _prose(rng: random.Random, words: int) -> str:
@@ -39,8 +41,9 @@ def long_pair(size: int) -> tuple[str, str]:
 def template(size: int) -> tuple[str, str]:
     """The same sentence with one number changed, one paragraph each."""
     count = size // 100
-    body = "".join(f"The council approved a budget of {i} pounds for the harbour repairs on Monday.\n\n"
-                   for i in range(count))
+    body = "".join(
+        f"The council approved a budget of {i} pounds for the harbour repairs on Monday.\n\n" for i in range(count)
+    )
     return "a.txt", "Title\n\n" + body
 
 
@@ -86,14 +89,20 @@ def measure(name: str, text: str) -> tuple[float, float]:
         path.write_text(text, encoding="utf-8")
         started = time.perf_counter()
         # A parent of its own per run, so that the peak is this run's alone.
-        done = subprocess.run([sys.executable, "-c", _PEAK_OF_CHILD, sys.executable, "-m", "dedup", "clean",
-                               "--check", "-q", str(path)], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_OF_CHILD, sys.executable, "-m", "dedup", "clean", "--check", "-q", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         wall = time.perf_counter() - started
     return wall, int(done.stdout.split()[-1]) / 1024
 
 
-_PEAK_OF_CHILD = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:]); "
-                  "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+_PEAK_OF_CHILD = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
 
 
 def main() -> None:

@@ -39,7 +39,8 @@ DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "de
 
 BOILERPLATE = [
     "Sign up for our morning briefing to get the day's most important stories delivered to your inbox.",
-    "All rights reserved. This material may not be published, broadcast, rewritten or redistributed without permission.",
+    "All rights reserved. This material may not be published, broadcast, rewritten or redistributed "
+    "without permission.",
     "Have a story we should know about? Contact the newsroom through the form on our website.",
     "Comments on this article are moderated and may take some time to appear below the story.",
     "The author is a staff writer who covers business and politics for the regional desk.",
@@ -212,6 +213,7 @@ def article(chain: Chain, rng: random.Random, earlier: list[str], seen: Seen, co
     if rng.random() < 0.3:
         at = 1 if rng.random() < 0.5 else len(paragraphs)
         paragraphs.insert(at, (headline_variant(title, rng), dup("headline")))
+
     def after_original(i: int) -> int:
         return rng.randint(paragraphs.index((body[i], None)) + 1, len(paragraphs))
 
@@ -278,8 +280,13 @@ def main() -> None:
                         label = None
                     else:
                         counts["boilerplate"] += 1
-                        label = {"kind": "boilerplate", "action": "remove", "scope": "cross",
-                                 "orig_file": footers[j][0], "orig_para": footers[j][1]}
+                        label = {
+                            "kind": "boilerplate",
+                            "action": "remove",
+                            "scope": "cross",
+                            "orig_file": footers[j][0],
+                            "orig_para": footers[j][1],
+                        }
                 if label:
                     labels.write(json.dumps({"file": name, "para": index, **label}) + "\n")
                 if not label or label["action"] == "keep":

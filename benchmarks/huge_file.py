@@ -58,8 +58,10 @@ def main() -> None:
         done = subprocess.run([sys.executable, "-m", "dedup", "clean", "--check", "-q", str(path)])
         wall = time.perf_counter() - start
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(f"{size / 1e6:.1f} MB, {lines:,} lines: exit {done.returncode}, "
-              f"{wall:.1f} s, {size / 1e6 / wall:.1f} MB/s, peak RSS {peak_kib / 1024:.0f} MB")
+        print(
+            f"{size / 1e6:.1f} MB, {lines:,} lines: exit {done.returncode}, "
+            f"{wall:.1f} s, {size / 1e6 / wall:.1f} MB/s, peak RSS {peak_kib / 1024:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

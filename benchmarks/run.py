@@ -148,8 +148,16 @@ def scaling(small: Path, large: Path, repeat: int, jobs: int) -> None:
     """Time dedup and the exact pass on two corpora in turn; print each run and the medians."""
     commands = {
         "dedup": lambda corpus: dedup_command(jobs) + [str(corpus / "input")],
-        "exact": lambda corpus: [sys.executable, __file__, "--worker", "exact", "--corpus", str(corpus),
-                                 "--out", str(corpus / ".flags-exact.json")],
+        "exact": lambda corpus: [
+            sys.executable,
+            __file__,
+            "--worker",
+            "exact",
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(corpus / ".flags-exact.json"),
+        ],
     }
     walls: dict[tuple[str, Path], list[float]] = {(t, c): [] for t in commands for c in (small, large)}
     sizes = {c: len(corpus_files(c)) for c in (small, large)}
@@ -190,11 +198,15 @@ def versions(corpus: Path, other: Path, repeat: int, jobs: int) -> None:
             wall, peak, _ = timed(dedup_command(jobs) + [str(corpus / "input")], env=env, cwd=tree)
             walls[name].append(wall)
             peaks[name].append(peak)
-        print(f"| {run} | {walls['this'][-1]:.2f} | {walls['other'][-1]:.2f} | "
-              f"{walls['this'][-1] / walls['other'][-1]:.2f} | {peaks['this'][-1]:.0f} | {peaks['other'][-1]:.0f} |")
+        print(
+            f"| {run} | {walls['this'][-1]:.2f} | {walls['other'][-1]:.2f} | "
+            f"{walls['this'][-1] / walls['other'][-1]:.2f} | {peaks['this'][-1]:.0f} | {peaks['other'][-1]:.0f} |"
+        )
     this, that = statistics.median(walls["this"]), statistics.median(walls["other"])
-    print(f"| median | {this:.2f} | {that:.2f} | {this / that:.2f} | "
-          f"{statistics.median(peaks['this']):.0f} | {statistics.median(peaks['other']):.0f} |")
+    print(
+        f"| median | {this:.2f} | {that:.2f} | {this / that:.2f} | "
+        f"{statistics.median(peaks['this']):.0f} | {statistics.median(peaks['other']):.0f} |"
+    )
 
 
 def load_labels(corpus: Path) -> tuple[set, set]:
@@ -233,8 +245,20 @@ def main() -> None:
         return
     if not (corpus / "labels.jsonl").exists():
         print(f"generating {args.files} files into {corpus} ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(HERE / "generate.py"), "--files", str(args.files),
-                        "--seed", str(args.seed), "--out", str(corpus)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "generate.py"),
+                "--files",
+                str(args.files),
+                "--seed",
+                str(args.seed),
+                "--out",
+                str(corpus),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     files = corpus_files(corpus)
     megabytes = sum(p.stat().st_size for p in files) / 1e6
     planted, traps = load_labels(corpus)
@@ -250,20 +274,31 @@ def main() -> None:
             subprocess.run(command + ["--report", str(report), str(corpus / "input")], stdout=subprocess.DEVNULL)
             flagged = work_dedup_flags(corpus, report)
         else:
-            wall, peak, code = timed([sys.executable, __file__, "--worker", tool, "--corpus", str(corpus), "--out", str(out)])
+            wall, peak, code = timed(
+                [sys.executable, __file__, "--worker", tool, "--corpus", str(corpus), "--out", str(out)]
+            )
             if code != 0:
                 rows.append((tool, None))
                 continue
             flagged = {tuple(x) for x in json.loads(out.read_text())}
-        rows.append((tool, {
-            "wall": wall, "peak": peak, "found": len(flagged),
-            "recall": len(flagged & planted) / max(1, len(planted)),
-            "false_hits": len(flagged & traps),
-        }))
+        rows.append(
+            (
+                tool,
+                {
+                    "wall": wall,
+                    "peak": peak,
+                    "found": len(flagged),
+                    "recall": len(flagged & planted) / max(1, len(planted)),
+                    "false_hits": len(flagged & traps),
+                },
+            )
+        )
 
     exact_wall = next((r["wall"] for t, r in rows if t == "exact" and r), None)
-    print(f"corpus: {len(files):,} files, {megabytes:.1f} MB, {total_paragraphs:,} paragraphs, "
-          f"{len(planted):,} planted repeats, {len(traps):,} traps")
+    print(
+        f"corpus: {len(files):,} files, {megabytes:.1f} MB, {total_paragraphs:,} paragraphs, "
+        f"{len(planted):,} planted repeats, {len(traps):,} traps"
+    )
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print()
     print("| tool | wall s | MB/s | paragraphs/s | peak RSS MB | flagged | recall | traps flagged | × exact |")
@@ -273,8 +308,10 @@ def main() -> None:
             print(f"| {tool} | failed | | | | | | | |")
             continue
         ratio = f"{r['wall'] / exact_wall:.1f}" if exact_wall else ""
-        print(f"| {tool} | {r['wall']:.2f} | {megabytes / r['wall']:.1f} | {total_paragraphs / r['wall']:,.0f} | "
-              f"{r['peak']:.0f} | {r['found']:,} | {r['recall']:.3f} | {r['false_hits']} | {ratio} |")
+        print(
+            f"| {tool} | {r['wall']:.2f} | {megabytes / r['wall']:.1f} | {total_paragraphs / r['wall']:,.0f} | "
+            f"{r['peak']:.0f} | {r['found']:,} | {r['recall']:.3f} | {r['false_hits']} | {ratio} |"
+        )
 
 
 if __name__ == "__main__":

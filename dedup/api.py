@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import mmap
 import multiprocessing
@@ -73,7 +74,10 @@ class Cleaner:
         comes back with its error, and the others go on.  Their sizes are looked up
         first: the index plans its growth for that much text."""
         work = partial(
-            _prepare_files, encoding=encoding, layout=self.layout, keep=self.jobs <= 1,
+            _prepare_files,
+            encoding=encoding,
+            layout=self.layout,
+            keep=self.jobs <= 1,
             within=not self.options.across_files,
         )
         sized = [(found, _size_on_disk(found)) for found in files]
@@ -304,10 +308,8 @@ def _worker_signals(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: the pool's own checks remain
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):  # no prctl to call: the pool's own checks remain
-            pass
     if os.getppid() != parent:  # the parent died before the request was made
         os._exit(1)
 

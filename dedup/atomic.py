@@ -10,6 +10,7 @@ run can tell the ones an interrupted run left (``stale_temp_files``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -101,10 +102,8 @@ def atomic_writer(path: Path, expected: Identity | None = None) -> Iterator[Repl
             tmp = None
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
 
 
 def _copy_metadata(before: os.stat_result | None, original: Path, tmp: str) -> None:

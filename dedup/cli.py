@@ -17,17 +17,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 from rich.console import Console
-from rich.text import Text
 
 from . import __version__
-from .config import ConfigError, find_pyproject, load
-from .model import CleanResult, Keep, Options
-from .jsonl import byte_lines, read_lines, rewritten
-from .patterns import PatternError, compile_ignore
-from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
-from .report import RunStats, check_lines, print_removals, printable, show_table, summary_line, unified_diff
-from .repository import open_repository, references
-from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
 from .atomic import (
     Identity,
     WriteError,
@@ -39,6 +30,14 @@ from .atomic import (
     write_atomic,
     write_through_or_replace,
 )
+from .config import ConfigError, find_pyproject, load
+from .jsonl import byte_lines, read_lines, rewritten
+from .model import CleanResult, Keep, Options
+from .patterns import PatternError, compile_ignore
+from .read import DEFAULT_INCLUDE, InputError, Source, discover, read_source, source_from_bytes
+from .report import RunStats, check_lines, print_removals, printable, show_table, summary_line, unified_diff
+from .reports import FORMATS, FileRecord, format_for, github_annotations, record, to_json, to_markdown, to_sarif
+from .repository import open_repository, references
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
@@ -78,7 +77,9 @@ def exit_code(stats: RunStats, check: bool) -> int:
     return EXIT_OK
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog="""\b
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
 Examples:
   dedup clean --across-files articles/     # clean a folder in place
   dedup clean --check --diff articles/     # show what would change, write nothing
@@ -87,7 +88,8 @@ Examples:
   dedup explain article.txt                # why each unit is removed or kept
 
 Run 'dedup COMMAND --help' for a command's options.
-""")
+""",
+)
 @click.version_option(__version__, "--version", prog_name="dedup")
 def main() -> None:
     """Find and remove repeated headlines and paragraphs in articles."""
@@ -128,83 +130,117 @@ class Settings:
     @property
     def options(self) -> Options:
         return Options(
-            threshold=self.threshold, keep=Keep(self.keep),
-            across_files=self.across_files, ignore=self.ignore,
+            threshold=self.threshold,
+            keep=Keep(self.keep),
+            across_files=self.across_files,
+            ignore=self.ignore,
         )
 
 
 @main.command(epilog=CLEAN_EXAMPLES)
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option(
-    "-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
     help="Write cleaned copies (every file) under this folder instead of in place.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change.")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff.")
 @click.option(
-    "--across-files", is_flag=True,
+    "--across-files",
+    is_flag=True,
     help="Also remove units that repeat a unit of an earlier file (sorted path order).",
 )
 @click.option(
-    "--threshold", type=click.FloatRange(0, 100), default=Options.threshold, show_default=True,
+    "--threshold",
+    type=click.FloatRange(0, 100),
+    default=Options.threshold,
+    show_default=True,
     help="Minimum similarity (rapidfuzz ratio, 0-100, of the normalised texts) for a near repeat.",
 )
 @click.option(
-    "--keep", type=click.Choice([k.value for k in Keep]), default=Keep.FIRST.value,
-    show_default=True, help="Which copy of a repeat stays where it is.",
+    "--keep",
+    type=click.Choice([k.value for k in Keep]),
+    default=Keep.FIRST.value,
+    show_default=True,
+    help="Which copy of a repeat stays where it is.",
 )
 @click.option(
-    "--include", multiple=True, metavar="GLOB",
+    "--include",
+    multiple=True,
+    metavar="GLOB",
     help=f"File names to take from folders (repeatable; default {' '.join(DEFAULT_INCLUDE)}).",
 )
 @click.option(
-    "--exclude", multiple=True, metavar="PATTERN",
+    "--exclude",
+    multiple=True,
+    metavar="PATTERN",
     help="Paths to skip: gitignore patterns from the project root, or globs of names (repeatable).",
 )
 @click.option(
-    "--respect-gitignore/--no-respect-gitignore", default=True, show_default=True,
+    "--respect-gitignore/--no-respect-gitignore",
+    default=True,
+    show_default=True,
     help="Skip what .gitignore files ignore, and build/, dist/, node_modules/, virtual environments.",
 )
 @click.option(
-    "--force-exclude", is_flag=True,
+    "--force-exclude",
+    is_flag=True,
     help="Apply --exclude and .gitignore to files named explicitly too (as pre-commit passes them).",
 )
 @click.option("--encoding", help="Decode inputs with this encoding instead of detecting it.")
 @click.option("--ignore", multiple=True, metavar="REGEX", help="Never remove a unit matching this (repeatable).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write a report file.")
 @click.option(
-    "--report-format", type=click.Choice(FORMATS),
+    "--report-format",
+    type=click.Choice(FORMATS),
     help="json, md, html or sarif (default: from the report's file name).",
 )
 @click.option(
-    "--output-format", type=click.Choice(["text", "github"]), default="text", show_default=True,
+    "--output-format",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
     help="github: print GitHub Actions warning annotations for each removal on stdout "
     "(files are still cleaned unless --check or --diff is given).",
 )
 @click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Read settings from this TOML file instead of the nearest pyproject.toml.",
 )
 @click.option(
-    "--format", "input_format", type=click.Choice(["auto", "text", "markdown", "html", "jsonl"]),
-    default="auto", show_default=True,
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "text", "markdown", "html", "jsonl"]),
+    default="auto",
+    show_default=True,
     help="auto: by file name (.md/.markdown, .html/.htm, .jsonl/.ndjson; others text).",
 )
 @click.option("--text-field", default="text", show_default=True, help="JSONL: the field that holds the article.")
 @click.option("--id-field", help="JSONL: a field that names each record in reports.")
 @click.option("--drop-bad-lines", is_flag=True, help="JSONL: drop malformed lines instead of passing them through.")
 @click.option(
-    "-j", "--jobs", type=click.IntRange(min=0), default=0,
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
     help="Processes to use: this one decides, the others fingerprint files ahead of it "
     "(0: one per core; 1: no workers). Output is the same for any value.",
 )
 @click.option(
-    "--against", multiple=True, metavar="PATH", type=click.Path(exists=True),
+    "--against",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(exists=True),
     help="Files or folders whose units count as earlier originals: read, never written "
     "(repeatable; implies --across-files).",
 )
 @click.option(
-    "--baseline", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    "--baseline",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Keep the repeats this baseline lists (written by 'dedup baseline write'): only new ones count.",
 )
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
@@ -321,9 +357,7 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
     if "-" in paths and settings.output_dir is not None:
         raise click.UsageError("--output-dir does not apply to standard input")
     if settings.report is not None and format_for(settings.report, settings.report_format) is None:
-        raise click.UsageError(
-            f"cannot tell the report format from {settings.report.name!r}; use --report-format"
-        )
+        raise click.UsageError(f"cannot tell the report format from {settings.report.name!r}; use --report-format")
     if settings.output_format == "github" and paths == ("-",) and not settings.check:
         raise click.UsageError("--output-format github on standard input needs --check")
     if settings.encoding is not None:
@@ -373,14 +407,17 @@ def read_baseline(path: Path) -> dict[int, int]:
             raise ValueError(f"not a {BASELINE_FORMAT} file")
         return {int(entry["key"], 16): int(entry["count"]) for entry in data["repeats"]}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise click.UsageError(f"--baseline {path}: {exc}; write a new one with: dedup baseline write PATH...") from None
+        raise click.UsageError(
+            f"--baseline {path}: {exc}; write a new one with: dedup baseline write PATH..."
+        ) from None
 
 
 def _included(paths: list[str], include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
     """The tracked files a folder walk would take: their names match ``include`` and
     their paths no ``exclude`` pattern."""
     return [
-        p for p in paths
+        p
+        for p in paths
         if any(fnmatch.fnmatch(os.path.basename(p), pattern) for pattern in include)
         and not any(fnmatch.fnmatch(p, pattern) for pattern in exclude)
     ]
@@ -479,17 +516,31 @@ class _Run:
         from .ignore import IgnoreRules
 
         rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
-        found = discover(
-            paths, include, tuple(s.exclude), skip=s.output_dir, notes=notes, stale=stale, rules=rules,
-            force_exclude=s.force_exclude,
-        ) if paths else []
+        found = (
+            discover(
+                paths,
+                include,
+                tuple(s.exclude),
+                skip=s.output_dir,
+                notes=notes,
+                stale=stale,
+                rules=rules,
+                force_exclude=s.force_exclude,
+            )
+            if paths
+            else []
+        )
         _check_outputs(s, found)
         self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
         for message in notes:
             self.note(message)
         self._stale_temp_files(stale)
-        show = (len(found) >= PROGRESS_MIN_FILES and self.console.is_terminal
-                and not s.quiet and "PRE_COMMIT" not in os.environ)
+        show = (
+            len(found) >= PROGRESS_MIN_FILES
+            and self.console.is_terminal
+            and not s.quiet
+            and "PRE_COMMIT" not in os.environ
+        )
         with _progress_bar(self.console) if show else _NoProgress() as progress:
             task = progress.add_task("clean", total=len(found))
             # Runs of text files are cleaned together (batched); a JSONL file streams alone.
@@ -570,9 +621,7 @@ class _Run:
             if self.report_format:
                 self.records.append(item)
         if self.settings.verbose:  # the tables need the decisions, not the texts
-            self.verbose_results.append(
-                CleanResult(result.name, "", "", result.removals, result.near_misses)
-            )
+            self.verbose_results.append(CleanResult(result.name, "", "", result.removals, result.near_misses))
 
     def _jsonl_file(self, item) -> None:
         s = self.settings
@@ -580,7 +629,7 @@ class _Run:
             self.error(item.error)
             return
         try:
-            handle = open(item.path, "rb")
+            handle = open(item.path, "rb")  # noqa: SIM115 - closed by the with below, after the error check
         except OSError as exc:
             self.error(f"{item.name}: cannot read ({exc.strerror or exc})")
             return
@@ -645,7 +694,9 @@ class _Run:
                     if line.problem and s.drop_bad_lines:
                         state["dropped"] += 1
                         if s.show_diff:
-                            diff.append(f"@@ -{line.number} +{line.number - state['dropped']},0 @@\n-{_diff_text(line.data)}")
+                            diff.append(
+                                f"@@ -{line.number} +{line.number - state['dropped']},0 @@\n-{_diff_text(line.data)}"
+                            )
                     elif out is not None:
                         out.write(line.data)
                     continue
@@ -719,8 +770,10 @@ class _Run:
         codec = codecs.lookup(source.encoding).name
         if codec.startswith(("utf-16", "utf-32")):
             if result.changed and not self.settings.quiet:
-                self.note(f"{source.name}: a {codec.upper()} file: its diff is shown in UTF-8 and will not apply; "
-                          "use --output-dir for cleaned copies")
+                self.note(
+                    f"{source.name}: a {codec.upper()} file: its diff is shown in UTF-8 and will not apply; "
+                    "use --output-dir for cleaned copies"
+                )
             return unified_diff(result, source.name), "utf-8"
         bom = source.bom.decode(source.encoding) if source.bom else ""
         return unified_diff(result, source.name, bom), codec
@@ -743,8 +796,17 @@ class _Run:
         out = []
         for line in diff.splitlines():
             shown = printable(line, keep="\t") if self.stdout_terminal else line
-            colour = ("1" if line.startswith(("---", "+++")) else "32" if line.startswith("+")
-                      else "31" if line.startswith("-") else "36" if line.startswith("@@") else "")
+            colour = (
+                "1"
+                if line.startswith(("---", "+++"))
+                else "32"
+                if line.startswith("+")
+                else "31"
+                if line.startswith("-")
+                else "36"
+                if line.startswith("@@")
+                else ""
+            )
             out.append(f"\x1b[{colour}m{shown}\x1b[0m" if colour and self.colour_diff else shown)
         sys.stdout.write("\n".join(out) + "\n")
         sys.stdout.flush()
@@ -830,29 +892,43 @@ def _cannot_replace(read_as: Identity | None, target: Path) -> str | None:
     return None
 
 
-
-@main.command(short_help="Why each unit of a file is removed or kept.", epilog="""\b
+@main.command(
+    short_help="Why each unit of a file is removed or kept.",
+    epilog="""\b
 Examples:
   dedup explain article.txt
   cat article.txt | dedup explain -
-""")
+""",
+)
 @click.argument("path", metavar="PATH")
 @click.option(
-    "--threshold", type=click.FloatRange(0, 100), default=Options.threshold, show_default=True,
+    "--threshold",
+    type=click.FloatRange(0, 100),
+    default=Options.threshold,
+    show_default=True,
     help="Minimum similarity for a near repeat, as for clean.",
 )
 @click.option("--encoding", help="Decode the input with this encoding instead of detecting it.")
 @click.option("--ignore", multiple=True, metavar="REGEX", help="Never remove a unit matching this, as for clean.")
 @click.option(
-    "--against", multiple=True, metavar="PATH", type=click.Path(exists=True),
+    "--against",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(exists=True),
     help="Files or folders read first as earlier originals, as for clean.",
 )
 @click.option(
-    "--format", "input_format", type=click.Choice(["auto", "text", "markdown", "html"]), default="auto",
-    show_default=True, help="How to read the input, as for clean.",
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "text", "markdown", "html"]),
+    default="auto",
+    show_default=True,
+    help="How to read the input, as for clean.",
 )
 @click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Read settings from this TOML file instead of the nearest pyproject.toml.",
 )
 @click.pass_context
@@ -929,8 +1005,14 @@ Examples:
   dedup clean --across-files --baseline .dedup-baseline.json articles/
 """,
 )
-@click.option("--baseline", "path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(".dedup-baseline.json"), show_default=True, help="Where to write it.")
+@click.option(
+    "--baseline",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".dedup-baseline.json"),
+    show_default=True,
+    help="Where to write it.",
+)
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
 def write(path: Path, arguments: tuple[str, ...]) -> None:
     """Write the repeats found in PATH... (with any option of clean, e.g. --across-files)

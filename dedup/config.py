@@ -110,9 +110,7 @@ def _checked(path: Path, table: dict[str, Any]) -> dict[str, Any]:
         if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, spec.kind) or (spec.kind is not bool and isinstance(value, bool)):
-            raise ConfigError(
-                f"{path}: key {raw_key!r} must be {_type_name(spec.kind)}, not {type(value).__name__}"
-            )
+            raise ConfigError(f"{path}: key {raw_key!r} must be {_type_name(spec.kind)}, not {type(value).__name__}")
         if spec.kind is list and not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{path}: key {raw_key!r} must be a list of strings")
         if spec.choices and value not in spec.choices:
@@ -132,5 +130,10 @@ def _checked(path: Path, table: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type_name(kind: type) -> str:
-    return {float: "a number", int: "a whole number", bool: "true or false", str: "a string",
-            list: "a list of strings"}[kind]
+    return {
+        float: "a number",
+        int: "a whole number",
+        bool: "true or false",
+        str: "a string",
+        list: "a list of strings",
+    }[kind]

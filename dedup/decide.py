@@ -26,20 +26,32 @@ from rapidfuzz import fuzz, process
 from . import anchored
 from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
 from .index import KINDS, MAX_BUCKET, Index, KeptUnits
-from .match import noise_between
-from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, Verdict, compare, confirm, headline_keys, lengths_fit, may_remove
-from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
 from .layouts import segment_any
-from .patterns import compile_ignore
-from .settle import original_spans, settle
+from .match import (
+    HEADLINE_LOOKUP_WORDS,
+    MIN_SHARED_BANDS,
+    SHORT_WORDS,
+    Verdict,
+    compare,
+    confirm,
+    headline_keys,
+    lengths_fit,
+    may_remove,
+    noise_between,
+)
+from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitKind, UnitRef
 from .normalize import compact_without_suffix, derivable_compact, may_end_in_tail, normalize, normalize_batch
+from .patterns import compile_ignore
+from .settle import first_unstable, original_spans, settle
 
 EXCERPT_CHARS = 80
 _BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
 _PAIR = _BATCH << 1  # pair codes: unit * _PAIR + candidate code
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 _NO_INDEX = Index()
-_SECTION_HEADING = re.compile(r" {0,3}#{2,6}(?:[ \t]|$)")  # what a document is matched against without across_files: nothing
+_SECTION_HEADING = re.compile(
+    r" {0,3}#{2,6}(?:[ \t]|$)"
+)  # what a document is matched against without across_files: nothing
 
 
 @dataclass
@@ -89,9 +101,7 @@ def baseline_key(text: str) -> int:
 
 
 def unit_ref(document: Document, unit: Unit) -> UnitRef:
-    return UnitRef(
-        document.name, unit.index, unit.first_line, unit.last_line, unit.start, unit.end, unit.kind
-    )
+    return UnitRef(document.name, unit.index, unit.first_line, unit.last_line, unit.start, unit.end, unit.kind)
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -117,11 +127,7 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
         compact_without_suffix(n) if c <= HEADLINE_LOOKUP_WORDS or u.kind is UnitKind.HEADLINE else None
         for n, c, u in zip(normalized, counts, units)
     ]
-    markup = {
-        i: [u.text for u in d.units]
-        for i, d in enumerate(documents)
-        if d.layout == "markup"
-    }
+    markup = {i: [u.text for u in d.units] for i, d in enumerate(documents) if d.layout == "markup"}
     exact, bands = exact_keys(normalized), band_keys(compacts)
     if within_documents and units:
         scope = np.repeat(np.arange(1, len(documents) + 1, dtype=np.uint64), [len(d.units) for d in documents])
@@ -152,9 +158,13 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
         compacts=compacts,
         suffix_compacts=suffixes,
         compact_lengths=np.fromiter(map(len, compacts), dtype=np.int64, count=len(compacts)),
-        suffix_lengths=np.fromiter((-1 if c is None else len(c) for c in suffixes), dtype=np.int64, count=len(suffixes)),
+        suffix_lengths=np.fromiter(
+            (-1 if c is None else len(c) for c in suffixes), dtype=np.int64, count=len(suffixes)
+        ),
         blob=b"".join(pieces),
-        blob_offsets=np.stack([starts[0::3], starts[1::3], starts[2::3], ends[2::3]], axis=1) if len(pieces) else np.zeros((0, 4), dtype=np.int64),
+        blob_offsets=np.stack([starts[0::3], starts[1::3], starts[2::3], ends[2::3]], axis=1)
+        if len(pieces)
+        else np.zeros((0, 4), dtype=np.int64),
         words=np.array(counts, dtype=np.int64),
         exact=exact,
         bands=bands,
@@ -173,8 +183,13 @@ def _derivable(text: str, encoded: bytes, compact_text: str) -> bool:
     then are the two compared."""
     if not text.isascii():
         return False
-    if ("_" in text or "*" in text or "`" in text or text.lstrip()[:1].isdigit()
-            or may_end_in_tail(" ".join(text[-60:].lower().split()))):
+    if (
+        "_" in text
+        or "*" in text
+        or "`" in text
+        or text.lstrip()[:1].isdigit()
+        or may_end_in_tail(" ".join(text[-60:].lower().split()))
+    ):
         return derivable_compact(encoded) == compact_text
     return True
 
@@ -191,10 +206,21 @@ def documents_of(batch: PreparedBatch, texts: list[str]) -> list[Document]:
     for d, (name, text, count) in enumerate(zip(batch.names, texts, batch.unit_counts)):
         end = at + count
         unit_texts = batch.markup_texts.get(d) or [text[a:b] for a, b in zip(starts[at:end], ends[at:end])]
-        units = tuple(map(Unit._make, zip(
-            range(count), kinds[at:end], starts[at:end], ends[at:end], first_lines[at:end], last_lines[at:end],
-            unit_texts, protected[at:end],
-        )))
+        units = tuple(
+            map(
+                Unit._make,
+                zip(
+                    range(count),
+                    kinds[at:end],
+                    starts[at:end],
+                    ends[at:end],
+                    first_lines[at:end],
+                    last_lines[at:end],
+                    unit_texts,
+                    protected[at:end],
+                ),
+            )
+        )
         documents.append(Document(name, text, units, batch.frozen[d], batch.layouts[d]))
         at = end
     return documents
@@ -226,29 +252,45 @@ class Deduplicator:
         """Decide a prepared batch against the units kept so far (batches in order),
         until each output would clean to itself (``settle``); with ``across_files`` the
         kept units then join the index."""
-        documents = documents_of(batch, texts or [])
-        allowed = dict(self.baseline) if self.baseline else None  # each round starts from the same counts
+        return self._decide(batch, documents_of(batch, texts or []))
+
+    def _decide(self, batch: PreparedBatch, documents: list[Document]) -> list[Decisions]:
+        """The batch as if its documents came one at a time: when a document's output
+        would segment differently from its kept units, the documents before it stand,
+        it is settled alone, and the ones after it are decided against its final units
+        (never against units its first round kept and a later round removed)."""
+        allowed = dict(self.baseline) if self.baseline else None  # a document decided again starts from these
         decision = _BatchDecision(self, batch, documents)
         decisions = decision.run()
-        if self.options.keep is not Keep.LONGEST:  # that one re-aims removals after the run
-            within = not self.options.across_files
+        unstable = None if self.options.keep is Keep.LONGEST else first_unstable(decisions, self.segmenter)
+        if unstable is None:  # the common case: every output is its kept units
+            self._index(decision)
+            return decisions
+        if allowed is not None:
+            self.baseline = dict(allowed)
+        within = not self.options.across_files
+        before, after = documents[:unstable], documents[unstable + 1 :]
+        done = self._decide(prepare(before, within_documents=within), before) if before else []
 
-            def again(outputs: list[Document]) -> tuple[list[Decisions], _BatchDecision]:
-                if allowed is not None:
-                    self.baseline = dict(allowed)
-                redo = _BatchDecision(self, prepare(outputs, within_documents=within), outputs)
-                return redo.run(), redo
+        def again(outputs: list[Document]) -> tuple[list[Decisions], _BatchDecision]:
+            redo = _BatchDecision(self, prepare(outputs, within_documents=within), outputs)
+            return redo.run(), redo
 
-            states, last = settle(again, self.segmenter, decisions)
-            if last is not None:
-                last.batch.spans = original_spans(states, last.batch.spans, last.batch.unit_counts)
-                decision = last
-            decisions = [
-                Decisions(s.original, s.removals, s.near_misses, s.deleted) for s in states
-            ]
+        alone = [documents[unstable]]
+        first = _BatchDecision(self, prepare(alone, within_documents=within), alone)
+        states, last = settle(again, self.segmenter, first.run())
+        if last is not None:
+            last.batch.spans = original_spans(states, last.batch.spans, last.batch.unit_counts)
+            first = last
+        self._index(first)
+        done += [Decisions(s.original, s.removals, s.near_misses, s.deleted) for s in states]
+        if after:
+            done += self._decide(prepare(after, within_documents=within), after)
+        return done
+
+    def _index(self, decision: _BatchDecision) -> None:
         if self.options.across_files and decision.valid.any():
             self.index.add(decision._kept())
-        return decisions
 
     def prefer_longest(self, all_decisions: list[Decisions]) -> None:
         """Re-aim each duplicate group at its longest member (``keep=longest``)."""
@@ -271,8 +313,13 @@ class Deduplicator:
                 verdict = compare(feats[member], feats[keeper], self.options.threshold)
                 if verdict is not None and verdict.method is not None:
                     replaced[member] = Removal(
-                        member, keeper, verdict.score, verdict.method,
-                        excerpt(feats[member].text), excerpt(feats[keeper].text), twin_text=feats[keeper].text,
+                        member,
+                        keeper,
+                        verdict.score,
+                        verdict.method,
+                        excerpt(feats[member].text),
+                        excerpt(feats[keeper].text),
+                        twin_text=feats[keeper].text,
                     )
                 else:
                     replaced[member] = None
@@ -354,8 +401,13 @@ class _BatchDecision:
                     if ranked:
                         codes.sort(key=lambda c: (-scores[c], c))
                     match, misses = confirm(
-                        features, ((c, self.features(c)) for c in codes), threshold, explain,
-                        checked=not explain, scores=scores, ranked=ranked,
+                        features,
+                        ((c, self.features(c)) for c in codes),
+                        threshold,
+                        explain,
+                        checked=not explain,
+                        scores=scores,
+                        ranked=ranked,
                     )
             if match is not None and self.owner.baseline and self.owner.baseline.get(baseline_key(unit.text), 0) > 0:
                 self.owner.baseline[baseline_key(unit.text)] -= 1  # a known repeat: kept, and said so
@@ -367,7 +419,12 @@ class _BatchDecision:
                 self.indexed[u] = False
                 twin_text = self.text(code)
                 removal = Removal(
-                    ref, twin_ref, verdict.score, verdict.method, excerpt(unit.text), excerpt(twin_text),
+                    ref,
+                    twin_ref,
+                    verdict.score,
+                    verdict.method,
+                    excerpt(unit.text),
+                    excerpt(twin_text),
                     noise_between(unit.text, twin_text) if explain and verdict.method is not Method.EXACT else "",
                     twin_text,
                 )
@@ -400,9 +457,9 @@ class _BatchDecision:
             if after < len(self.units) and self.unit_docs[after] == self.unit_docs[u] and after not in removed:
                 decided = decisions[self.unit_docs[u]]
                 decided.removals.remove(removal)
-                decided.near_misses.append(NearMiss(
-                    removal.unit, removal.twin, removal.score, "a section heading: the text after it is new"
-                ))
+                decided.near_misses.append(
+                    NearMiss(removal.unit, removal.twin, removal.score, "a section heading: the text after it is new")
+                )
 
     # -- array lookups -------------------------------------------------------------
 
@@ -451,7 +508,9 @@ class _BatchDecision:
         pick = is_unsure[owner] & ~full & (before > 0)
         self.unsure_codes, self.unsure_entries = np.zeros(0, np.int64), np.zeros(0, np.int64)
         if pick.any():
-            codes, entries = index.members(self.global_buckets[owner[pick], band[pick]], owner[pick] * BANDS + band[pick])
+            codes, entries = index.members(
+                self.global_buckets[owner[pick], band[pick]], owner[pick] * BANDS + band[pick]
+            )
             order = np.argsort(codes, kind="stable")
             self.unsure_codes, self.unsure_entries = codes[order], entries[order]
         self.sorted_owner, self.sorted_start, self.sorted_rank = owner, start, rank
@@ -466,7 +525,11 @@ class _BatchDecision:
         # (those go by the key): kept units of the index ...
         open_bands = clean & ~self._settled_by_exact_key()[owner]
         pick = open_bands & (before > 0)
-        pair_owner, entry = index.members(self.global_buckets[owner[pick], band[pick]], owner[pick]) if pick.any() else (np.zeros(0, np.int64),) * 2
+        pair_owner, entry = (
+            index.members(self.global_buckets[owner[pick], band[pick]], owner[pick])
+            if pick.any()
+            else (np.zeros(0, np.int64),) * 2
+        )
         # ... and earlier units of the batch (whether they are kept is settled in order).
         pick = open_bands & (rank > 0)
         reps = rank[pick]
@@ -592,7 +655,9 @@ class _BatchDecision:
         scope = self.unit_doc if not self.across else np.zeros(len(self.units), dtype=np.int64)
         for u in np.flatnonzero(self.valid & (batch.words <= 30)).tolist():
             for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
-                if key in index_headlines or any(p < u and scope[p] == scope[u] for p in self.batch_headlines.get(key, ())):
+                if key in index_headlines or any(
+                    p < u and scope[p] == scope[u] for p in self.batch_headlines.get(key, ())
+                ):
                     interesting[u] = True
                     break
 
@@ -669,10 +734,12 @@ class _BatchDecision:
                 partners.extend(kept)
         lo, hi = np.searchsorted(self.unsure_codes, (base, base + BANDS)).tolist()
         member_band = self.unsure_codes[lo:hi] - base
-        codes = np.concatenate([
-            self.unsure_entries[lo:hi][open_band[member_band]],
-            _BATCH + np.array(partners, dtype=np.int64),
-        ])
+        codes = np.concatenate(
+            [
+                self.unsure_entries[lo:hi][open_band[member_band]],
+                _BATCH + np.array(partners, dtype=np.int64),
+            ]
+        )
         codes.sort()
         return set(_repeated(codes, MIN_SHARED_BANDS).tolist())
 
@@ -688,7 +755,9 @@ class _BatchDecision:
         for code in codes:
             if code < _BATCH:
                 other, other_suffix, other_headline = (
-                    index.lengths[code], index.suffix_length(code), index.kinds[code] == _HEADLINE
+                    index.lengths[code],
+                    index.suffix_length(code),
+                    index.kinds[code] == _HEADLINE,
                 )
             else:
                 p = code - _BATCH
@@ -760,10 +829,16 @@ class _BatchDecision:
         document = self.unit_doc[kept]
         first_unit = np.cumsum([0] + batch.unit_counts[:-1])
         spans = batch.spans[kept]
-        refs = np.column_stack([
-            kept - first_unit[document], spans[:, 2], spans[:, 3], spans[:, 0], spans[:, 1],
-            batch.kinds[kept].astype(np.int64),
-        ])
+        refs = np.column_stack(
+            [
+                kept - first_unit[document],
+                spans[:, 2],
+                spans[:, 3],
+                spans[:, 0],
+                spans[:, 1],
+                batch.kinds[kept].astype(np.int64),
+            ]
+        )
         headlines = np.flatnonzero(batch.kinds[kept] == _HEADLINE).tolist()
         return KeptUnits(
             documents=batch.names,
@@ -794,8 +869,9 @@ def _ratios(mine: list[str], theirs: list[str], threshold: float) -> np.ndarray:
     short[long] = False
     at = np.flatnonzero(short)
     if len(at):
-        best[at] = process.cpdist([mine[i] for i in at], [theirs[i] for i in at], scorer=fuzz.ratio,
-                                  score_cutoff=threshold)
+        best[at] = process.cpdist(
+            [mine[i] for i in at], [theirs[i] for i in at], scorer=fuzz.ratio, score_cutoff=threshold
+        )
     for i in long:
         score = anchored.ratio(mine[i], theirs[i])
         best[i] = score if score >= threshold else 0.0

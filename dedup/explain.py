@@ -34,7 +34,10 @@ class UnitExplanation:
 
 
 def explain_text(
-    text: str, options: Options | None = None, name: str = "-", layout: str = "auto",
+    text: str,
+    options: Options | None = None,
+    name: str = "-",
+    layout: str = "auto",
     references: Iterable[tuple[str, str]] = (),
 ) -> list[UnitExplanation]:
     """Explain the decision on every unit of one text: the decisions are those ``clean``
@@ -75,9 +78,11 @@ def explain_result(result: CleanResult, document: Document, options: Options) ->
             nearest, score = misses[key].twin, misses[key].score
             decision = f"kept: {misses[key].reason}"
         else:
-            found = process.extractOne(
-                features[i].compact, [f.compact for f in features[:i]], scorer=fuzz.ratio
-            ) if i else None
+            found = (
+                process.extractOne(features[i].compact, [f.compact for f in features[:i]], scorer=fuzz.ratio)
+                if i
+                else None
+            )
             if found:
                 nearest, score = refs[found[2]], found[1]
             decision = "kept"
@@ -95,9 +100,14 @@ def explain_result(result: CleanResult, document: Document, options: Options) ->
                 decision = f"kept: score below threshold {options.threshold:g}"
         out.append(UnitExplanation(refs[i], excerpt(unit.text, 60), nearest, score, decision))
     for removal in removed.values():  # units that only a later round saw (``settle``)
-        out.append(UnitExplanation(
-            removal.unit, removal.excerpt[:60], removal.twin, removal.score,
-            f"removed ({removal.method.value}) once the units around it were removed",
-        ))
+        out.append(
+            UnitExplanation(
+                removal.unit,
+                removal.excerpt[:60],
+                removal.twin,
+                removal.score,
+                f"removed ({removal.method.value}) once the units around it were removed",
+            )
+        )
     out.sort(key=lambda item: item.unit.start)
     return out

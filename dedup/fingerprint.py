@@ -29,9 +29,9 @@ import regex
 from rapidfuzz.distance import OSA
 
 from .normalize import (
+    _ASCII_NON_WORD,
     FOLDABLE,
     WORD,
-    _ASCII_NON_WORD,
     chunks,
     compact,
     compact_without_suffix,
@@ -334,9 +334,7 @@ def _unexplained_negation(a: Facts, b: Facts, slip: Callable[[str, str], bool] |
     missing = Counter(a.negations) - Counter(b.negations)
     excused = slip or typo_like
     for word in missing:
-        if len(word) <= 3 or not any(
-            excused(word, other) for other in b.vocabulary if other not in _NEGATION
-        ):
+        if len(word) <= 3 or not any(excused(word, other) for other in b.vocabulary if other not in _NEGATION):
             return True
     return False
 

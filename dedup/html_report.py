@@ -20,7 +20,8 @@ body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 80rem
 h1 { font-size: 1.6rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 table.summary { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: .3rem .6rem; }
 th { background: #f3f3f3; } td.n { text-align: right; }
-form.filters { position: sticky; top: 0; background: #fff; padding: .6rem 0; border-bottom: 1px solid #ddd; z-index: 1; }
+form.filters { position: sticky; top: 0; background: #fff; padding: .6rem 0; border-bottom: 1px solid #ddd;
+  z-index: 1; }
 form.filters label { margin-right: 1rem; }
 details.file { margin: 1rem 0; border: 1px solid #ddd; border-radius: 6px; padding: .4rem .8rem; }
 details.file > summary { cursor: pointer; font-weight: 600; word-break: break-all; }
@@ -57,7 +58,9 @@ _SCRIPT = """
   }
   var wanted = new URLSearchParams(location.hash.slice(1));
   if (wanted.has('method')) {
-    form.querySelectorAll('input[name=method]').forEach(function (box) { box.checked = box.value === wanted.get('method'); });
+    form.querySelectorAll('input[name=method]').forEach(function (box) {
+      box.checked = box.value === wanted.get('method');
+    });
   }
   if (wanted.has('score')) { form.score.value = wanted.get('score'); }
   form.addEventListener('input', apply);
@@ -83,23 +86,26 @@ def to_html(files: list[FileRecord], options: Options, errors: list[str]) -> str
         f'<td class="n">{t["units_removed"]}</td><td class="n">{t["chars_removed"]}</td>'
         f'<td class="n">{t["errors"]}</td></tr></table>',
         f'<p class="settings">dedup {escape(settings["version"])}, threshold {options.threshold:g}, '
-        f'{escape(settings["scope"])}, keep {escape(settings["keep"])}.</p>',
+        f"{escape(settings['scope'])}, keep {escape(settings['keep'])}.</p>",
         '<p class="legend"><span class="removed">red</span>: a removed unit, with '
         '<span class="context">context</span>; <span class="kept">green</span>: the kept copy it repeats; '
         '<mark class="diff">yellow</mark>: words that differ between the two.</p>',
         _filters(shown),
     ]
     for i, f in enumerate(shown):
-        parts.append(f'<details class="file" id="file-{i}" open><summary>{escape(f.uri)} '
-                     f"({len(f.removals)} removed)</summary>")
+        parts.append(
+            f'<details class="file" id="file-{i}" open><summary>{escape(f.uri)} ({len(f.removals)} removed)</summary>'
+        )
         for k, r in enumerate(f.removals):
             parts.append(_removal(f, i, k, r, twins))
         parts.append("</details>")
     if twins:
         parts.append(f'<h2 id="kept">Kept copies ({len(twins)})</h2><ul>')
         for (uri, lines, _), (anchor, text) in twins.items():
-            parts.append(f'<li class="kept-copy" id="{anchor}"><b>{escape(uri)}</b>, lines {lines[0]}-{lines[1]}'
-                         f'<pre><span class="kept">{escape(text)}</span></pre></li>')
+            parts.append(
+                f'<li class="kept-copy" id="{anchor}"><b>{escape(uri)}</b>, lines {lines[0]}-{lines[1]}'
+                f'<pre><span class="kept">{escape(text)}</span></pre></li>'
+            )
         parts.append("</ul>")
     if errors:
         parts.append("<h2>Errors</h2><ul>")
@@ -115,8 +121,10 @@ def _filters(shown: list[FileRecord]) -> str:
     return (
         '<form class="filters" id="filters" onsubmit="return false">'
         f'<label>file <select name="file"><option value="">all files</option>{options}</select></label>'
-        + "".join(f'<label><input type="checkbox" name="method" value="{m}" checked> {m}</label>'
-                  for m in ("exact", "near", "headline"))
+        + "".join(
+            f'<label><input type="checkbox" name="method" value="{m}" checked> {m}</label>'
+            for m in ("exact", "near", "headline")
+        )
         + '<label>score at least <input type="number" name="score" min="0" max="100" step="0.5" value="0"></label>'
         f'<span><b id="shown">{total}</b> of {total} removals shown</span></form>'
     )

@@ -5,8 +5,8 @@ positions (no other parser needed): the text of ``h1``-``h6``, ``p``, ``li`` and
 to end tag; its text is the element's text content (entities decoded, tags stripped).
 A block that holds other blocks (a ``blockquote`` of paragraphs) is not itself a unit,
 but a block whose only content is one block (``<li><p>…</p></li>``) is that block's unit,
-spanning both, so that removing it leaves no empty element.  An unclosed ``<p>`` or ``<li>`` ends where HTML says it does: at the next block, or at
-its parent's end tag.
+spanning both, so that removing it leaves no empty element.  An unclosed ``<p>`` or
+``<li>`` ends where HTML says it does: at the next block, or at its parent's end tag.
 """
 
 from __future__ import annotations
@@ -20,12 +20,33 @@ from .segment import mark_protected
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 BLOCKS = HEADINGS | {"p", "li", "blockquote"}
 CLOSES_P = HEADINGS | {
-    "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset",
-    "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "main", "menu", "nav",
-    "ol", "p", "pre", "section", "table", "ul", "li",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "details",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "header",
+    "hgroup",
+    "hr",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "ul",
+    "li",
 }
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-        "source", "track", "wbr"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
 RAW = {"script", "style", "template", "textarea", "title"}
 SCOPES = ("article", "main", "body")
 _SPACE = re.compile(r"\s+")
@@ -157,15 +178,17 @@ def segment_html(text: str, name: str = "-") -> Document:
         if element["has_block"] or not content or (scope and scope not in element["scopes"]):
             continue
         start, end = outer.get(id(element), (element["start"], element["end"]))
-        units.append(Unit(
-            index=len(units),
-            kind=UnitKind.HEADLINE if element["tag"] in HEADINGS else UnitKind.PARAGRAPH,
-            start=start,
-            end=end,
-            first_line=text.count("\n", 0, start) + 1,
-            last_line=text.count("\n", 0, max(start, end - 1)) + 1,
-            text=content,
-        ))
+        units.append(
+            Unit(
+                index=len(units),
+                kind=UnitKind.HEADLINE if element["tag"] in HEADINGS else UnitKind.PARAGRAPH,
+                start=start,
+                end=end,
+                first_line=text.count("\n", 0, start) + 1,
+                last_line=text.count("\n", 0, max(start, end - 1)) + 1,
+                text=content,
+            )
+        )
     # <!-- dedup: off --> ... <!-- dedup: on --> protect the units between them, as in text.
     return Document(name=name, text=text, units=tuple(mark_protected(text, units)), layout="markup")
 

@@ -16,11 +16,31 @@ from pathlib import Path
 import pathspec
 
 # Folders no article lives in (black's and ruff's defaults, and dedup's own cache).
-DEFAULT_EXCLUDED_FOLDERS = frozenset({
-    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", ".eggs", "build", "dist", "_build",
-    "buck-out", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".dedup_cache",
-    "site-packages", "__pypackages__",
-})
+DEFAULT_EXCLUDED_FOLDERS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".eggs",
+        "build",
+        "dist",
+        "_build",
+        "buck-out",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".dedup_cache",
+        "site-packages",
+        "__pypackages__",
+    }
+)
 
 
 class IgnoreRules:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fingerprint import BANDS, Features
-from .normalize import derivable_compact, derivable_compacts
 from .model import UnitKind, UnitRef
+from .normalize import derivable_compact, derivable_compacts
 
 MAX_BUCKET = 16  # kept units per LSH band bucket; a full band is common, so it says little
 KINDS = list(UnitKind)
@@ -183,7 +183,11 @@ def _append(values: array, more: np.ndarray) -> None:
 
 def _as_array(values: array) -> np.ndarray:
     """A numpy view of an ``array.array`` (no copy; it must not grow while viewed)."""
-    return np.frombuffer(values, dtype=np.dtype(values.typecode)) if len(values) else np.zeros(0, np.dtype(values.typecode))
+    return (
+        np.frombuffer(values, dtype=np.dtype(values.typecode))
+        if len(values)
+        else np.zeros(0, np.dtype(values.typecode))
+    )
 
 
 def _tags(keys: np.ndarray) -> np.ndarray:
@@ -437,4 +441,3 @@ class Index:
     def ref(self, entry_id: int) -> UnitRef:
         index, first_line, last_line, start, end, kind = self.refs.data[entry_id].tolist()
         return UnitRef(self.names[self.document.data[entry_id]], index, first_line, last_line, start, end, KINDS[kind])
-

@@ -84,9 +84,7 @@ def _only_whitespace_after(raw: str, i: int, found):
     return found
 
 
-def read_lines(
-    lines: Iterator[bytes], source: str, text_field: str, id_field: str | None
-) -> Iterator[Line]:
+def read_lines(lines: Iterator[bytes], source: str, text_field: str, id_field: str | None) -> Iterator[Line]:
     """Parse byte lines (each with its ending) of a UTF-8 JSONL stream."""
     for number, data in enumerate(lines, 1):
         line = Line(number, data)

@@ -17,7 +17,7 @@ import importlib.util
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 REAL_WORD_ZIPF = 3.0  # once per million words or more: a word, not a slip (the small lists' floor)
@@ -34,8 +34,35 @@ _GUESS_BUCKETS = 550  # buckets of a centibel: the words of Zipf 3.5 and above g
 
 # Languages wordfreq covers, by the script they are written in (most used first).
 SCRIPT_LANGUAGES = {
-    "LATIN": ("en", "de", "es", "fr", "pt", "it", "nl", "tr", "pl", "sv", "da", "nb", "fi", "cs",
-              "sk", "sl", "ro", "hu", "ca", "id", "ms", "vi", "fil", "lt", "lv", "is", "sh"),
+    "LATIN": (
+        "en",
+        "de",
+        "es",
+        "fr",
+        "pt",
+        "it",
+        "nl",
+        "tr",
+        "pl",
+        "sv",
+        "da",
+        "nb",
+        "fi",
+        "cs",
+        "sk",
+        "sl",
+        "ro",
+        "hu",
+        "ca",
+        "id",
+        "ms",
+        "vi",
+        "fil",
+        "lt",
+        "lv",
+        "is",
+        "sh",
+    ),
     "CYRILLIC": ("ru", "uk", "bg", "mk"),
     "ARABIC": ("ar", "fa", "ur"),
     "DEVANAGARI": ("hi",),
@@ -52,7 +79,7 @@ def available() -> bool:
     return _data_folder() is not None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _data_folder() -> Path | None:
     """wordfreq's data folder, found without importing wordfreq (its import loads
     tokenizers this module does not need)."""
@@ -119,14 +146,14 @@ def _best_language(sample: tuple[str, ...], candidates: tuple[str, ...]) -> str 
     return best if best_known >= _KNOWN_SHARE * len(sample) else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _small_list(language: str) -> frozenset[str]:
     """The language's words used about three times per million or more: enough to
     guess a language by, small enough to hold for every language of a script."""
     return frozenset(word for bucket in _buckets(language)[:_GUESS_BUCKETS] for word in bucket)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zipfs(language: str) -> dict[str, float]:
     """Every word of the language's small list with its Zipf frequency (9 - i/100 for
     bucket i): the words used once per million words or more, all a real word needs."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 
 from .model import Document, UnitKind
-from .segment import _Builder, _Line, _emit_block, mark_protected, _mark_title, start_document
+from .segment import _Builder, _emit_block, _Line, _mark_title, mark_protected, start_document
 
 _PARSER = MarkdownIt("commonmark").enable("table")
 _FROZEN_TOKENS = {"fence", "html_block", "hr"}

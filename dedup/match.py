@@ -330,8 +330,6 @@ def _changed_blocks(words_a: list[str], words_b: list[str]):
         yield words_a[block[0] : block[1]], words_b[block[2] : block[3]]
 
 
-
-
 def noise_between(text: str, twin_text: str, headline: bool = False) -> str:
     """What differs between a removed unit and its kept twin, in a reader's terms
     (``slip: makret→market``, ``spelling: organize→organise``, ``added: also``), for

@@ -72,12 +72,14 @@ _FOLDED_MARKS = re.compile("[\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c]")
 _LOOK_ALIKES = {"\u0629": "\u0647", "\u0649": "\u064a", "\u0131": "i", "\u0901": "\u0902"}
 _FOLD_CHARS = regex.compile("[" + "".join(_LOOK_ALIKES) + r"]|(?![0-9])\p{Nd}")
 _DECOMPOSING = "".join(
-    c for c in map(chr, [*range(0xC0, 0x250), *range(0x370, 0x500), *range(0x600, 0x700), *range(0x900, 0x980)])
+    c
+    for c in map(chr, [*range(0xC0, 0x250), *range(0x370, 0x500), *range(0x600, 0x700), *range(0x900, 0x980)])
     if _FOLDED_MARKS.search(unicodedata.normalize("NFD", c))
 )
 _HAS_MARKS = re.compile("[" + _DECOMPOSING + "\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c]")
-FOLDABLE = regex.compile("[" + _DECOMPOSING + "\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c"
-                         + "".join(_LOOK_ALIKES) + r"]|(?![0-9])\p{Nd}")  # what fold_marks changes
+FOLDABLE = regex.compile(
+    "[" + _DECOMPOSING + "\u0300-\u036f\u064b-\u0655\u0670\u0640\u093c" + "".join(_LOOK_ALIKES) + r"]|(?![0-9])\p{Nd}"
+)  # what fold_marks changes
 
 
 def fold_marks(text: str) -> str:
@@ -109,20 +111,68 @@ _WORD = regex.compile(WORD)
 # a few more), as normalize() leaves them.  A bare common word ("mehr", "更多") counts
 # only in brackets, where it cannot be the last word of a sentence.
 READ_MORE = (
-    "read more", "continue reading", "read the full story", "read the full article", "full story",
-    "weiterlesen", "weiter lesen", "mehr lesen", "mehr erfahren", "[mehr]", "[more]",
-    "leer más", "seguir leyendo", "sigue leyendo", "ver más", "lee más", "[más]",
-    "lire la suite", "en savoir plus", "leggi di più", "continua a leggere", "leggi tutto",
-    "leia mais", "continue lendo", "saiba mais", "lees meer", "lees verder", "czytaj dalej",
-    "czytaj więcej", "devamını oku", "haberin devamı", "devamı", "devamı için tıklayın",
-    "daha fazla oku", "читать далее",
-    "читать дальше", "читать полностью", "подробнее", "читати далі", "докладніше",
-    "اقرأ المزيد", "اقرأ المزيد من", "تابع القراءة", "और पढ़ें", "आगे पढ़ें", "पूरा पढ़ें",
-    "阅读全文", "阅读更多", "查看全文", "阅读原文", "展开全文", "【更多】", "[更多]",
-    "続きを読む", "もっと見る", "続きを見る", "全文を読む", "더보기", "기사 더보기", "계속 읽기",
+    "read more",
+    "continue reading",
+    "read the full story",
+    "read the full article",
+    "full story",
+    "weiterlesen",
+    "weiter lesen",
+    "mehr lesen",
+    "mehr erfahren",
+    "[mehr]",
+    "[more]",
+    "leer más",
+    "seguir leyendo",
+    "sigue leyendo",
+    "ver más",
+    "lee más",
+    "[más]",
+    "lire la suite",
+    "en savoir plus",
+    "leggi di più",
+    "continua a leggere",
+    "leggi tutto",
+    "leia mais",
+    "continue lendo",
+    "saiba mais",
+    "lees meer",
+    "lees verder",
+    "czytaj dalej",
+    "czytaj więcej",
+    "devamını oku",
+    "haberin devamı",
+    "devamı",
+    "devamı için tıklayın",
+    "daha fazla oku",
+    "читать далее",
+    "читать дальше",
+    "читать полностью",
+    "подробнее",
+    "читати далі",
+    "докладніше",
+    "اقرأ المزيد",
+    "اقرأ المزيد من",
+    "تابع القراءة",
+    "और पढ़ें",
+    "आगे पढ़ें",
+    "पूरा पढ़ें",
+    "阅读全文",
+    "阅读更多",
+    "查看全文",
+    "阅读原文",
+    "展开全文",
+    "【更多】",
+    "[更多]",
+    "続きを読む",
+    "もっと見る",
+    "続きを見る",
+    "全文を読む",
+    "더보기",
+    "기사 더보기",
+    "계속 읽기",
 )
 _CJK_TAIL = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
-
 
 
 def _tail_form(phrase: str) -> str:
@@ -132,11 +182,12 @@ def _tail_form(phrase: str) -> str:
 # Matched backwards from the end of the text (``re`` only anchors at a start): trailing
 # punctuation, the phrase reversed, a word boundary, the punctuation before it.
 _TAIL_REVERSED = re.compile(
-    "[\\W_]*(?:" + "|".join(
-        re.escape(_tail_form(p)[::-1])
-        + ("" if _CJK_TAIL.match(p) or not p[0].isalnum() else "(?![^\\W_])")
+    "[\\W_]*(?:"
+    + "|".join(
+        re.escape(_tail_form(p)[::-1]) + ("" if _CJK_TAIL.match(p) or not p[0].isalnum() else "(?![^\\W_])")
         for p in sorted(READ_MORE, key=len, reverse=True)
-    ) + ")[\\W_]*"
+    )
+    + ")[\\W_]*"
 )
 _TAIL_WINDOW = 40  # longer than any phrase with its punctuation
 
@@ -152,6 +203,8 @@ def without_tail(normalized: str) -> str:
     if found is None:
         return normalized
     return normalized[: len(normalized) - found.end()].rstrip() or normalized
+
+
 _SUFFIX_SEPARATOR = re.compile(" (?:[|-]|::|\u00b7) ")  # normalised text has single spaces
 _SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:\||-|::|\u00b7)\s+(?P<site>[^|]+)$")
 
@@ -371,8 +424,10 @@ def normalize_batch(texts: list[str]) -> NormalizedBatch:
     if len(parts) == 1:
         return parts[0]
     return NormalizedBatch(
-        [t for p in parts for t in p.normalized], [t for p in parts for t in p.compacts],
-        [w for p in parts for w in p.words], [d for p in parts for d in p.derivable],
+        [t for p in parts for t in p.normalized],
+        [t for p in parts for t in p.compacts],
+        [w for p in parts for w in p.words],
+        [d for p in parts for d in p.derivable],
     )
 
 

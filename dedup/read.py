@@ -70,9 +70,8 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
     body = data[len(bom) :]
     if encoding is None and b"\x00" in body:
         encoding = _utf16_without_bom(body)
-    if encoding is None or not encoding.startswith(("utf-16", "utf-32")):
-        if b"\x00" in body:
-            raise InputError(f"{name}: binary file (contains NUL bytes), skipped")
+    if (encoding is None or not encoding.startswith(("utf-16", "utf-32"))) and b"\x00" in body:
+        raise InputError(f"{name}: binary file (contains NUL bytes), skipped")
     if encoding is None:
         try:
             return body.decode("utf-8"), "utf-8", bom
@@ -228,8 +227,11 @@ def discover(
             real_root = os.path.realpath(path)
             for item in _walk(path, include, exclude, skip_resolved, notes, folders_seen, rules):
                 found.setdefault(os.path.join(real_root, item.relative), item)
-        elif force_exclude and rules is not None and (path.exists() or path.is_symlink()) and (
-            rules.ignored(path) or _excluded_by_name(path, exclude)
+        elif (
+            force_exclude
+            and rules is not None
+            and (path.exists() or path.is_symlink())
+            and (rules.ignored(path) or _excluded_by_name(path, exclude))
         ):
             continue
         elif path.exists() or path.is_symlink():
@@ -257,7 +259,12 @@ def _excluded_by_name(path: Path, exclude: tuple[str, ...]) -> bool:
 
 
 def _walk(
-    root: Path, include, exclude, skip: Path | None, notes: list[str], folders_seen: set[str],
+    root: Path,
+    include,
+    exclude,
+    skip: Path | None,
+    notes: list[str],
+    folders_seen: set[str],
     rules: IgnoreRules | None = None,
 ) -> Iterator[Found]:
     included, excluded = _patterns(include), _patterns(exclude)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -82,9 +81,7 @@ def unified_diff(result: CleanResult, name: str, bom: str = "") -> str:
     if not result.changed:
         return ""
     old, new = (name, name) if name.startswith("/") else (f"a/{name}", f"b/{name}")
-    lines = difflib.unified_diff(
-        _LINE.findall(bom + result.original), _LINE.findall(bom + result.text), old, new
-    )
+    lines = difflib.unified_diff(_LINE.findall(bom + result.original), _LINE.findall(bom + result.text), old, new)
     out = []
     for line in lines:
         out.append(line)
@@ -117,10 +114,18 @@ def removal_rows(results: list[CleanResult]) -> list[tuple[str, ...]]:
     for result in results:
         for removal in result.removals:
             unit, twin = removal.unit, removal.twin
-            rows.append((
-                unit.document, f"{unit.first_line}-{unit.last_line}", unit.kind.value, removal.method.value,
-                f"{removal.score:.1f}", _where(twin, unit.document), removal.noise, removal.excerpt,
-            ))
+            rows.append(
+                (
+                    unit.document,
+                    f"{unit.first_line}-{unit.last_line}",
+                    unit.kind.value,
+                    removal.method.value,
+                    f"{removal.score:.1f}",
+                    _where(twin, unit.document),
+                    removal.noise,
+                    removal.excerpt,
+                )
+            )
     return rows
 
 
@@ -132,17 +137,29 @@ EXPLAIN_COLUMNS = ("lines", "kind", "excerpt", "nearest earlier", "score", "deci
 def near_miss_rows(results: list[CleanResult]) -> list[tuple[str, ...]]:
     """Look-alikes that were kept, and why (``NEAR_MISS_COLUMNS``)."""
     return [
-        (miss.unit.document, f"{miss.unit.first_line}-{miss.unit.last_line}", f"{miss.score:.1f}",
-         _where(miss.twin, miss.unit.document), miss.reason)
-        for result in results for miss in result.near_misses
+        (
+            miss.unit.document,
+            f"{miss.unit.first_line}-{miss.unit.last_line}",
+            f"{miss.score:.1f}",
+            _where(miss.twin, miss.unit.document),
+            miss.reason,
+        )
+        for result in results
+        for miss in result.near_misses
     ]
 
 
 def explain_rows(explanations: list[UnitExplanation]) -> list[tuple[str, ...]]:
     """Every unit with its twin or nearest earlier unit, the score and the decision."""
     return [
-        (f"{item.unit.first_line}-{item.unit.last_line}", item.unit.kind.value, item.excerpt,
-         _where(item.nearest, item.unit.document), f"{item.score:.1f}" if item.nearest else "", item.decision)
+        (
+            f"{item.unit.first_line}-{item.unit.last_line}",
+            item.unit.kind.value,
+            item.excerpt,
+            _where(item.nearest, item.unit.document),
+            f"{item.score:.1f}" if item.nearest else "",
+            item.decision,
+        )
         for item in explanations
     ]
 
@@ -171,6 +188,8 @@ def check_lines(result: CleanResult) -> list[str]:
         unit, twin = removal.unit, removal.twin
         method = removal.method.value
         where = f"line {twin.first_line}" if twin.document == unit.document else f"{twin.document}:{twin.first_line}"
-        lines.append(f"{unit.document}:{unit.first_line}: {_RULE_IDS[method]} {method} repeat of {where} "
-                     f"(score {removal.score:.1f})")
+        lines.append(
+            f"{unit.document}:{unit.first_line}: {_RULE_IDS[method]} {method} repeat of {where} "
+            f"(score {removal.score:.1f})"
+        )
     return lines

@@ -28,13 +28,13 @@ RULES = {
 }
 _RULE_HELP = {
     "exact": "The paragraph or headline says word for word what a kept unit earlier in the file (or, with "
-             "--across-files, in an earlier file) says; case, spacing, quotes and Markdown emphasis aside. "
-             "`dedup clean` removes it; the kept copy stays where it is.",
+    "--across-files, in an earlier file) says; case, spacing, quotes and Markdown emphasis aside. "
+    "`dedup clean` removes it; the kept copy stays where it is.",
     "near": "The unit repeats a kept unit with noise a reader would not call a change: typos and OCR slips "
-            "into non-words, a word split or joined, a filler word, a read-more tail. Units that differ in a "
-            "number, name, direction word, negation or a real word are never near repeats.",
+    "into non-words, a word split or joined, a filler word, a read-more tail. Units that differ in a "
+    "number, name, direction word, negation or a real word are never near repeats.",
     "headline": "The article's headline (or a heading) appears again, in another markup, case or with a site "
-                "suffix. `dedup clean` removes the repeat.",
+    "suffix. `dedup clean` removes the repeat.",
 }
 
 
@@ -193,8 +193,12 @@ def _removal_json(r: RemovalRecord) -> dict:
     data = asdict(r)
     del data["text"], data["twin_text"]
     data["lines"], data["chars"], data["bytes"] = list(r.lines), list(r.chars), list(r.bytes)
-    data["twin"] = {"file": data.pop("twin_file"), "lines": list(data.pop("twin_lines")),
-                    "chars": list(data.pop("twin_chars")), "excerpt": data.pop("twin_excerpt")}
+    data["twin"] = {
+        "file": data.pop("twin_file"),
+        "lines": list(data.pop("twin_lines")),
+        "chars": list(data.pop("twin_chars")),
+        "excerpt": data.pop("twin_excerpt"),
+    }
     return data
 
 
@@ -225,15 +229,18 @@ def to_markdown(files: list[FileRecord], options: Options, errors: list[str]) ->
         f"| {t['files_scanned']} | {t['files_changed']} | {t['units_removed']} | "
         f"{t['chars_removed']} | {t['errors']} |",
         "",
-        f"Settings: threshold {options.threshold:g}, {settings_of(options)['scope']}, "
-        f"keep {options.keep.value}.",
+        f"Settings: threshold {options.threshold:g}, {settings_of(options)['scope']}, keep {options.keep.value}.",
     ]
     for f in files:
         if not f.removals:
             continue
-        out += ["", f"### {md_escape(f.uri)}", "",
-                "| lines | kind | method | score | removed | kept twin |",
-                "|---|---|---|---:|---|---|"]
+        out += [
+            "",
+            f"### {md_escape(f.uri)}",
+            "",
+            "| lines | kind | method | score | removed | kept twin |",
+            "|---|---|---|---:|---|---|",
+        ]
         for r in f.removals:
             twin_at = f"line {r.twin_lines[0]}" if r.twin_file == f.uri else f"{r.twin_file}:{r.twin_lines[0]}"
             out.append(
@@ -248,41 +255,52 @@ def to_markdown(files: list[FileRecord], options: Options, errors: list[str]) ->
 def to_sarif(files: list[FileRecord], options: Options, errors: list[str]) -> str:
     """SARIF 2.1.0 for code scanning: one result per removal, the kept twin related."""
     rules = [
-        {"id": rule_id, "name": name, "shortDescription": {"text": text},
-         "fullDescription": {"text": _RULE_HELP[method]},
-         "help": {"text": _RULE_HELP[method], "markdown": _RULE_HELP[method]},
-         "defaultConfiguration": {"level": "warning"}}
+        {
+            "id": rule_id,
+            "name": name,
+            "shortDescription": {"text": text},
+            "fullDescription": {"text": _RULE_HELP[method]},
+            "help": {"text": _RULE_HELP[method], "markdown": _RULE_HELP[method]},
+            "defaultConfiguration": {"level": "warning"},
+        }
         for method, (rule_id, name, text) in RULES.items()
     ]
     results = []
     for f in files:
         for r in f.removals:
             rule_id = RULES[r.method][0]
-            results.append({
-                "ruleId": rule_id,
-                "ruleIndex": list(RULES).index(r.method),
-                "level": "warning",
-                "message": {"text": f"Repeated {r.kind} ({r.method}, score {r.score:g}); "
-                                    f"the kept copy is at {r.twin_file}:{r.twin_lines[0]}: {r.excerpt}"},
-                "locations": [_location(f.uri, r.lines)],
-                "relatedLocations": [{**_location(r.twin_file, r.twin_lines), "id": 1,
-                                      "message": {"text": "kept copy"}}],
-                # Content-keyed, so an alert survives edits elsewhere in the file.
-                "partialFingerprints": {"dedupUnit/v1": _fingerprint(rule_id, r.excerpt, r.twin_excerpt)},
-            })
+            results.append(
+                {
+                    "ruleId": rule_id,
+                    "ruleIndex": list(RULES).index(r.method),
+                    "level": "warning",
+                    "message": {
+                        "text": f"Repeated {r.kind} ({r.method}, score {r.score:g}); "
+                        f"the kept copy is at {r.twin_file}:{r.twin_lines[0]}: {r.excerpt}"
+                    },
+                    "locations": [_location(f.uri, r.lines)],
+                    "relatedLocations": [
+                        {**_location(r.twin_file, r.twin_lines), "id": 1, "message": {"text": "kept copy"}}
+                    ],
+                    # Content-keyed, so an alert survives edits elsewhere in the file.
+                    "partialFingerprints": {"dedupUnit/v1": _fingerprint(rule_id, r.excerpt, r.twin_excerpt)},
+                }
+            )
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "dedup", "version": __version__, "rules": rules}},
-            "results": results,
-            "invocations": [{
-                "executionSuccessful": not errors,
-                "toolExecutionNotifications": [
-                    {"level": "error", "message": {"text": e}} for e in errors
+        "runs": [
+            {
+                "tool": {"driver": {"name": "dedup", "version": __version__, "rules": rules}},
+                "results": results,
+                "invocations": [
+                    {
+                        "executionSuccessful": not errors,
+                        "toolExecutionNotifications": [{"level": "error", "message": {"text": e}} for e in errors],
+                    }
                 ],
-            }],
-        }],
+            }
+        ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
@@ -304,10 +322,12 @@ def sarif_uri(path: str) -> dict:
 
 
 def _location(path: str, lines: tuple[int, int]) -> dict:
-    return {"physicalLocation": {
-        "artifactLocation": sarif_uri(path),
-        "region": {"startLine": lines[0], "endLine": lines[1]},
-    }}
+    return {
+        "physicalLocation": {
+            "artifactLocation": sarif_uri(path),
+            "region": {"startLine": lines[0], "endLine": lines[1]},
+        }
+    }
 
 
 def _escape_data(text: str) -> str:
@@ -324,8 +344,9 @@ def github_annotations(files: list[FileRecord]) -> str:
     out = []
     for f in files:
         for r in f.removals:
-            message = (f"Repeated {r.kind} ({r.method}, score {r.score:g}) of "
-                       f"{r.twin_file}:{r.twin_lines[0]}: {r.excerpt}")
+            message = (
+                f"Repeated {r.kind} ({r.method}, score {r.score:g}) of {r.twin_file}:{r.twin_lines[0]}: {r.excerpt}"
+            )
             out.append(
                 f"::warning file={_escape_property(f.uri)},line={r.lines[0]},"
                 f"endLine={r.lines[1]},title={_escape_property('dedup: repeated ' + r.kind)}"

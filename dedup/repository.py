@@ -50,7 +50,9 @@ def references(repository: Repository, paths: list[str]) -> tuple[list[str], lis
     and committed files that stay as they are; and add every other tracked file as a
     reference.  Returns (to clean, references)."""
     given = {os.path.normpath(p) for p in paths}
-    to_clean = [p for p in paths if os.path.normpath(p) in repository.changed or os.path.normpath(p) not in repository.tracked]
+    to_clean = [
+        p for p in paths if os.path.normpath(p) in repository.changed or os.path.normpath(p) not in repository.tracked
+    ]
     cleaning = {os.path.normpath(p) for p in to_clean}
     others = sorted(p for p in repository.tracked if p not in cleaning and (p in given or os.path.isfile(p)))
     return to_clean, others
@@ -59,8 +61,13 @@ def references(repository: Repository, paths: list[str]) -> tuple[list[str], lis
 def _git(arguments: list[str], cwd: Path | None) -> str | None:
     try:
         done = subprocess.run(
-            ["git", *arguments], cwd=cwd, capture_output=True, text=True, check=False,
-            encoding="utf-8", errors="surrogateescape",
+            ["git", *arguments],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+            encoding="utf-8",
+            errors="surrogateescape",
         )
     except OSError:  # no git
         return None

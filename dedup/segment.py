@@ -104,7 +104,9 @@ def _one_line_blocks(text: str) -> list[Unit] | None:
         if content.strip():
             if not after_blank or not _plain(content):
                 return None
-            units.append(make(Unit, (len(units), paragraph, start, start + len(content), number, number, content, False)))
+            units.append(
+                make(Unit, (len(units), paragraph, start, start + len(content), number, number, content, False))
+            )
             after_blank = False
         else:
             after_blank = True
@@ -131,7 +133,9 @@ def segment_lines(text: str, name: str = "-") -> Document:
             i = end
             continue
         j = i + 1
-        while j < len(lines) and not lines[j].blank and (_plain(lines[j].content) or not _FENCE.match(lines[j].content)):
+        while (
+            j < len(lines) and not lines[j].blank and (_plain(lines[j].content) or not _FENCE.match(lines[j].content))
+        ):
             j += 1
         _emit_block(builder, lines, i, j)
         i = j
@@ -254,11 +258,7 @@ def _cut_mid_sentence(run: list[str], counts: list[int]) -> list[bool]:
     ``Read more`` never do; neither does the last line."""
     cut = []
     for line, n, following in zip(run, counts, run[1:]):
-        cut.append(
-            n > 5
-            and not _TERMINAL.search(line)
-            and (n > 12 or following.lstrip()[:1].islower())
-        )
+        cut.append(n > 5 and not _TERMINAL.search(line) and (n > 12 or following.lstrip()[:1].islower()))
     return cut + [False]
 
 

@@ -98,7 +98,6 @@ class Settled:
             ref, index=same[0] if same else -1, start=start, end=end, first_line=first_line, last_line=last_line
         )
 
-
     def finish(self) -> None:
         """Removals in text order; near misses only of units that stayed."""
         self.removals.sort(key=lambda r: (r.unit.start, r.unit.end))
@@ -150,6 +149,18 @@ def settle(
         rounds += 1
 
 
+def first_unstable(decisions: list, segmenter: Callable[[str, str], Document]) -> int | None:
+    """The position of the first document whose output would not segment into its kept
+    units (None when every one would)."""
+    for position, decided in enumerate(decisions):
+        spans = _spans(decided)
+        if spans and not _blocks_intact(decided.document, decided):
+            again = segmenter(cut(decided.document.text, spans), decided.document.name)
+            if not _same_units(again, decided.document, decided):
+                return position
+    return None
+
+
 def _spans(decided) -> list[tuple[int, int]]:
     if not decided.removals:
         return []
@@ -188,12 +199,12 @@ def _blocks_intact(document: Document, decided) -> bool:
         return False
     units, text = document.units, document.text
     for k, index in enumerate(removed):
-        if k == 0 or removed[k - 1] != index - 1:  # a run of removed units starts here
-            if not _blank_line_in(text[units[index - 1].end : units[index].start]):
-                return False
-        if index + 1 < len(units) and (k + 1 == len(removed) or removed[k + 1] != index + 1):
-            if not _blank_line_in(text[units[index].end : units[index + 1].start]):
-                return False
+        starts_run = k == 0 or removed[k - 1] != index - 1
+        if starts_run and not _blank_line_in(text[units[index - 1].end : units[index].start]):
+            return False
+        ends_run = index + 1 < len(units) and (k + 1 == len(removed) or removed[k + 1] != index + 1)
+        if ends_run and not _blank_line_in(text[units[index].end : units[index + 1].start]):
+            return False
     return True
 
 

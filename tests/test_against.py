@@ -10,10 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_properties import structured
 
 from dedup.cli import main
-
-from test_properties import structured
 
 PARA = "The council voted on Tuesday to approve the new harbour budget for the coming year."
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +28,9 @@ def write(folder: Path, texts: list[str]) -> None:
         (folder / f"{i:03d}.txt").write_bytes(text.encode())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(structured("text"), min_size=2, max_size=6), st.data())
 def test_against_a_gives_for_f_what_a_run_over_a_then_f_gives(tmp_path, texts, data):
     """The rule: ``--across-files --against A F`` gives for F exactly what a run over A
@@ -74,9 +75,19 @@ def test_keep_longest_cannot_be_combined_with_against(tmp_path):
 
 
 def git(*args, cwd):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@e"})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@e",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@e",
+        },
+    )
 
 
 def test_pre_commit_cleans_a_staged_file_against_the_committed_ones(tmp_path):
@@ -119,7 +130,9 @@ def test_a_baseline_keeps_known_repeats_and_fails_only_on_new_ones(tmp_path, mon
     assert (tmp_path / "a.txt").read_text().count(PARA) == 2  # writing a baseline changes nothing
     assert run("clean", "--check", "--baseline", ".dedup-baseline.json", "a.txt").exit_code == 0
     # Content-keyed: lines added above leave it valid.
-    (tmp_path / "a.txt").write_text(f"T\n\nA new opening paragraph about the pier and its lights.\n\n{PARA}\n\n{PARA}\n")
+    (tmp_path / "a.txt").write_text(
+        f"T\n\nA new opening paragraph about the pier and its lights.\n\n{PARA}\n\n{PARA}\n"
+    )
     assert run("clean", "--check", "--baseline", ".dedup-baseline.json", "a.txt").exit_code == 0
     other = "The ferry will run four crossings a day from the first of June until late September."
     (tmp_path / "a.txt").write_text(f"T\n\n{PARA}\n\n{PARA}\n\n{other}\n\n{other}\n")
@@ -134,3 +147,26 @@ def test_a_bad_baseline_is_one_line_with_the_command_that_rebuilds_it(tmp_path):
     (tmp_path / "a.txt").write_text("T\n")
     result = run("clean", "--check", "--baseline", tmp_path / "b.json", tmp_path / "a.txt")
     assert result.exit_code == 2 and "dedup baseline write" in result.output
+
+
+def test_against_rule_when_a_reference_settles_over_rounds(tmp_path):
+    """A case the property found: a reference whose first round left a short line that a
+    later round merged away; the file after it must be decided against the final units,
+    in one run over both as with --against."""
+    council = "The the the the the council.\n" * 8
+    texts = [
+        "Big News Today\nBig News Today\n",
+        "The the the the the the.\nThe the the the the the.\n",
+        "The the the the the the.\nThe the the the the the.\n",
+        "The the the the the the.\nThe the the the the the.\n",
+        council + "Big News Today\n",
+        "The the the the the the.\n**Big News Today**\n" + "The the the the the the.\n" * 4,
+    ]
+    for name in ("whole", "split"):
+        write(tmp_path / name / "a_ref", texts[:5])
+        write(tmp_path / name / "b_new", texts[5:])
+    run("clean", "--across-files", tmp_path / "whole" / "a_ref", tmp_path / "whole" / "b_new")
+    run("clean", "--against", tmp_path / "split" / "a_ref", tmp_path / "split" / "b_new")
+    assert (tmp_path / "split" / "b_new" / "000.txt").read_bytes() == (
+        tmp_path / "whole" / "b_new" / "000.txt"
+    ).read_bytes()

@@ -10,7 +10,11 @@ def test_seed_golden_case(seed_text, seed_expected):
     result = clean_text(seed_text)
     assert result.text == seed_expected
     assert [(r.unit.first_line, r.twin.first_line) for r in result.removals] == [
-        (4, 2), (11, 7), (12, 8), (13, 9), (14, 10)
+        (4, 2),
+        (11, 7),
+        (12, 8),
+        (13, 9),
+        (14, 10),
     ]
     assert result.removals[0].method is Method.EXACT
     assert result.chars_removed == len(seed_text) - len(seed_expected)

@@ -157,7 +157,12 @@ def test_a_report_path_that_is_a_fifo_is_written_through(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+
+    def read_fifo() -> None:
+        with open(fifo, "rb") as handle:
+            got.append(handle.read())
+
+    reader = threading.Thread(target=read_fifo)
     reader.start()
     write_through_or_replace(fifo, b"report\n")
     reader.join(5)
@@ -184,8 +189,9 @@ def test_dev_full_gives_an_error_and_stays_a_device():
 
 
 def test_temporary_files_of_a_dead_run_are_stale_and_a_live_runs_are_not(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead_pid = int(dead.stdout)
     stale = tmp_path / f".a.txt.{dead_pid}.abcd1234.dedup-tmp"
     stale.write_bytes(b"half")

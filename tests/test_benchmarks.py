@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -20,11 +19,35 @@ def test_every_paragraph_dedup_removes_from_a_generated_corpus_was_planted(tmp_p
     # chance (7 unplanted removals at 2,000 files, 1,650 at 10,000): then the rate of
     # repeats grew with the corpus instead of being the planted one.
     corpus = tmp_path / "corpus"
-    subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), "--files", "2000",
-                    "--seed", "3", "--out", str(corpus)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "generate.py"),
+            "--files",
+            "2000",
+            "--seed",
+            "3",
+            "--out",
+            str(corpus),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     report = tmp_path / "report.json"
-    done = subprocess.run([sys.executable, "-m", "dedup", "clean", "--across-files", "--check", "-q",
-                           "--report", str(report), str(corpus / "input")])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dedup",
+            "clean",
+            "--across-files",
+            "--check",
+            "-q",
+            "--report",
+            str(report),
+            str(corpus / "input"),
+        ]
+    )
     assert done.returncode == 1  # there are repeats to remove
     planted, _ = run.load_labels(corpus)
     flagged = run.work_dedup_flags(corpus, report)
@@ -39,9 +62,17 @@ def test_scale_times_dedup_and_the_exact_pass_on_both_corpora_and_prints_the_med
             text = f"Title {name} {i}\n\nThe ferry runs {i} times a day in summer, said the operator.\n"
             (tmp_path / name / "input" / f"{i}.txt").write_text(text * 2)
     done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--scale",
-         f"{tmp_path / 'small'},{tmp_path / 'large'}", "--repeat", "2"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "run.py"),
+            "--scale",
+            f"{tmp_path / 'small'},{tmp_path / 'large'}",
+            "--repeat",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ")]
     assert [row[0].strip() for row in rows] == ["run", "1", "2", "median"]

@@ -73,7 +73,9 @@ def test_output_dir_mirrors_relative_paths_and_writes_every_file(folder, tmp_pat
     result = run("clean", "-o", str(out), str(folder))
     assert result.exit_code == 0
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
-        "a.txt", "c.txt", "sub/b.md"
+        "a.txt",
+        "c.txt",
+        "sub/b.md",
     ]
     assert (out / "a.txt").read_text() == CLEAN
     assert (folder / "a.txt").read_text() == DIRTY
@@ -84,8 +86,9 @@ def test_check_writes_nothing_and_exits_1(folder):
     assert result.exit_code == 1
     assert (folder / "a.txt").read_text() == DIRTY
     # One line per removal, the way ruff's concise output names each finding.
-    assert re.search(r"^\S*a\.txt:\d+: DD00[123] (exact|near|headline) repeat of line \d+ \(score [\d.]+\)$",
-                     result.stderr, re.M), result.stderr
+    assert re.search(
+        r"^\S*a\.txt:\d+: DD00[123] (exact|near|headline) repeat of line \d+ \(score [\d.]+\)$", result.stderr, re.M
+    ), result.stderr
     (folder / "a.txt").write_text(CLEAN)
     assert run("clean", "--check", str(folder)).exit_code == 0
 
@@ -94,7 +97,9 @@ def test_diff_writes_nothing_and_git_apply_accepts_it(folder, tmp_path):
     (folder / "a.txt").write_text(DIRTY.rstrip("\n"))  # no final newline
     result = subprocess.run(
         [sys.executable, "-m", "dedup", "clean", "--diff", "a.txt"],
-        cwd=folder, capture_output=True, text=True,
+        cwd=folder,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0
     assert result.stdout.startswith("--- a/a.txt\n+++ b/a.txt\n")
@@ -156,7 +161,9 @@ def test_file_errors_exit_123_and_other_files_are_still_processed(folder):
 def dedup_process(*args, input_bytes=None, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "dedup", *args],
-        input=input_bytes, capture_output=True, cwd=cwd,
+        input=input_bytes,
+        capture_output=True,
+        cwd=cwd,
         env={**os.environ, "NO_COLOR": "1"},
     )
 

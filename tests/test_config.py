@@ -76,8 +76,6 @@ def test_ignore_on_the_command_line(tmp_path):
 
 def test_inline_suppression_in_markdown(tmp_path):
     path = tmp_path / "a.md"
-    path.write_text(
-        f"# Title\n\n{PARA}\n\n<!-- dedup: off -->\n\n{PARA}\n\n<!-- dedup: on -->\n\n{PARA}\n"
-    )
+    path.write_text(f"# Title\n\n{PARA}\n\n<!-- dedup: off -->\n\n{PARA}\n\n<!-- dedup: on -->\n\n{PARA}\n")
     assert run("clean", path).exit_code == 0
     assert path.read_text() == f"# Title\n\n{PARA}\n\n<!-- dedup: off -->\n\n{PARA}\n\n<!-- dedup: on -->\n"

@@ -57,9 +57,9 @@ def reference(texts: list[str], across: bool, max_bucket: int) -> list[list[tupl
             if first is not None and removable(feat, features[first]):
                 twin = first
             else:
-                hits = list(chain.from_iterable(
-                    buckets.get(k, []) for k in keys if len(buckets.get(k, [])) < max_bucket
-                ))
+                hits = list(
+                    chain.from_iterable(buckets.get(k, []) for k in keys if len(buckets.get(k, [])) < max_bucket)
+                )
                 found = {c for c, n in Counter(hits).items() if n >= MIN_SHARED_BANDS}
                 for hk in headline_keys(feat.compact, batch.suffix_compacts[i] or "", feat.words):
                     found.update(headlines.get(hk, ()))
@@ -128,9 +128,16 @@ def test_small_buckets_fill_up_inside_one_batch(monkeypatch):
     had been decided one at a time (this case tells the two apart)."""
     stem = "The harbour council approved the summer ferry plan on Monday after a long {} about tickets"
     tails = [
-        "Monday shares and 3 more.", "the 12 valid Paris and 99 more.", " and 45 more.", "and 45 more.",
-        "the 12 valid Paris and 99 more.", " and 45 more.", "45 summer crossings and 3 more.",
-        " and 7 more.", "the 12 valid Paris and 99 more.", "the and 7 more.",
+        "Monday shares and 3 more.",
+        "the 12 valid Paris and 99 more.",
+        " and 45 more.",
+        "and 45 more.",
+        "the 12 valid Paris and 99 more.",
+        " and 45 more.",
+        "45 summer crossings and 3 more.",
+        " and 7 more.",
+        "the 12 valid Paris and 99 more.",
+        "the and 7 more.",
     ]
     paragraphs = [stem.format("dbeate" if i == 4 else "debate") + " " + tail for i, tail in enumerate(tails)]
     texts = ["Title\n\n" + "\n\n".join(paragraphs) + "\n"]
@@ -182,8 +189,10 @@ def test_pairs_of_short_lines_are_dropped_before_screening_but_not_a_headline_re
 def test_a_unit_an_indexed_unit_repeats_exactly_has_no_bucket_walked(monkeypatch):
     monkeypatch.setattr(dedup.api, "BATCH_CHARS", 200)  # one document a batch: the first is indexed
     paragraph = "The island ferry will run four crossings a day from November, down from six in summer."
-    texts = [("a.txt", f"Ferry timetable\n\n{paragraph}\n"),
-             ("b.txt", f"Winter crossings\n\n{paragraph}\n\n{paragraph.replace('four', 'five')}\n")]
+    texts = [
+        ("a.txt", f"Ferry timetable\n\n{paragraph}\n"),
+        ("b.txt", f"Winter crossings\n\n{paragraph}\n\n{paragraph.replace('four', 'five')}\n"),
+    ]
     walked = []
     members = dedup.index.Index.members
 

@@ -7,12 +7,7 @@ from dedup.explain import explain_text
 
 BASE = "Passenger numbers rose 12% this year to 410,000 on the island ferry, the operator said."
 TEXT = (
-    "Ferry numbers\n\n"
-    f"{BASE}\n\n"
-    "Advertisement\n\n"
-    f"{BASE.replace('rose 12%', 'rose 15%')}\n\n"
-    "Advertisement\n\n"
-    f"{BASE}\n"
+    f"Ferry numbers\n\n{BASE}\n\nAdvertisement\n\n{BASE.replace('rose 12%', 'rose 15%')}\n\nAdvertisement\n\n{BASE}\n"
 )
 
 

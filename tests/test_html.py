@@ -43,19 +43,30 @@ def test_seed_article_saved_as_html_comes_out_clean(seed_text, seed_expected, tm
 
 
 def test_units_are_element_text_with_entities_decoded_and_tags_stripped():
-    html = ("<body><p>Caf&eacute; <b>bold</b> &amp; <a href='x'>link</a></p>"
-            "<blockquote><p>Quoted paragraph.</p></blockquote><blockquote>Bare quote.</blockquote>"
-            "<ul><li>One<li>Two</ul><h2>Title</h2><p>Unclosed<div>after</div></body>")
+    html = (
+        "<body><p>Caf&eacute; <b>bold</b> &amp; <a href='x'>link</a></p>"
+        "<blockquote><p>Quoted paragraph.</p></blockquote><blockquote>Bare quote.</blockquote>"
+        "<ul><li>One<li>Two</ul><h2>Title</h2><p>Unclosed<div>after</div></body>"
+    )
     units = segment_html(html).units
-    assert [u.text for u in units] == ["Caf\u00e9 bold & link", "Quoted paragraph.", "Bare quote.",
-                                       "One", "Two", "Title", "Unclosed"]
+    assert [u.text for u in units] == [
+        "Caf\u00e9 bold & link",
+        "Quoted paragraph.",
+        "Bare quote.",
+        "One",
+        "Two",
+        "Title",
+        "Unclosed",
+    ]
     assert html[units[0].start : units[0].end].startswith("<p>") and html[units[0].end - 4 : units[0].end] == "</p>"
     assert html[units[6].start : units[6].end] == "<p>Unclosed"
 
 
 def test_only_the_article_body_counts_and_scripts_are_not_text():
-    html = ("<html><head><title>T</title><script>'<p>x</p>'</script></head><body>"
-            f"<nav><p>{PARA}</p></nav><article><p>{PARA}</p></article><footer><p>{PARA}</p></footer></body></html>")
+    html = (
+        "<html><head><title>T</title><script>'<p>x</p>'</script></head><body>"
+        f"<nav><p>{PARA}</p></nav><article><p>{PARA}</p></article><footer><p>{PARA}</p></footer></body></html>"
+    )
     units = segment_html(html).units
     assert len(units) == 1 and units[0].text == PARA
     assert clean_text(html, name="a.html").text == html  # nav and footer copies are not units
@@ -70,8 +81,10 @@ def test_inline_repeat_keeps_the_rest_of_the_line(tmp_path):
 
 def test_non_utf8_page_with_meta_charset_is_written_back_in_its_charset(tmp_path):
     path = tmp_path / "a.html"
-    text = (f'<html><head><meta charset="windows-1252"></head><body>\n<p>Caf\u00e9 \u2013 {PARA}</p>\n'
-            f"<p>Something else entirely.</p>\n<p>Caf\u00e9 \u2013 {PARA}</p>\n</body></html>\n")
+    text = (
+        f'<html><head><meta charset="windows-1252"></head><body>\n<p>Caf\u00e9 \u2013 {PARA}</p>\n'
+        f"<p>Something else entirely.</p>\n<p>Caf\u00e9 \u2013 {PARA}</p>\n</body></html>\n"
+    )
     path.write_bytes(text.encode("cp1252"))
     assert run("clean", path).exit_code == 0
     expected = text.replace(f"<p>Caf\u00e9 \u2013 {PARA}</p>\n</body>", "</body>")
@@ -90,8 +103,9 @@ def test_stdin_html_with_format_flag():
     import sys
 
     page = f"<p>{PARA}</p>\n<p>{PARA}</p>\n".encode()
-    result = subprocess.run([sys.executable, "-m", "dedup", "clean", "--format", "html", "-"],
-                            input=page, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--format", "html", "-"], input=page, capture_output=True
+    )
     assert result.returncode == 0 and result.stdout == f"<p>{PARA}</p>\n".encode()
 
 

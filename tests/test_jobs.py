@@ -47,8 +47,10 @@ def test_files_read_in_workers_report_bad_files_in_order_and_clean_the_rest(tmp_
     source = tmp_path / "in"
     source.mkdir()
     for n in range(20):
-        (source / f"{n:02d}.txt").write_text(f"Story {n}\n\nThe ferry timetable changes on Monday for everyone.\n\n"
-                                             "The ferry timetable changes on Monday for everyone.\n")
+        (source / f"{n:02d}.txt").write_text(
+            f"Story {n}\n\nThe ferry timetable changes on Monday for everyone.\n\n"
+            "The ferry timetable changes on Monday for everyone.\n"
+        )
     (source / "07.txt").write_bytes(b"\x00\x01binary")
     (source / "13.txt").write_bytes(b"\xff\xfeA\x00B")  # UTF-16 cut mid-character
     runs = {}

@@ -45,8 +45,10 @@ def test_other_fields_line_order_and_unchanged_lines_stay_byte_identical(tmp_pat
 
 def test_within_record_by_default_and_across_records_when_asked(tmp_path):
     path = tmp_path / "docs.jsonl"
-    rows = [{"text": f"One\n\nFirst story words here.\n\n{FOOTER}"},
-            {"text": f"Two\n\nSecond story words here.\n\n{FOOTER}"}]
+    rows = [
+        {"text": f"One\n\nFirst story words here.\n\n{FOOTER}"},
+        {"text": f"Two\n\nSecond story words here.\n\n{FOOTER}"},
+    ]
     write_jsonl(path, rows)
     assert run("clean", "--check", path).exit_code == 0
     assert run("clean", "--across-files", path).exit_code == 0
@@ -78,7 +80,8 @@ def test_text_field_and_id_field(tmp_path):
 def test_crlf_and_raw_line_separators_inside_strings(tmp_path):
     path = tmp_path / "docs.jsonl"
     text = f"T\u2028x\n\n{PARA}\n\n{PARA}"
-    path.write_bytes(('{"text": "%s"}\r\n{"text": "b"}\r\n' % text.replace("\n", "\\n")).encode("utf-8"))
+    escaped = text.replace("\n", "\\n")
+    path.write_bytes(f'{{"text": "{escaped}"}}\r\n{{"text": "b"}}\r\n'.encode())
     assert run("clean", path).exit_code == 0
     data = path.read_bytes()
     assert data.count(b"\r\n") == 2 and "\u2028".encode() in data
@@ -97,8 +100,11 @@ def test_check_and_diff_write_nothing(tmp_path):
 
 def test_stdin_streams_jsonl_to_stdout(tmp_path):
     rows = [json.dumps({"text": f"T\n\n{PARA}\n\n{PARA}"}), json.dumps({"text": "x"})]
-    result = subprocess.run([sys.executable, "-m", "dedup", "clean", "--format", "jsonl", "-"],
-                            input=("\n".join(rows) + "\n").encode(), capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--format", "jsonl", "-"],
+        input=("\n".join(rows) + "\n").encode(),
+        capture_output=True,
+    )
     assert result.returncode == 0
     out = result.stdout.decode().splitlines()
     assert json.loads(out[0])["text"] == f"T\n\n{PARA}" and out[1] == rows[1]
@@ -117,6 +123,7 @@ def test_reader_and_span_finder():
     assert text_field_span(line, "text") == ("outer", (start, start + 7))
     assert text_field_span('{"text": 3}', "text") is None
     import io
+
     lines = list(byte_lines(io.BytesIO(b'{"text":"a"}\r{"text":"b"}\n{"text":"c"}')))
     assert lines == [b'{"text":"a"}\r', b'{"text":"b"}\n', b'{"text":"c"}']
     parsed = list(read_lines(iter(lines), "f", "text", None))

@@ -45,8 +45,14 @@ def test_setext_heading_and_its_repeat():
 def test_blockquote_paragraphs_and_table_rows():
     row = "| Harbour bridge repairs | 4.2 million euros spent over six months |"
     text = f"# T\n\n> {PARA}\n>\n> {ITEM}\n\n| a | b |\n|---|---|\n{row}\n{row}\n\n{PARA}\n"
-    assert kinds(text) == [("headline", 1, 1), ("paragraph", 3, 3), ("paragraph", 5, 5),
-                           ("table", 9, 9), ("table", 10, 10), ("paragraph", 12, 12)]
+    assert kinds(text) == [
+        ("headline", 1, 1),
+        ("paragraph", 3, 3),
+        ("paragraph", 5, 5),
+        ("table", 9, 9),
+        ("table", 10, 10),
+        ("paragraph", 12, 12),
+    ]
     # the second row and the paragraph repeating the quote go; the quote itself stays
     assert clean(text) == f"# T\n\n> {PARA}\n>\n> {ITEM}\n\n| a | b |\n|---|---|\n{row}\n"
 

@@ -3,9 +3,9 @@
 import random
 
 import pytest
-from rapidfuzz import fuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
 from dedup.fingerprint import _NEGATION, _NOT_NAMES, Features
 from dedup.match import compare, wording_conflict
@@ -19,12 +19,23 @@ BASE = (
 # (later unit, kept unit, later is headline, kept is headline, expected, why)
 PAIRS = [
     (BASE, BASE, False, False, Method.NEAR, "identical text scores 100"),
-    (BASE.replace("fourth", "fourht").replace("sales", "salse"), BASE, False, False, Method.NEAR,
-     "typos are noise"),
-    (BASE.replace("in the October", "in the the October"), BASE, False, False, Method.NEAR,
-     "one word doubled or inserted is noise"),
-    (BASE.replace(", down", " down").replace("$51.2bn.", "$51.2bn"), BASE, False, False, Method.NEAR,
-     "punctuation is noise"),
+    (BASE.replace("fourth", "fourht").replace("sales", "salse"), BASE, False, False, Method.NEAR, "typos are noise"),
+    (
+        BASE.replace("in the October", "in the the October"),
+        BASE,
+        False,
+        False,
+        Method.NEAR,
+        "one word doubled or inserted is noise",
+    ),
+    (
+        BASE.replace(", down", " down").replace("$51.2bn.", "$51.2bn"),
+        BASE,
+        False,
+        False,
+        Method.NEAR,
+        "punctuation is noise",
+    ),
     (BASE + " Read more \u00bb", BASE, False, False, Method.NEAR, "a Read more tail is noise"),
     (BASE.replace("630m", "530m"), BASE, False, False, None, "a changed number is a different fact"),
     (BASE.replace("rose", "fell"), BASE, False, False, None, "a direction word swapped says the opposite"),
@@ -32,37 +43,90 @@ PAIRS = [
     (BASE.replace("fourth", "third"), BASE, False, False, None, "a changed number word is a different fact"),
     (BASE.replace("earned", "lost"), BASE, False, False, None, "a content word replaced is an edit"),
     (BASE.replace("as sales", "as sales did not"), BASE, False, False, None, "a negation changes the meaning"),
-    ("All rights reserved. This material may not be redistributed witout permission.",
-     "All rights reserved. This material may not be redistributed without permission.",
-     False, False, Method.NEAR, "a misspelt long negation is a typo"),
-    ("The council said the plan will not go ahead after the summer recess.",
-     "The council said the plan will now go ahead after the summer recess.",
-     False, False, None, "not/now: one letter apart, opposite meanings"),
-    ("Reporting by Simon Hughes in Paris; editing by Nadia Shah",
-     "Reporting by Laura Hale in Washington; editing by Grace Clarke", False, False, None,
-     "credit lines with other names"),
-    ("This story was first published on 19 July 2005.",
-     "This story was first published on 26 August 2005.", False, False, None,
-     "credit lines with other dates"),
+    (
+        "All rights reserved. This material may not be redistributed witout permission.",
+        "All rights reserved. This material may not be redistributed without permission.",
+        False,
+        False,
+        Method.NEAR,
+        "a misspelt long negation is a typo",
+    ),
+    (
+        "The council said the plan will not go ahead after the summer recess.",
+        "The council said the plan will now go ahead after the summer recess.",
+        False,
+        False,
+        None,
+        "not/now: one letter apart, opposite meanings",
+    ),
+    (
+        "Reporting by Simon Hughes in Paris; editing by Nadia Shah",
+        "Reporting by Laura Hale in Washington; editing by Grace Clarke",
+        False,
+        False,
+        None,
+        "credit lines with other names",
+    ),
+    (
+        "This story was first published on 19 July 2005.",
+        "This story was first published on 26 August 2005.",
+        False,
+        False,
+        None,
+        "credit lines with other dates",
+    ),
     ("Advertisement", "Advertisement", False, False, None, "a short line is never a repeat"),
-    ("Story continues below", "Story continues below", False, False, None,
-     "five words or fewer is never a repeat"),
-    ("Henman to face Saulnier test", "Henman to face Saulnier test", False, True, Method.HEADLINE,
-     "a repeated headline is a duplicate however short"),
-    ("**HENMAN TO FACE SAULNIER TEST**", "Henman to face Saulnier test", True, True, Method.HEADLINE,
-     "markup and case do not hide a headline"),
-    ("Henman to face Saulnier test | Sports Daily", "Henman to face Saulnier test", False, True,
-     Method.HEADLINE, "a site-name suffix does not hide a headline"),
-    ("Henman to face Federer test", "Henman to face Saulnier test", False, True, None,
-     "a headline naming someone else is another story"),
+    ("Story continues below", "Story continues below", False, False, None, "five words or fewer is never a repeat"),
+    (
+        "Henman to face Saulnier test",
+        "Henman to face Saulnier test",
+        False,
+        True,
+        Method.HEADLINE,
+        "a repeated headline is a duplicate however short",
+    ),
+    (
+        "**HENMAN TO FACE SAULNIER TEST**",
+        "Henman to face Saulnier test",
+        True,
+        True,
+        Method.HEADLINE,
+        "markup and case do not hide a headline",
+    ),
+    (
+        "Henman to face Saulnier test | Sports Daily",
+        "Henman to face Saulnier test",
+        False,
+        True,
+        Method.HEADLINE,
+        "a site-name suffix does not hide a headline",
+    ),
+    (
+        "Henman to face Federer test",
+        "Henman to face Saulnier test",
+        False,
+        True,
+        None,
+        "a headline naming someone else is another story",
+    ),
     ("Clyde 1-5 Celtic", "Clyde 0-5 Celtic", False, True, None, "a headline with another score"),
-    ("Fernando Torres gave Athletico an ideal start and they won 4-0 in front of 76,000 fans.",
-     "Fernando Torres gave Athletico an ideal start and they lost 6-2 in front of 69,000 fans.",
-     False, False, None, "template: same wording, other figures"),
-    ("The minister said the plan was a good one. He added that more details would follow soon "
-     "and that the cabinet would meet on Friday to discuss it.",
-     "The minister said the plan was a good one.", False, False, None,
-     "containment: a paragraph that adds a sentence is not a repeat of the shorter one"),
+    (
+        "Fernando Torres gave Athletico an ideal start and they won 4-0 in front of 76,000 fans.",
+        "Fernando Torres gave Athletico an ideal start and they lost 6-2 in front of 69,000 fans.",
+        False,
+        False,
+        None,
+        "template: same wording, other figures",
+    ),
+    (
+        "The minister said the plan was a good one. He added that more details would follow soon "
+        "and that the cabinet would meet on Friday to discuss it.",
+        "The minister said the plan was a good one.",
+        False,
+        False,
+        None,
+        "containment: a paragraph that adds a sentence is not a repeat of the shorter one",
+    ),
 ]
 
 
@@ -171,8 +235,10 @@ def test_long_pairs_are_never_scored_or_aligned_quadratically(monkeypatch):
     import dedup.match
     from dedup import anchored, clean_text
 
-    words = ("harbour council ferry budget summer debate tickets crossing island mayor pier "
-             "storm season winter evening market").split()
+    words = (
+        "harbour council ferry budget summer debate tickets crossing island mayor pier "
+        "storm season winter evening market"
+    ).split()
     rng = random.Random(4)
     long_paragraph = " ".join(rng.choice(words) + " " + str(rng.randrange(10**6)) for _ in range(4_000)) + "."
     other = " ".join(rng.choice(words) + " " + str(rng.randrange(10**6)) for _ in range(4_000)) + "."
@@ -197,8 +263,10 @@ def test_long_pairs_are_never_scored_or_aligned_quadratically(monkeypatch):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["a", "bb", "ccc", "dd", "e", "ff", "g"]), max_size=40),
-       st.lists(st.sampled_from(["a", "bb", "ccc", "dd", "e", "ff", "g"]), max_size=40))
+@given(
+    st.lists(st.sampled_from(["a", "bb", "ccc", "dd", "e", "ff", "g"]), max_size=40),
+    st.lists(st.sampled_from(["a", "bb", "ccc", "dd", "e", "ff", "g"]), max_size=40),
+)
 def test_the_anchored_ratio_never_exceeds_the_exact_one(a, b):
     import dedup.anchored as anchored
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import dedup.api
-import dedup.read
 import dedup.atomic
+import dedup.read
 from dedup.cli import main
 
 PARA = "The council approved the new budget for the harbour on Monday after a long debate."
@@ -256,7 +256,9 @@ def test_sigterm_mid_run_leaves_every_file_old_or_new(tmp_path):
         (folder / f"{n:05d}.txt").write_text(f"Title {n}\n\n{body}\n\n{PARA}\n\n{PARA}\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "dedup", "clean", str(folder)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     for line in process.stderr:
         if line.startswith("cleaned"):
@@ -274,6 +276,7 @@ def test_sigterm_mid_run_leaves_every_file_old_or_new(tmp_path):
 
 
 # The second round of attacks: each test reproduces one.
+
 
 def test_an_edit_saved_while_dedup_writes_is_kept_and_named(tmp_path, monkeypatch):
     path = tmp_path / "a.txt"
@@ -458,11 +461,13 @@ def test_failed_writes_are_not_counted_as_changed(tmp_path):
 def test_process_substitution_is_read_and_never_rewritten(tmp_path):
     article = tmp_path / "c.txt"
     article.write_text(DIRTY)
-    checked = subprocess.run(["bash", "-c", f"{sys.executable} -m dedup clean --check <(cat {article})"],
-                             capture_output=True, text=True)
+    checked = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m dedup clean --check <(cat {article})"], capture_output=True, text=True
+    )
     assert checked.returncode == 1 and "Traceback" not in checked.stderr
-    written = subprocess.run(["bash", "-c", f"{sys.executable} -m dedup clean <(cat {article})"],
-                             capture_output=True, text=True)
+    written = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m dedup clean <(cat {article})"], capture_output=True, text=True
+    )
     assert written.returncode == 123 and "not a regular file" in written.stderr
     assert "Traceback" not in written.stderr
 
@@ -475,8 +480,9 @@ def test_a_device_named_is_an_error_and_not_read():
 def test_a_fifo_in_a_folder_is_skipped_with_a_note(tmp_path):
     (tmp_path / "a.txt").write_text(DIRTY)
     os.mkfifo(tmp_path / "b.txt")
-    done = subprocess.run([sys.executable, "-m", "dedup", "clean", "--check", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--check", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 1
     assert "b.txt: not a regular file" in done.stderr and "1 file scanned" in done.stderr
 
@@ -484,8 +490,9 @@ def test_a_fifo_in_a_folder_is_skipped_with_a_note(tmp_path):
 def test_ctrl_c_right_at_start_prints_one_line_and_exits_130(tmp_path):
     (tmp_path / "a.txt").write_text(DIRTY)
     for delay in (0.15, 0.25, 0.35, 0.5):
-        process = subprocess.Popen([sys.executable, "-m", "dedup", "clean", "--check", str(tmp_path)],
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dedup", "clean", "--check", str(tmp_path)], stderr=subprocess.PIPE, text=True
+        )
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
@@ -523,6 +530,7 @@ def test_an_undecodable_byte_is_counted_from_the_start_of_the_file():
 
 
 def test_cp1252_english_with_a_euro_sign_is_read_as_cp1252():
-    body = ("The price rose to 5 \u20ac a litre, and the caf\u00e9 owners said it was far too much "
-            "for the season. ").encode("cp1252") * 3
+    body = (
+        "The price rose to 5 \u20ac a litre, and the caf\u00e9 owners said it was far too much for the season. "
+    ).encode("cp1252") * 3
     assert dedup.read.decode(body, "x")[1] == "cp1252"

@@ -47,14 +47,19 @@ def test_no_progress_bar_under_pre_commit_or_when_piped(many_files):
     env = {**os.environ, "PRE_COMMIT": "1"}
     code, seen = run_with_terminal_stderr([sys.executable, "-m", "dedup", "clean", "--check", str(many_files)], env)
     assert code == 1 and "40/40" not in seen and "DD001" in seen
-    piped = subprocess.run([sys.executable, "-m", "dedup", "clean", "--check", str(many_files)],
-                           capture_output=True, text=True)
+    piped = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--check", str(many_files)], capture_output=True, text=True
+    )
     assert "40/40" not in piped.stderr
 
 
 def git(*args, cwd):
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-                   cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -1,9 +1,9 @@
 """Properties of cleaning for generated articles (hypothesis), and fuzzing of the edges."""
 
 import re
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -24,9 +24,7 @@ WORDS = (
 ).split()
 FILLERS = ["also", "now", "just", "still"]
 
-sentence = st.lists(st.sampled_from(WORDS), min_size=6, max_size=16).map(
-    lambda ws: " ".join(ws).capitalize() + "."
-)
+sentence = st.lists(st.sampled_from(WORDS), min_size=6, max_size=16).map(lambda ws: " ".join(ws).capitalize() + ".")
 paragraph = st.lists(sentence, min_size=1, max_size=3).map(" ".join)
 
 
@@ -55,8 +53,9 @@ def articles(draw):
     for _ in range(draw(st.integers(0, 4))):
         original = draw(st.sampled_from(paragraphs))
         paragraphs.insert(draw(st.integers(1, len(paragraphs))), draw(noisy_copy(original)))
-    seps = draw(st.lists(st.sampled_from(["\n", "\n\n", "\n\n\n", "\n \n"]),
-                         min_size=len(paragraphs), max_size=len(paragraphs)))
+    seps = draw(
+        st.lists(st.sampled_from(["\n", "\n\n", "\n\n\n", "\n \n"]), min_size=len(paragraphs), max_size=len(paragraphs))
+    )
     text = "".join(p + s for p, s in zip(paragraphs, seps))
     if draw(st.booleans()):
         text = text.rstrip("\n ")
@@ -154,10 +153,10 @@ def test_stdin_and_file_modes_give_identical_bytes(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("same") / "a.txt"
     data = text.encode("utf-8")
     path.write_bytes(data)
-    piped = subprocess.run([sys.executable, "-m", "dedup", "clean", "-q", "-"],
-                           input=data, capture_output=True, check=True)
-    subprocess.run([sys.executable, "-m", "dedup", "clean", "-q", str(path)],
-                   capture_output=True, check=True)
+    piped = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "-q", "-"], input=data, capture_output=True, check=True
+    )
+    subprocess.run([sys.executable, "-m", "dedup", "clean", "-q", str(path)], capture_output=True, check=True)
     assert piped.stdout == path.read_bytes()
 
 
@@ -199,8 +198,26 @@ def test_fuzz_cleaning_markup_heavy_text_only_deletes(text):
     assert all(char in source for char in result.text), "output is not a subsequence of input"
 
 
-MARKDOWN_TOKENS = ["# ", "## ", "- ", "1. ", "> ", "| a | b |", "|---|---|", "```", "---", "\n", "\n\n",
-                   "**", "_", "<div>", "</div>", "[r]: http://x", "    ", "\t"] + WORDS
+MARKDOWN_TOKENS = [
+    "# ",
+    "## ",
+    "- ",
+    "1. ",
+    "> ",
+    "| a | b |",
+    "|---|---|",
+    "```",
+    "---",
+    "\n",
+    "\n\n",
+    "**",
+    "_",
+    "<div>",
+    "</div>",
+    "[r]: http://x",
+    "    ",
+    "\t",
+] + WORDS
 
 
 @pytest.mark.fuzz
@@ -259,9 +276,16 @@ def _twice(texts: list[str], layout: str, across: bool) -> tuple[list[str], list
 
 
 @IDEMPOTENT
-@given(st.sampled_from(["text", "markdown", "html"]).flatmap(lambda layout: st.tuples(st.just(layout), structured(layout))))
-@example(("text", "Big News Today\n\n\nThe council voted on Tuesday to approve the new budget for the year.\n"
-          "Big News Today\n**Big News Today**\nThe council voted on Tuesday to approve the new budget for the year.\n"))
+@given(
+    st.sampled_from(["text", "markdown", "html"]).flatmap(lambda layout: st.tuples(st.just(layout), structured(layout)))
+)
+@example(
+    (
+        "text",
+        "Big News Today\n\n\nThe council voted on Tuesday to approve the new budget for the year.\n"
+        "Big News Today\n**Big News Today**\nThe council voted on Tuesday to approve the new budget for the year.\n",
+    )
+)
 def test_cleaning_a_cleaned_structured_text_changes_nothing(case):
     layout, text = case
     once, again = _twice([text], layout, across=False)
@@ -269,28 +293,39 @@ def test_cleaning_a_cleaned_structured_text_changes_nothing(case):
 
 
 @IDEMPOTENT
-@given(st.sampled_from(["text", "markdown"]).flatmap(
-    lambda layout: st.tuples(st.just(layout), st.lists(structured(layout), min_size=2, max_size=4))))
-@example(("text", ["Advertisement\n\nThe council voted on Tuesday to approve the new budget for the year.\n",
-                   "The council voted on Tuesday to approve the new budget for the year.\n\nAdvertisement\n\n"
-                   "The ferry operator said passenger numbers rose in the summer season.\n"]))
+@given(
+    st.sampled_from(["text", "markdown"]).flatmap(
+        lambda layout: st.tuples(st.just(layout), st.lists(structured(layout), min_size=2, max_size=4))
+    )
+)
+@example(
+    (
+        "text",
+        [
+            "Advertisement\n\nThe council voted on Tuesday to approve the new budget for the year.\n",
+            "The council voted on Tuesday to approve the new budget for the year.\n\nAdvertisement\n\n"
+            "The ferry operator said passenger numbers rose in the summer season.\n",
+        ],
+    )
+)
 def test_a_second_pass_across_files_changes_nothing(case):
     layout, texts = case
     once, again = _twice(texts, layout, across=True)
     assert again == once
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(structured("text"), st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]), st.sampled_from(["\n", "\r\n"]))
 def test_report_deleted_bytes_reproduce_the_cleaned_file(tmp_path, text, encoding, newline):
     """The JSON report's ``deleted_bytes``, cut from the file's bytes, give the cleaned file."""
     import json
+    import tempfile
 
     from click.testing import CliRunner
 
     from dedup.cli import main
-
-    import tempfile
 
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     path = folder / "a.txt"
@@ -306,7 +341,9 @@ def test_report_deleted_bytes_reproduce_the_cleaned_file(tmp_path, text, encodin
     assert rebuilt + raw[cursor:] == path.read_bytes()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(structured("text"), min_size=3, max_size=8), st.booleans())
 def test_one_job_and_two_jobs_give_the_same_results(monkeypatch, texts, across):
     import dedup.api

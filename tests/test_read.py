@@ -70,7 +70,12 @@ def test_files_found_under_a_folder_are_named_as_their_paths_print(tmp_path, mon
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.txt").write_text("x")
     monkeypatch.chdir(tmp_path)
-    for arg, name in ((".", "sub/a.txt"), ("./sub/", "sub/a.txt"), ("sub//", "sub/a.txt"), (str(tmp_path), f"{tmp_path.as_posix()}/sub/a.txt")):
+    for arg, name in (
+        (".", "sub/a.txt"),
+        ("./sub/", "sub/a.txt"),
+        ("sub//", "sub/a.txt"),
+        (str(tmp_path), f"{tmp_path.as_posix()}/sub/a.txt"),
+    ):
         assert [f.name for f in discover([arg])] == [name], arg
         # The path is the one os.scandir gives (made the way pathlib makes child paths).
         assert [f.path for f in discover([arg])] == [Path(os.path.join(os.path.dirname(name) or ".", "a.txt"))], arg

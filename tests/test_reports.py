@@ -101,7 +101,10 @@ def test_html_report_shows_the_kept_text_of_an_unchanged_file_and_marks_differen
     (tmp_path / "a.txt").write_text(f"Library\n\n{kept}\n")  # never changes
     (tmp_path / "b.txt").write_text(f"Hours\n\n{kept.replace('until', 'untill')}\n\nOther news.\n")
     page = tmp_path / "r.html"
-    assert run("clean", "--across-files", "--check", "--report", page, tmp_path / "a.txt", tmp_path / "b.txt").exit_code == 1
+    assert (
+        run("clean", "--across-files", "--check", "--report", page, tmp_path / "a.txt", tmp_path / "b.txt").exit_code
+        == 1
+    )
     html = page.read_text()
     assert '<mark class="diff">untill</mark>' in html and '<mark class="diff">until</mark>' in html
     assert 'data-method="near"' in html and "a.txt" in html.split('id="kept"')[1]
@@ -115,9 +118,17 @@ def chromium():
 
 
 def browser(tmp_path, *args):
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     return subprocess.run([chromium(), *flags, *args], capture_output=True, text=True, timeout=180)
 
 
@@ -162,8 +173,12 @@ def test_a_100_file_html_report_renders_filters_and_resolves_twin_links(tmp_path
     if os.environ.get("DEDUP_SCREENSHOTS"):  # refresh the pictures in docs/
         docs = Path(__file__).resolve().parents[1] / "docs"
         browser(tmp_path, "--window-size=1280,1100", f"--screenshot={docs / 'report.png'}", page.as_uri())
-        browser(tmp_path, "--window-size=1280,1100", f"--screenshot={docs / 'report-near.png'}",
-                page.as_uri() + "#method=near&score=95")
+        browser(
+            tmp_path,
+            "--window-size=1280,1100",
+            f"--screenshot={docs / 'report-near.png'}",
+            page.as_uri() + "#method=near&score=95",
+        )
 
 
 @pytest.mark.skipif(not SCHEMA.exists(), reason="shared/ is not beside the repository")
@@ -212,8 +227,19 @@ def test_github_annotations_on_check(articles):
 def test_github_annotation_text_is_escaped_and_cannot_start_a_command():
     from dedup.reports import FileRecord, RemovalRecord
 
-    removal = RemovalRecord((2, 3), (0, 1), (0, 1), "paragraph", "exact", 100.0,
-                            "50% off\r\n::error::pwned", "a,b:c.txt", (1, 1), (0, 1), "x")
+    removal = RemovalRecord(
+        (2, 3),
+        (0, 1),
+        (0, 1),
+        "paragraph",
+        "exact",
+        100.0,
+        "50% off\r\n::error::pwned",
+        "a,b:c.txt",
+        (1, 1),
+        (0, 1),
+        "x",
+    )
     out = github_annotations([FileRecord("a,b:c.txt", "utf-8", True, 1, 1, [removal])])
     assert out.count("\n") == 1 and out.startswith("::warning file=a%2Cb%3Ac.txt,")
     assert "50%25 off%0D%0A::error::pwned" in out
@@ -227,12 +253,21 @@ def test_diff_is_plain_when_piped_and_coloured_when_forced(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text(f"T\n\n{PARA}\n\n{PARA}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    plain = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
-                           capture_output=True, text=True, env=env)
+    plain = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--diff", str(path)], capture_output=True, text=True, env=env
+    )
     assert "\x1b[" not in plain.stdout and plain.stdout.startswith("---")
-    forced = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
-                            capture_output=True, text=True, env={**env, "FORCE_COLOR": "1"})
+    forced = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
+        capture_output=True,
+        text=True,
+        env={**env, "FORCE_COLOR": "1"},
+    )
     assert "\x1b[" in forced.stdout
-    no_colour = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
-                               capture_output=True, text=True, env={**env, "FORCE_COLOR": "1", "NO_COLOR": "1"})
+    no_colour = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--diff", str(path)],
+        capture_output=True,
+        text=True,
+        env={**env, "FORCE_COLOR": "1", "NO_COLOR": "1"},
+    )
     assert "\x1b[3" not in no_colour.stdout

@@ -50,8 +50,10 @@ def test_sarif_has_what_github_code_scanning_requires(tmp_path):
     run("clean", "--check", "--report", report, tmp_path / "a.txt")
     again = json.loads(report.read_text())["runs"][0]["results"][0]
     assert again["partialFingerprints"] == result["partialFingerprints"]
-    assert again["locations"][0]["physicalLocation"]["region"]["startLine"] != \
-        result["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert (
+        again["locations"][0]["physicalLocation"]["region"]["startLine"]
+        != result["locations"][0]["physicalLocation"]["region"]["startLine"]
+    )
 
 
 def test_sarif_of_standard_input_names_no_file(tmp_path):
@@ -134,8 +136,10 @@ def test_help_and_version_do_not_load_the_engine():
     import sys
 
     for flag in ("--version", "--help"):
-        code = ("import sys\nfrom dedup.entry import main\nsys.argv = ['dedup', %r]\ntry:\n    main()\n"
-                "except SystemExit:\n    pass\nprint('engine', 'numpy' in sys.modules, 'dedup.api' in sys.modules)" % flag)
+        code = (
+            f"import sys\nfrom dedup.entry import main\nsys.argv = ['dedup', {flag!r}]\ntry:\n    main()\n"
+            "except SystemExit:\n    pass\nprint('engine', 'numpy' in sys.modules, 'dedup.api' in sys.modules)"
+        )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.strip().endswith("engine False False"), out
 
@@ -157,11 +161,12 @@ def test_diffs_apply_to_the_files_bytes_in_their_own_encoding(tmp_path):
     text = f"Title\n\n{para}\n\n{para}\n"
     (tmp_path / "c.txt").write_bytes(text.encode("cp1252"))
     (tmp_path / "b.txt").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    (tmp_path / "j.jsonl").write_text('{"text": "%s\\n\\n%s"}\n{"text": "x"}\n' % (PARA, PARA))
+    (tmp_path / "j.jsonl").write_text(f'{{"text": "{PARA}\\n\\n{PARA}"}}\n{{"text": "x"}}\n')
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     for name, extra in (("c.txt", []), ("b.txt", []), ("j.jsonl", ["--unidiff-zero"])):
-        diff = subprocess.run([sys.executable, "-m", "dedup", "clean", "--diff", name], cwd=tmp_path,
-                              capture_output=True, check=False).stdout
+        diff = subprocess.run(
+            [sys.executable, "-m", "dedup", "clean", "--diff", name], cwd=tmp_path, capture_output=True, check=False
+        ).stdout
         patch = tmp_path / f"{name}.patch"
         patch.write_bytes(diff)
         done = subprocess.run(["git", "apply", *extra, patch.name], cwd=tmp_path, capture_output=True, text=True)

@@ -30,8 +30,10 @@ def cloned_repo(tmp_path, config: str):
     return repo
 
 
-@pytest.mark.parametrize("config", ['report = "../home/.bashrc"', 'output-dir = "/tmp/elsewhere-by-config"',
-                                    'report = "/tmp/by-config.json"'])
+@pytest.mark.parametrize(
+    "config",
+    ['report = "../home/.bashrc"', 'output-dir = "/tmp/elsewhere-by-config"', 'report = "/tmp/by-config.json"'],
+)
 def test_a_repository_config_cannot_write_outside_the_repository(tmp_path, config):
     repo = cloned_repo(tmp_path, config)
     (tmp_path / "home").mkdir()
@@ -98,10 +100,12 @@ def test_sarif_uris_are_percent_encoded_and_valid(tmp_path, monkeypatch):
 
 def test_terminal_escapes_from_text_and_names_never_reach_the_terminal(tmp_path):
     name = "evil\x1b[2J.txt"
-    (tmp_path / name).write_text("Title\n\nThe \x1b[31mred ferry sailed at noon today.\n\n"
-                                 "The \x1b[31mred ferry sailed at noon today.\n")
-    done = subprocess.run([sys.executable, "-m", "dedup", "clean", "-v", "--check", str(tmp_path)],
-                          capture_output=True, text=True)
+    (tmp_path / name).write_text(
+        "Title\n\nThe \x1b[31mred ferry sailed at noon today.\n\nThe \x1b[31mred ferry sailed at noon today.\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "-v", "--check", str(tmp_path)], capture_output=True, text=True
+    )
     assert done.returncode == 1
     assert "\x1b" not in done.stderr and "\\x1b[2J" in done.stderr and "\\x1b[31m" in done.stderr
 
@@ -118,8 +122,9 @@ def test_a_non_utf8_file_name_works_with_every_report(tmp_path, monkeypatch):
     with open(os.path.join(os.fsencode(tmp_path), b"bad\xff.txt"), "w") as handle:
         handle.write(DIRTY)
     for report in ("r.json", "r.md", "r.html", "r.sarif"):
-        done = subprocess.run([sys.executable, "-m", "dedup", "clean", "--report", report, "--check", "."],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "dedup", "clean", "--report", report, "--check", "."], capture_output=True, text=True
+        )
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     listed = json.loads((tmp_path / "r.json").read_text())["files"][0]["path"]
     assert os.fsencode(listed) == b"bad\xff.txt"
@@ -131,8 +136,12 @@ def test_an_exponential_ignore_pattern_from_a_config_does_not_hang(tmp_path):
     repo = cloned_repo(tmp_path, 'ignore = ["(a+)+$"]')
     (repo / "a.txt").write_text(DIRTY + "\n" + "a" * 5000 + "b\n")
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "dedup", "clean", "--check", str(repo / "a.txt")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", "--check", str(repo / "a.txt")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert time.monotonic() - started < 60  # Python's re takes longer than the universe here
 

@@ -104,8 +104,24 @@ def test_a_closing_quote_ends_a_paragraph_line():
     assert [u.first_line for u in segment(text).units] == [1, 2, 3]
 
 
-LINE_PIECES = ["Plain words here.", "Short title", "", " ", "\t", "- item", "# Head", "1. first", "---", "```",
-               "<!-- dedup: off -->", "<!-- dedup: on -->", "caf\u00e9 \u201cquoted\u201d", "\u00a0", "x\x1fy", "| a |"]
+LINE_PIECES = [
+    "Plain words here.",
+    "Short title",
+    "",
+    " ",
+    "\t",
+    "- item",
+    "# Head",
+    "1. first",
+    "---",
+    "```",
+    "<!-- dedup: off -->",
+    "<!-- dedup: on -->",
+    "caf\u00e9 \u201cquoted\u201d",
+    "\u00a0",
+    "x\x1fy",
+    "| a |",
+]
 
 
 @given(st.lists(st.sampled_from(LINE_PIECES), max_size=12), st.sampled_from(["\n", "\n\n", "\r\n"]), st.booleans())
@@ -116,7 +132,13 @@ def test_one_line_blocks_cut_as_the_line_by_line_path_does(pieces, separator, fi
 
 def test_one_line_blocks_take_the_plain_shape_and_leave_the_rest():
     assert _one_line_blocks("Title\n\nOne paragraph.\n\nAnother one.\n") is not None
-    for text in ("Title\nSecond line of the block.\n", "- a list\n", "# Heading\n", "a\r\n\r\nb\r\n", "---\nx: 1\n---\n"):
+    for text in (
+        "Title\nSecond line of the block.\n",
+        "- a list\n",
+        "# Heading\n",
+        "a\r\n\r\nb\r\n",
+        "---\nx: 1\n---\n",
+    ):
         assert _one_line_blocks(text) is None
 
 

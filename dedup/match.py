@@ -335,7 +335,6 @@ def noise_between(text: str, twin_text: str, headline: bool = False) -> str:
     (``slip: makret→market``, ``spelling: organize→organise``, ``added: also``), for
     ``-v`` and ``explain``; "" when only case, spacing or punctuation differ."""
     unit, twin = Features.of(text, headline), Features.of(twin_text, headline)
-    judge = WordJudge(pair=(unit, twin))
     notes = []
     for new, old in _changed_blocks(tokens(unit.compact), tokens(twin.compact)):
         if len(old) == 1 and len(new) == 1 and slip_like(old[0], new[0]):
@@ -348,7 +347,6 @@ def noise_between(text: str, twin_text: str, headline: bool = False) -> str:
                 notes.append("added: " + " ".join(new[:4]))
             if old:
                 notes.append("dropped: " + " ".join(old[:4]))
-    del judge
     if len(notes) > 3:
         notes = notes[:3] + [f"{len(notes) - 3} more"]
     return "; ".join(notes)

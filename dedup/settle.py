@@ -151,9 +151,11 @@ def settle(
 
 def first_unstable(decisions: list, segmenter: Callable[[str, str], Document]) -> int | None:
     """The position of the first document whose output would not segment into its kept
-    units (None when every one would)."""
+    units (None when every one would).  The spans each document loses are noted on its
+    decisions on the way, so that the rewrite does not work them out again."""
     for position, decided in enumerate(decisions):
         spans = _spans(decided)
+        decided.deleted = spans
         if spans and not _blocks_intact(decided.document, decided):
             again = segmenter(cut(decided.document.text, spans), decided.document.name)
             if not _same_units(again, decided.document, decided):

@@ -51,45 +51,48 @@ class IgnoreRules:
         self.root = Path(os.path.abspath(root))
         self.excludes = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
+        self._folders: dict[str, tuple[str | None, list[tuple[str, pathspec.PathSpec]]]] = {}
 
     def ignored(self, path: Path, folder: bool = False) -> bool:
         """Whether a file (or a folder, with everything in it) is left out."""
-        absolute = Path(os.path.abspath(path))
-        if self.respect_gitignore and folder and absolute.name in DEFAULT_EXCLUDED_FOLDERS:
+        absolute = os.path.abspath(path)
+        parent, name = os.path.split(absolute)
+        if self.respect_gitignore and folder and name in DEFAULT_EXCLUDED_FOLDERS:
             return True
-        relative = self._relative(absolute)
-        if relative is None:
+        inside, specs = self._rules_in(parent)
+        if inside is None:  # outside the project: no pattern of it applies
             return False
-        text = relative + ("/" if folder else "")
-        if self.excludes is not None and self.excludes.match_file(text):
+        tail = "/" if folder else ""
+        if self.excludes is not None and self.excludes.match_file(inside + name + tail):
             return True
-        if not self.respect_gitignore:
-            return False
-        for base, spec in self._gitignores(absolute.parent):
-            inner = os.path.relpath(absolute, base).replace(os.sep, "/") + ("/" if folder else "")
-            if spec.match_file(inner):
-                return True
-        return False
+        return any(spec.match_file(prefix + name + tail) for prefix, spec in specs)
 
-    def _relative(self, absolute: Path) -> str | None:
-        try:
-            return absolute.relative_to(self.root).as_posix()
-        except ValueError:
-            return None
-
-    def _gitignores(self, folder: Path) -> list[tuple[Path, pathspec.PathSpec]]:
-        """The .gitignore files that apply in ``folder``: its own and its parents' up to
-        the project root."""
-        found = []
-        current = folder
-        while True:
-            spec = _gitignore(current)
-            if spec is not None:
-                found.append((current, spec))
-            if current == self.root or current.parent == current or self._relative(current) is None:
-                break
-            current = current.parent
-        return found
+    def _rules_in(self, folder: str) -> tuple[str | None, list[tuple[str, pathspec.PathSpec]]]:
+        """For a folder: its path from the project root (with a final slash; None outside
+        the project), and the .gitignore files that apply in it, each with the folder's
+        path from that file's folder (worked out once per folder)."""
+        known = self._folders.get(folder)
+        if known is not None:
+            return known
+        root = str(self.root)
+        if folder != root and not folder.startswith(root.rstrip(os.sep) + os.sep):
+            known = (None, [])
+        else:
+            inside = "" if folder == root else os.path.relpath(folder, root).replace(os.sep, "/") + "/"
+            specs = []
+            if self.respect_gitignore:
+                current = Path(folder)
+                while True:
+                    spec = _gitignore(current)
+                    if spec is not None:
+                        prefix = os.path.relpath(folder, current).replace(os.sep, "/")
+                        specs.append(("" if prefix == "." else prefix + "/", spec))
+                    if str(current) == root or current.parent == current:
+                        break
+                    current = current.parent
+            known = (inside, specs)
+        self._folders[folder] = known
+        return known
 
 
 @lru_cache(maxsize=4096)

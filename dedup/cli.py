@@ -531,7 +531,8 @@ class _Run:
             else []
         )
         _check_outputs(s, found)
-        self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
+        if against:  # real paths only when there are references to tell apart
+            self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
         for message in notes:
             self.note(message)
         self._stale_temp_files(stale)
@@ -854,6 +855,8 @@ MAX_LINE_ERRORS = 20  # malformed lines of one JSONL file listed one by one
 def _check_outputs(settings: Settings, found: list) -> None:
     """Refuse (exit 2) a run whose report or cleaned copies would land on an input, or
     whose cleaned copies would land on each other."""
+    if settings.report is None and settings.output_dir is None:
+        return  # cleaning in place: nothing else is written
     inputs = {os.path.realpath(f.path): f.name for f in found if f.path is not None}
     if settings.report is not None and os.path.realpath(settings.report) in inputs:
         raise click.UsageError(f"the report path {settings.report} is an input file; choose another path")

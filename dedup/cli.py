@@ -341,7 +341,11 @@ def _settings(ctx: click.Context, config_file: Path | None, params: dict) -> Set
     for name, value in config.items():
         if name not in given and not (name in ("quiet", "verbose") and given & {"quiet", "verbose"}):
             # The command line wins, also over the config's opposite (-v over quiet = true).
-            params[name] = _config_path(found, name, value) if name in ("output_dir", "report") else value
+            if name in ("output_dir", "report"):
+                value = _config_path(found, name, value)
+            elif name == "against":  # relative to the config, as explain reads them
+                value = tuple(str(_config_path(found, name, v)) for v in value)
+            params[name] = value
     settings = Settings(**params)
     if settings.write_baseline is not None:
         settings.check = True  # writing a baseline changes no article

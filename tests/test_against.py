@@ -170,3 +170,14 @@ def test_against_rule_when_a_reference_settles_over_rounds(tmp_path):
     assert (tmp_path / "split" / "b_new" / "000.txt").read_bytes() == (
         tmp_path / "whole" / "b_new" / "000.txt"
     ).read_bytes()
+
+
+def test_against_from_the_config_is_relative_to_the_config(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[tool.dedup]\nagainst = ['published']\n")
+    (tmp_path / "published").mkdir()
+    (tmp_path / "published" / "old.txt").write_text(f"Old\n\n{PARA}\n")
+    (tmp_path / "today").mkdir()
+    (tmp_path / "today" / "new.txt").write_text(f"New\n\n{PARA}\n")
+    monkeypatch.chdir(tmp_path / "today")  # not the config's folder
+    result = run("clean", "--check", tmp_path / "today" / "new.txt")
+    assert result.exit_code == 1 and "old.txt" in result.output

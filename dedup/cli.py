@@ -30,6 +30,7 @@ from .atomic import (
     write_atomic,
     write_through_or_replace,
 )
+from .cli_index import IndexProblem, index
 from .config import ConfigError, find_pyproject, load
 from .jsonl import byte_lines, read_lines, rewritten
 from .model import CleanResult, Keep, Options
@@ -65,6 +66,21 @@ Settings can live in pyproject.toml under [tool.dedup] (or a TOML file given wit
 Exit codes: 0 done or nothing to change, 1 --check found something to change,
 2 usage or config error, 123 at least one file could not be processed.
 """
+
+
+def cache_folder(top: Path) -> Path:
+    """Where a hook keeps its index of the repository: ``.dedup_cache/`` at the top of the
+    work tree, which tells git to ignore it (as ruff's cache does) and backup tools that it
+    is a cache."""
+    folder = top / ".dedup_cache"
+    if not folder.is_dir():
+        folder.mkdir(exist_ok=True)
+        (folder / ".gitignore").write_text("# Made by dedup: a cache, not to be committed.\n*\n", encoding="utf-8")
+        (folder / "CACHEDIR.TAG").write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This is dedup's cache (https://bford.info/cachedir/)\n",
+            encoding="utf-8",
+        )
+    return folder / "index"
 
 
 def exit_code(stats: RunStats, check: bool) -> int:
@@ -516,7 +532,9 @@ class _Run:
         repository = open_repository() if s.across_files and "PRE_COMMIT" in os.environ else None
         if repository is not None:  # a hook: the rest of the repository, and unchanged files, are references
             paths, tracked = references(repository, paths)
-            against += _included(tracked, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude))
+            self._cached_references(
+                repository, _included(tracked, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude))
+            )
         from .ignore import IgnoreRules
 
         rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
@@ -569,14 +587,24 @@ class _Run:
     def _read_references(self, against: list[str], cleaning: set[str]) -> None:
         """Decide the reference files first, as earlier files of the run, and drop what
         they give: only their kept units matter.  A file also being cleaned is not a
-        reference (its own older text never counts as an original)."""
+        reference (its own older text never counts as an original).  An index folder
+        (``dedup index build``) comes first, as the files it was built from would."""
         if not against:
             return
+        from .store import is_index
+
+        indexes = [path for path in against if is_index(path)]
+        if len(indexes) > 1:
+            raise click.UsageError(f"--against takes one index at a time, not {len(indexes)}")
+        if indexes:
+            self._use_index(Path(indexes[0]))
         s = self.settings
         from .ignore import IgnoreRules
 
         rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
-        found = discover(against, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), rules=rules)
+        found = discover(
+            [p for p in against if p not in indexes], tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), rules=rules
+        )
         references = []
         for item in found:
             if item.path is not None and os.path.realpath(item.path) in cleaning:
@@ -588,6 +616,53 @@ class _Run:
         for outcome in self.cleaner.clean_files(references, s.encoding):
             if outcome.error:
                 self.error(outcome.error)
+
+    def _use_index(self, directory: Path) -> None:
+        """Stored kept units as the earliest originals (read-only, memory-mapped)."""
+        from .indexing import options_record
+        from .layered import Layered
+        from .store import StoredIndex, StoreError
+
+        if isinstance(self.cleaner.deduplicator.index, Layered):
+            raise click.UsageError("--against takes one index at a time (a hook uses the repository's)")
+        try:
+            stored = StoredIndex(directory)
+        except StoreError as exc:
+            raise IndexProblem(str(exc)) from None
+        if stored.options != options_record(self.options):
+            self.note(
+                f"{directory}: built with {stored.options}, this run uses {options_record(self.options)}; "
+                "the result may differ from reading its files first"
+            )
+        self.cleaner.deduplicator.index = Layered(stored)
+
+    def _cached_references(self, repository, references: list[str]) -> None:
+        """A hook's references (the rest of the repository) through an index cached in
+        ``.dedup_cache/``: only files changed since the last commit are read again."""
+        from .indexing import refresh
+        from .store import StoreError
+
+        s = self.settings
+        from .ignore import IgnoreRules
+
+        rules = IgnoreRules(s.project or Path.cwd(), tuple(s.exclude), s.respect_gitignore)
+        found = [
+            item
+            for item in discover(references, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), rules=rules)
+            if not self._is_jsonl(item)
+        ]
+        try:
+            directory = cache_folder(repository.top)
+            done = refresh(directory, found, self.options, [], jobs=1, note=self.note)
+        except StoreError as exc:
+            raise IndexProblem(str(exc)) from None
+        except OSError as exc:
+            raise IndexProblem(
+                f"{repository.top / '.dedup_cache'}: cannot write the cache ({exc.strerror or exc})"
+            ) from None
+        for message in done.errors:
+            self.error(message)
+        self._use_index(directory)
 
     def _stale_temp_files(self, stale: list[Path]) -> None:
         """Temporary files a killed run left: removed by a run that writes, named by one
@@ -1026,6 +1101,8 @@ def write(path: Path, arguments: tuple[str, ...]) -> None:
     to a baseline file: keyed by content, with counts, never by line.  Changes no file."""
     main.main(["clean", "--write-baseline", str(path), *arguments], prog_name="dedup")
 
+
+main.add_command(index)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

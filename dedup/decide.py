@@ -469,13 +469,12 @@ class _BatchDecision:
         index, valid = self.index, self.valid
         self.global_exact = np.full(n, -1, dtype=np.int64)
         self.global_buckets = np.full((n, BANDS), -1, dtype=np.int64)
+        self.global_count = np.zeros((n, BANDS), dtype=np.int64)
         if len(index):
-            self.global_exact = index.exact.find(self.exact)  # exact ids are entry ids
-            self.global_buckets = index.bands.find(self.bands.ravel()).reshape(n, BANDS)
-        counts = index.bucket_count.values
-        self.global_count = np.where(
-            self.global_buckets >= 0, counts[self.global_buckets] if len(counts) else 0, 0
-        ).astype(np.int64)
+            self.global_exact = index.find_exact(self.exact)  # exact ids are entry ids
+            self.global_buckets = index.find_buckets(self.bands.ravel()).reshape(n, BANDS)
+            known = self.global_buckets >= 0
+            self.global_count[known] = index.bucket_counts(self.global_buckets[known])
 
         # Same exact key earlier in the batch: the first unit with it.
         self.exact_first = np.full(n, -1, dtype=np.int64)
@@ -649,13 +648,13 @@ class _BatchDecision:
         for u in np.flatnonzero(self.valid & (kinds == _HEADLINE)).tolist():
             for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
                 self.batch_headlines.setdefault(key, []).append(u)
-        if not self.batch_headlines and not (self.across and self.index.headlines):
+        if not self.batch_headlines and not (self.across and self.index.has_headlines()):
             return
-        index_headlines = self.index.headlines
+        index = self.index
         scope = self.unit_doc if not self.across else np.zeros(len(self.units), dtype=np.int64)
         for u in np.flatnonzero(self.valid & (batch.words <= 30)).tolist():
             for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
-                if key in index_headlines or any(
+                if index.headline_entries(key) or any(
                     p < u and scope[p] == scope[u] for p in self.batch_headlines.get(key, ())
                 ):
                     interesting[u] = True
@@ -691,7 +690,7 @@ class _BatchDecision:
         batch = self.batch
         for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u], int(batch.words[u])):
             if self.across:
-                others.update(self.index.headlines.get(key, ()))
+                others.update(self.index.headline_entries(key))
             for p in self.batch_headlines.get(key, ()):
                 if p < u and self.indexed[p] and (self.across or self.unit_docs[p] == self.unit_docs[u]):
                     others.add(_BATCH + p)
@@ -755,9 +754,9 @@ class _BatchDecision:
         for code in codes:
             if code < _BATCH:
                 other, other_suffix, other_headline = (
-                    index.lengths[code],
+                    index.length(code),
                     index.suffix_length(code),
-                    index.kinds[code] == _HEADLINE,
+                    index.kind(code) == _HEADLINE,
                 )
             else:
                 p = code - _BATCH
@@ -772,7 +771,7 @@ class _BatchDecision:
 
     def _removable_repeat(self, u: int, code: int) -> bool:
         """``match.removable`` for unit ``u`` and a candidate, from the arrays."""
-        twin_kind = self.index.kinds[code] if code < _BATCH else self.kinds[code - _BATCH]
+        twin_kind = self.index.kind(code) if code < _BATCH else self.kinds[code - _BATCH]
         return may_remove(self.kinds[u] == _HEADLINE, self.words[u], twin_kind == _HEADLINE)
 
     def text(self, code: int) -> str:

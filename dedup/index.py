@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fingerprint import BANDS, Features
+from .keytable import KeyTable, _planned
 from .model import UnitKind, UnitRef
 from .normalize import derivable_compact, derivable_compacts
 
@@ -23,157 +24,6 @@ MAX_BUCKET = 16  # kept units per LSH band bucket; a full band is common, so it 
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 FEATURE_CACHE = 32768  # kept units whose features (and facts) stay decoded: ~5 KB each, 160 MB at most
-_MAX_LOAD = 0.7
-# A table whose keys are projected to end at most this full is not grown: doubling it for
-# the last few batches of a run would cost a rehash and twice the memory.
-_FINAL_LOAD = 0.8
-_SHARD_BITS = 2  # four shards
-# A table or column that grows to a projected size plans for at most this many times what
-# it holds: when repeats come late (a mirror after the originals) the projection is too
-# high, and this bounds what it wastes.
-_MAX_PLAN = 8
-_SLOTS = 8  # keys per bucket of a KeyTable: one 64-byte cache line, and one word of tags
-
-
-class KeyTable:
-    """A map from nonzero uint64 keys to dense ids (0, 1, 2, ... in insertion order),
-    looked up and filled a whole array of keys at a time.
-
-    Open addressing over buckets of ``_SLOTS`` keys (one cache line), filled left to
-    right; a key goes to the first bucket from its home on that has room, so a lookup
-    reads one bucket and only goes on past a full one.  The table is cut into
-    ``SHARDS`` by the keys' top bits, each growing on its own, so growing never holds
-    two copies of the whole table.  A key's home bucket in its shard comes from the
-    next 32 bits scaled to the shard's size (the keys are well mixed).
-
-    Beside the keys, each slot has a one-byte tag (seven low bits of its key, high bit
-    set; 0: empty), so a bucket's tags are one 64-bit word.  A lookup reads that word
-    and compares all eight tags at once; only a key whose tag is there reads the
-    bucket's keys.  Most keys looked up are absent, and the tags are an eighth of the
-    keys' size, so they mostly stay in the CPU's caches while the keys would not."""
-
-    SHARDS = 1 << _SHARD_BITS
-
-    def __init__(self, capacity: int = 1 << 12) -> None:
-        # Zeroed memory is only paid for once touched, so a roomy start costs a small
-        # run nothing and saves a large one the first rounds of growing.
-        per_shard = max(2 * _SLOTS, capacity // self.SHARDS // _SLOTS * _SLOTS)
-        self.keys = [np.zeros(per_shard, dtype=np.uint64) for _ in range(self.SHARDS)]
-        self.ids = [np.zeros(per_shard, dtype=np.int32) for _ in range(self.SHARDS)]
-        self.tags = [np.zeros(per_shard, dtype=np.uint8) for _ in range(self.SHARDS)]
-        self.sizes = [0] * self.SHARDS
-        self.size = 0
-
-    def find(self, keys: np.ndarray) -> np.ndarray:
-        """The id of each key, or -1 where it is absent."""
-        found = np.full(len(keys), -1, dtype=np.int64)
-        for shard, at in self._by_shard(keys):
-            slots = self._find(shard, keys[at])
-            hit = slots >= 0
-            found[at[hit]] = self.ids[shard][slots[hit]]
-        return found
-
-    def add(self, keys: np.ndarray, expected: int = 0) -> np.ndarray:
-        """Give distinct keys that are not in the table yet the next ids (in order).
-        ``expected``: about how many keys the table will hold in the end; when it must
-        grow, it grows to hold that many at once (one rehash rather than one per
-        doubling)."""
-        ids = np.arange(self.size, self.size + len(keys), dtype=np.int64)
-        growth = expected / (self.size + len(keys)) if len(keys) else 0.0  # each shard's share
-        for shard, at in self._by_shard(keys):
-            needed = self.sizes[shard] + len(at)
-            self._grow(shard, needed, int(needed * growth))
-            slots = self._place(shard, keys[at])
-            self.ids[shard][slots] = ids[at]
-            self.sizes[shard] += len(at)
-        self.size += len(keys)
-        return ids
-
-    def _by_shard(self, keys: np.ndarray):
-        shard = (keys >> np.uint64(64 - _SHARD_BITS)).astype(np.uint8)
-        order = np.argsort(shard, kind="stable")  # a radix sort, for bytes
-        bounds = np.r_[0, np.cumsum(np.bincount(shard, minlength=self.SHARDS))]
-        for s in range(self.SHARDS):
-            if bounds[s] < bounds[s + 1]:
-                yield s, order[bounds[s] : bounds[s + 1]]
-
-    @staticmethod
-    def _home(keys: np.ndarray, buckets: int) -> np.ndarray:
-        middle = (keys >> np.uint64(32 - _SHARD_BITS)) & np.uint64(0xFFFFFFFF)
-        return (middle * np.uint64(buckets) >> np.uint64(32)).astype(np.int64)
-
-    def _find(self, shard: int, keys: np.ndarray) -> np.ndarray:
-        """The slot of each key in a shard, or -1."""
-        table = self.keys[shard].reshape(-1, _SLOTS)
-        tag_words = self.tags[shard].view(np.uint64)  # a bucket's eight tags
-        buckets = len(table)
-        bucket = self._home(keys, buckets)
-        wanted = _tags(keys).astype(np.uint64) * _EVERY_BYTE
-        found = np.full(len(keys), -1, dtype=np.int64)
-        pending = np.arange(len(keys))
-        while pending.size:
-            words = tag_words[bucket]
-            maybe = _zero_byte(words ^ wanted[pending])
-            if maybe.any():
-                at = np.flatnonzero(maybe)
-                match = table[bucket[at]] == keys[pending[at], None]
-                hit, position = _first_true(match)
-                found[pending[at[hit]]] = bucket[at[hit]] * _SLOTS + position
-                maybe[at] = hit
-            # A key missing from a full bucket may have gone on to the next one.
-            full = ~maybe & ~_zero_byte(words)
-            pending, bucket = pending[full], bucket[full] + 1
-            bucket[bucket == buckets] = 0
-        return found
-
-    def _place(self, shard: int, keys: np.ndarray) -> np.ndarray:
-        """Put absent, distinct keys into free slots of a shard; returns the slots (the
-        caller then writes their ids)."""
-        flat, tags = self.keys[shard], self.tags[shard]
-        tag_words = tags.view(np.uint64)
-        buckets = len(tag_words)
-        bucket = self._home(keys, buckets)
-        placed = np.empty(len(keys), dtype=np.int64)
-        pending = np.arange(len(keys))
-        while pending.size:
-            # Keys aiming at one bucket take its free slots in turn; the rest go on.
-            order = np.argsort(bucket, kind="stable")
-            pending, bucket = pending[order], bucket[order]
-            first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-            aiming = np.diff(np.r_[first, len(bucket)])  # keys per bucket this round
-            group = np.repeat(np.arange(len(first)), aiming)
-            position = _used_slots(tag_words[bucket[first]])[group] + np.arange(len(bucket)) - first[group]
-            fits = position < _SLOTS
-            slots = bucket[fits] * _SLOTS + position[fits]
-            flat[slots] = keys[pending[fits]]
-            tags[slots] = _tags(keys[pending[fits]])
-            placed[pending[fits]] = slots
-            pending, bucket = pending[~fits], bucket[~fits] + 1
-            bucket[bucket == buckets] = 0
-        return placed
-
-    def _grow(self, shard: int, needed: int, expected: int) -> None:
-        old_keys, old_ids = self.keys[shard], self.ids[shard]
-        if needed <= _MAX_LOAD * len(old_keys) or needed <= expected <= _FINAL_LOAD * len(old_keys):
-            return
-        used = np.flatnonzero(old_keys)
-        capacity = max(len(old_keys) * 2, int(_planned(needed, expected) / _MAX_LOAD) + 1)
-        capacity = -(-capacity // _SLOTS) * _SLOTS
-        self.keys[shard] = np.zeros(capacity, dtype=np.uint64)
-        self.ids[shard] = np.zeros(capacity, dtype=np.int32)
-        self.tags[shard] = np.zeros(capacity, dtype=np.uint8)
-        slots = self._place(shard, old_keys[used])
-        self.ids[shard][slots] = old_ids[used]
-
-
-def _planned(needed: int, expected: int) -> int:
-    """What a table or column that must hold ``needed`` grows to, given that about
-    ``expected`` are coming in all (0: unknown): at most ``_MAX_PLAN`` times ``needed``."""
-    return max(needed, min(expected, _MAX_PLAN * needed))
-
-
-_EVERY_BYTE = np.uint64(0x0101010101010101)
-_HIGH_BITS = np.uint64(0x8080808080808080)
 
 
 def _append(values: array, more: np.ndarray) -> None:
@@ -188,29 +38,6 @@ def _as_array(values: array) -> np.ndarray:
         if len(values)
         else np.zeros(0, np.dtype(values.typecode))
     )
-
-
-def _tags(keys: np.ndarray) -> np.ndarray:
-    return ((keys & np.uint64(0x7F)) | np.uint64(0x80)).astype(np.uint8)
-
-
-def _zero_byte(words: np.ndarray) -> np.ndarray:
-    """Whether each 64-bit word has a zero byte (exact as a yes/no)."""
-    return ((words - _EVERY_BYTE) & ~words & _HIGH_BITS) != 0
-
-
-def _used_slots(words: np.ndarray) -> np.ndarray:
-    """Keys in each bucket, from its word of tags (a used slot's tag has its high bit)."""
-    return (((words >> np.uint64(7)) & _EVERY_BYTE) * _EVERY_BYTE >> np.uint64(56)).astype(np.int64)
-
-
-def _first_true(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For rows of eight booleans: which rows have one, and where the first is in each."""
-    words = rows.view("<u8").ravel()  # little-endian: the first row item is the low byte
-    hit = words != 0
-    found = words[hit]
-    lowest = found & (~found + np.uint64(1))  # a power of two: 1 << (8 * position)
-    return hit, (np.frexp(lowest.astype(np.float64))[1] - 1) >> 3
 
 
 class Column:
@@ -261,6 +88,10 @@ class KeptUnits:
     band_buckets: np.ndarray
     headline_keys: list[tuple[int, list[str]]]  # (row, keys) of the headlines
     chars: int  # characters of text in the batch, kept or not
+    # For a new bucket that goes on from a bucket of a stored base index (``Layered``):
+    # that bucket, and how many units it holds (-1 and 0 elsewhere).
+    band_base: np.ndarray | None = None
+    band_base_counts: np.ndarray | None = None
 
 
 class Index:
@@ -269,7 +100,9 @@ class Index:
     def __init__(self) -> None:
         self.exact = KeyTable()  # exact key -> entry id (entries add one key each)
         self.bands = KeyTable(1 << 21)  # band key -> bucket id
-        self.bucket_head = Column(np.int32)  # per bucket: its newest (entry, band) pair
+        # Per bucket: its newest (entry, band) pair; -1: none; -2 - b: it goes on in bucket
+        # b of a stored base index (``Layered``), and so does a chain that reaches it.
+        self.bucket_head = Column(np.int32)
         self.bucket_count = Column(np.uint8)  # per bucket: entries in it, up to MAX_BUCKET
         self.chain = Column(np.int32)  # per (entry, band): the previous entry's pair in its bucket
         self.headlines: dict[str, list[int]] = {}
@@ -341,8 +174,14 @@ class Index:
         if new.any():
             buckets[new] = self.bands.add(keys[starts][new], self._projected(self.bands.size + int(new.sum())))
             buckets_expected = self._projected(self.bucket_head.size + int(new.sum()))
-            self.bucket_head.extend(np.full(int(new.sum()), -1, dtype=np.int32), buckets_expected)
-            self.bucket_count.extend(np.zeros(int(new.sum()), dtype=np.uint8), buckets_expected)
+            heads, counts = np.full(int(new.sum()), -1, dtype=np.int32), np.zeros(int(new.sum()), dtype=np.uint8)
+            if kept.band_base is not None and kept.band_base_counts is not None:
+                base = kept.band_base[starts][new]
+                goes_on = base >= 0
+                heads[goes_on] = -2 - base[goes_on]
+                counts[goes_on] = kept.band_base_counts[starts][new][goes_on]
+            self.bucket_head.extend(heads, buckets_expected)
+            self.bucket_count.extend(counts, buckets_expected)
         head, count = self.bucket_head.data, self.bucket_count.data
         before = count[buckets].astype(np.int64)
         taken = before[group] + rank < MAX_BUCKET  # a full bucket stops growing
@@ -357,19 +196,62 @@ class Index:
 
     def members(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(owner, entry id) for every entry in the given buckets (all valid)."""
+        owner, entry, _, _ = self.walk(buckets, owners)
+        return owner, entry
+
+    def walk(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``members``, and (owner, base bucket) for the buckets that go on in a stored
+        base index."""
         width = BANDS
         pair = self.bucket_head.data[buckets].astype(np.int64)
         chain = self.chain.data
-        out_owner, out_entry = [], []
+        out_owner, out_entry = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        on_owner, on_bucket = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         while pair.size:
+            alive = pair >= 0
+            if not alive.all():
+                goes_on = pair < -1
+                on_owner.append(owners[goes_on])
+                on_bucket.append(-2 - pair[goes_on])
+                pair, owners = pair[alive], owners[alive]
             out_owner.append(owners)
             out_entry.append(pair // width)
             pair = chain[pair].astype(np.int64)
-            alive = pair >= 0
-            pair, owners = pair[alive], owners[alive]
-        if not out_owner:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(out_owner), np.concatenate(out_entry)
+        return (
+            np.concatenate(out_owner),
+            np.concatenate(out_entry),
+            np.concatenate(on_owner),
+            np.concatenate(on_bucket),
+        )
+
+    # -- what the decider reads (``Layered`` reads the same over a stored base) ---------
+
+    def find_exact(self, keys: np.ndarray) -> np.ndarray:
+        """The entry with each exact key, or -1."""
+        return self.exact.find(keys) if len(self) else np.full(len(keys), -1, dtype=np.int64)
+
+    def find_buckets(self, keys: np.ndarray) -> np.ndarray:
+        """The bucket of each band key, or -1."""
+        return self.bands.find(keys) if len(self) else np.full(len(keys), -1, dtype=np.int64)
+
+    def bucket_counts(self, buckets: np.ndarray) -> np.ndarray:
+        """How many entries each bucket holds (up to ``MAX_BUCKET``)."""
+        return self.bucket_count.data[buckets].astype(np.int64)
+
+    def headline_entries(self, key: str) -> list[int]:
+        """Kept headlines with this headline key, in order."""
+        return self.headlines.get(key, [])
+
+    def has_headlines(self) -> bool:
+        return bool(self.headlines)
+
+    def length(self, entry_id: int) -> int:
+        """The length of a kept unit's compact text."""
+        return self.lengths[entry_id]
+
+    def kind(self, entry_id: int) -> int:
+        """A kept unit's kind (an index into KINDS)."""
+        return self.kinds[entry_id]
 
     def features(self, entry_id: int) -> Features:
         """The features of a kept unit (rebuilt from its stored texts, recent ones cached)."""

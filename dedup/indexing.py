@@ -1,0 +1,344 @@
+"""Build and update a persistent index of a corpus (``dedup index build|update``).
+
+A build decides the corpus as ``dedup clean --across-files`` would, writes nothing to
+the corpus, and stores the kept units.  An update reads only the files that are new or
+whose size, mtime and content changed: the units of a changed or deleted file leave the
+index, and so do those of files that lost units to it (they are read again, so that a
+unit repeated from a deleted file is found in its other copy); the files read are then
+decided against what stays, and their kept units join it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from pathlib import Path
+
+import numpy as np
+
+from .api import Cleaner
+from .fingerprint import BANDS
+from .index import Index
+from .layered import Layered
+from .model import Options
+from .read import Found
+from .store import (
+    ARRAYS,
+    FileEntry,
+    Generation,
+    StoredIndex,
+    StoreError,
+    TextWriter,
+    headline_hash,
+    is_index,
+    stored_path,
+    write_generation,
+    writing,
+)
+
+_COMPACT_BELOW = 0.5  # texts are written again when less than this share of entries lives
+
+
+@dataclass
+class Refreshed:
+    """What a build or update did."""
+
+    read: int = 0  # files read and decided
+    unchanged: int = 0  # files carried over without being read
+    removed: int = 0  # files whose units left the index
+    files: int = 0
+    entries: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def options_record(options: Options) -> dict:
+    """The options that decide which units are kept (an index is only valid for them)."""
+    return {"threshold": options.threshold, "ignore": list(options.ignore)}
+
+
+def digest_of(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return blake2b(handle.read(), digest_size=16).hexdigest()
+
+
+def refresh(
+    directory: Path,
+    found: list[Found],
+    options: Options,
+    roots: list[str],
+    rebuild: bool = False,
+    jobs: int = 1,
+    note: Callable[[str], None] = lambda message: None,
+) -> Refreshed:
+    """Bring the index in ``directory`` up to date with the files ``found`` (in path
+    order): everything read again with ``rebuild``, else only what changed."""
+    options = Options(threshold=options.threshold, across_files=True, ignore=options.ignore)
+    done = Refreshed()
+    with writing(directory):
+        base, generation = _previous(directory, options, rebuild, note)
+        known = {base.absolute(f.path): n for n, f in enumerate(base.files())} if base else {}
+        before = base.files() if base else []
+        fresh: dict[int, FileEntry] = {}  # file row -> its entry with the stat seen now
+        to_read: list[Found] = []
+        stats: dict[str, tuple[int, int]] = {}
+        seen: set[int] = set()
+        for item in found:
+            if item.error is not None or item.path is None:
+                done.errors.append(item.error or f"{item.name}: cannot be read")
+                continue
+            try:
+                status = os.stat(item.path)
+            except OSError as exc:
+                done.errors.append(f"{item.name}: {exc.strerror or exc}")
+                continue
+            stats[item.name] = (status.st_size, status.st_mtime_ns)
+            row = known.get(os.path.abspath(item.name))
+            if row is not None:
+                seen.add(row)
+                old = before[row]
+                if (old.size, old.mtime_ns) == (status.st_size, status.st_mtime_ns):
+                    continue
+                try:
+                    if digest_of(item.path) == old.digest:
+                        fresh[row] = FileEntry(
+                            old.path, status.st_size, status.st_mtime_ns, old.digest, 0, 0, old.twins
+                        )
+                        continue
+                except OSError as exc:
+                    done.errors.append(f"{item.name}: {exc.strerror or exc}")
+                    continue
+            to_read.append(item)
+        reading = {os.path.abspath(i.name) for i in to_read}
+        gone = {row for row in range(len(before)) if row not in seen} | {known[p] for p in reading if p in known}
+        gone = _with_dependents(before, gone)
+        reading |= {base.absolute(before[row].path) for row in gone if row in seen} if base else set()
+        to_read = [i for i in found if i.path is not None and i.error is None and os.path.abspath(i.name) in reading]
+        done.removed = len(gone)
+        done.unchanged = len(before) - len(gone)
+        if base is not None and not gone and not to_read and not fresh:
+            done.files, done.entries = len(before), len(base)
+            base.close()
+            return done
+        if base is not None and gone:
+            rows = np.zeros(len(before), dtype=bool)
+            rows[list(gone)] = True
+            base.retire(np.flatnonzero(rows[np.asarray(base.arrays["files"])]))
+        index = Layered(base) if base is not None else Index()
+        cleaner = Cleaner(options, jobs=jobs)
+        cleaner.deduplicator.index = index
+        read: list[tuple[str, list[str]]] = []  # (name, twin documents) of each file read
+        for outcome in cleaner.clean_files(to_read):
+            if outcome.error or outcome.result is None:
+                done.errors.append(outcome.error or f"{outcome.name}: cannot be read")
+                continue
+            twins = sorted({r.twin.document for r in outcome.result.removals if r.twin.document != outcome.name})
+            read.append((outcome.name, twins))
+        done.read = len(read)
+        new = _generation(base, index, before, gone, fresh, read, stats, directory, options, roots)
+        write_generation(directory, generation, new)
+        done.files, done.entries = len(new.files), len(new.arrays["refs"])
+        if base is not None:
+            base.close()
+    return done
+
+
+def _previous(directory: Path, options: Options, rebuild: bool, note: Callable) -> tuple[StoredIndex | None, int]:
+    """The index to update (None: build from nothing) and the next generation number."""
+    generations = [int(p.name[1:]) for p in directory.glob("g*") if p.name[1:].isdigit()]
+    generation = max(generations, default=0) + 1
+    if rebuild or not is_index(directory):
+        return None, generation
+    try:
+        base = StoredIndex(directory)
+    except StoreError as exc:
+        note(f"{exc}; building it again")
+        return None, generation
+    if base.options != options_record(options):
+        note(f"{directory}: built with {base.options}, now {options_record(options)}; building it again")
+        base.close()
+        return None, generation
+    return base, generation
+
+
+def _with_dependents(files: list[FileEntry], gone: set[int]) -> set[int]:
+    """``gone`` and every file that lost a unit to one of them, and so on."""
+    lost_to: dict[int, list[int]] = {}
+    for row, entry in enumerate(files):
+        for twin in entry.twins:
+            lost_to.setdefault(twin, []).append(row)
+    result, pending = set(gone), list(gone)
+    while pending:
+        for row in lost_to.get(pending.pop(), []):
+            if row not in result:
+                result.add(row)
+                pending.append(row)
+    return result
+
+
+def _generation(
+    base: StoredIndex | None,
+    index: Layered | Index,
+    before: list[FileEntry],
+    gone: set[int],
+    fresh: dict[int, FileEntry],
+    read: list[tuple[str, list[str]]],
+    stats: dict[str, tuple[int, int]],
+    directory: Path,
+    options: Options,
+    roots: list[str],
+) -> Generation:
+    """The arrays and files of the next generation: the base's live entries, then the
+    entries of the files read, in order."""
+    top = index.top if isinstance(index, Layered) else index
+    kept_rows = [row for row in range(len(before)) if row not in gone]
+    new_row = {row: n for n, row in enumerate(kept_rows)}
+    names = {base.display_name(before[row].path): new_row[row] for row in kept_rows} if base else {}
+    files: list[FileEntry] = []
+    for row in kept_rows:
+        entry = fresh.get(row, before[row])
+        files.append(FileEntry(entry.path, entry.size, entry.mtime_ns, entry.digest, 0, 0, []))
+    for name, _ in read:
+        names[name] = len(files)
+        size, mtime = stats[name]
+        files.append(FileEntry(stored_path(name, directory), size, mtime, digest_of(Path(name)), 0, 0, []))
+    for row in kept_rows:
+        files[new_row[row]].twins = sorted(new_row[t] for t in before[row].twins if t in new_row)
+    for name, twins in read:
+        files[names[name]].twins = sorted(names[t] for t in twins if t in names)
+
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ARRAYS}
+    segment = max([int(s) for s in (base.manifest["segments"] if base else {})], default=0) + 1
+    blocks = [np.asarray(base.arrays["blocks"])] if base else [np.zeros((0, 3), dtype=np.int64)]
+    writer = TextWriter(directory, segment, sum(len(b) for b in blocks))
+    first_top = 0
+    if base is not None:
+        alive = base.alive if base.alive is not None else np.ones(len(base), dtype=bool)
+        first_top = int(alive.sum())
+        remap = np.cumsum(alive) - 1
+        file_map = np.full(len(before), -1, dtype=np.int64)
+        file_map[kept_rows] = np.arange(len(kept_rows))
+        a = base.arrays
+        for name in ("refs", "kinds", "words", "lengths", "suffix_lengths"):
+            parts[name].append(np.asarray(a[name])[alive])
+        parts["files"].append(file_map[np.asarray(a["files"])[alive]])
+        for keys, entries in (("exact_keys", "exact_entries"), ("band_keys", "band_entries")):
+            live = alive[np.asarray(a[entries])]
+            parts[keys].append(np.asarray(a[keys])[live])
+            parts[entries].append(remap[np.asarray(a[entries])[live]])
+        live = alive[np.asarray(a["headline_entries"])]
+        parts["headline_hashes"].append(np.asarray(a["headline_hashes"])[live])
+        parts["headline_entries"].append(remap[np.asarray(a["headline_entries"])[live]])
+        if first_top >= _COMPACT_BELOW * len(base):
+            parts["text_blocks"].append(np.asarray(a["text_blocks"])[alive])
+            parts["text_offsets"].append(np.asarray(a["text_offsets"])[alive])
+        else:  # mostly dead: the live texts move to the new segment, the old ones go
+            blocks = [np.zeros((0, 3), dtype=np.int64)]
+            writer.next_block = 0
+            _write_records(writer, [base.record(e) for e in np.flatnonzero(alive).tolist()], parts)
+    _add_top(top, first_top, names, writer, parts)
+    size = writer.finish()
+    segments = dict(base.manifest["segments"]) if base and blocks[0].size else {}
+    segments = {int(k): v for k, v in segments.items()}
+    blocks.append(np.asarray(writer.blocks, dtype=np.int64).reshape(-1, 3))
+    if writer.blocks:
+        segments[segment] = size
+    else:
+        os.unlink(writer.path)
+    arrays = {name: _joined(parts[name]) for name in ARRAYS if name != "blocks"}
+    arrays["blocks"] = np.concatenate(blocks)
+    arrays.update(_sorted_keys(arrays))
+    for row, count in enumerate(np.bincount(arrays["files"], minlength=len(files)).tolist()):
+        files[row].count = count
+    starts = np.searchsorted(arrays["files"], np.arange(len(files))) if len(arrays["files"]) else []
+    for row, start in enumerate(list(starts)):
+        files[row].first = int(start)
+    return Generation(arrays, files, segments, options_record(options), [stored_path(r, directory) for r in roots])
+
+
+def _write_records(writer: TextWriter, records: list[bytes], parts: dict, offsets: np.ndarray | None = None) -> None:
+    """Records (text, compact and suffix-less compact, back to back) into the writer,
+    with their pieces' offsets (relative to each record) made relative to its block."""
+    blocks = np.empty(len(records), dtype=np.int64)
+    starts = np.empty(len(records), dtype=np.int64)
+    for n, record in enumerate(records):
+        blocks[n], starts[n] = writer.add(record)
+    if offsets is None:
+        offsets = np.zeros((len(records), 4), dtype=np.int64)
+    parts["text_blocks"].append(blocks)
+    parts["text_offsets"].append(offsets + starts[:, None])
+
+
+def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, parts: dict) -> None:
+    """The run's kept units, as rows after ``first``."""
+    n = len(top)
+    if not n:
+        return
+    refs = top.refs.values
+    parts["refs"].append(refs[:, :5])
+    parts["kinds"].append(refs[:, 5])
+    parts["words"].append(np.frombuffer(top.words, dtype=np.int64) if n else np.zeros(0))
+    parts["lengths"].append(np.frombuffer(top.lengths, dtype=np.int64))
+    parts["suffix_lengths"].append(np.frombuffer(top.suffix_lengths, dtype=np.int64))
+    document_files = np.asarray([names[name] for name in top.names], dtype=np.int64)
+    parts["files"].append(document_files[top.document.values])
+    offsets = np.frombuffer(top.offsets, dtype=np.int64).reshape(-1, 4)
+    chunk_of = np.frombuffer(top.chunk, dtype=np.int64)
+    records = [top.chunks[c][s:e] for c, s, e in zip(chunk_of.tolist(), offsets[:, 0].tolist(), offsets[:, 3].tolist())]
+    _write_records(writer, records, parts, offsets - offsets[:, :1])
+    for shard in range(top.exact.SHARDS):
+        used = top.exact.keys[shard] != 0
+        parts["exact_keys"].append(top.exact.keys[shard][used])
+        parts["exact_entries"].append(top.exact.ids[shard][used].astype(np.int64) + first)
+    bucket_keys = np.zeros(top.bands.size, dtype=np.uint64)
+    for shard in range(top.bands.SHARDS):
+        used = top.bands.keys[shard] != 0
+        bucket_keys[top.bands.ids[shard][used]] = top.bands.keys[shard][used]
+    buckets = np.arange(top.bands.size, dtype=np.int64)
+    owner, entry, _, _ = top.walk(buckets, buckets)  # the top's own members; the base's are kept above
+    parts["band_keys"].append(bucket_keys[owner])
+    parts["band_entries"].append(entry + first)
+    hashes, entries = [], []
+    for key, kept in top.headlines.items():
+        hashes += [headline_hash(key)] * len(kept)
+        entries += kept
+    parts["headline_hashes"].append(np.asarray(hashes, dtype=np.uint64))
+    parts["headline_entries"].append(np.asarray(entries, dtype=np.int64) + first)
+    assert BANDS > 0
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _sorted_keys(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Keys sorted for lookups (band members newest first within a key), and each
+    array in the narrowest type that holds it."""
+    out = {}
+    order = np.argsort(arrays["exact_keys"], kind="stable")
+    out["exact_keys"] = arrays["exact_keys"][order].astype(np.uint64)
+    out["exact_entries"] = arrays["exact_entries"][order]
+    order = np.lexsort((-arrays["band_entries"], arrays["band_keys"]))
+    out["band_keys"] = arrays["band_keys"][order].astype(np.uint64)
+    out["band_entries"] = arrays["band_entries"][order]
+    order = np.lexsort((arrays["headline_entries"], arrays["headline_hashes"]))
+    out["headline_hashes"] = arrays["headline_hashes"][order].astype(np.uint64)
+    out["headline_entries"] = arrays["headline_entries"][order]
+    entries = len(arrays["refs"])
+    entry_type = np.int32 if entries < 2**31 else np.int64
+    for name in ("exact_entries", "band_entries", "headline_entries"):
+        out[name] = out[name].astype(entry_type)
+    out["refs"] = _narrow(arrays["refs"].reshape(-1, 5))
+    out["kinds"] = arrays["kinds"].astype(np.uint8)
+    for name in ("words", "lengths", "suffix_lengths", "files", "text_blocks"):
+        out[name] = _narrow(arrays[name])
+    out["text_offsets"] = arrays["text_offsets"].reshape(-1, 4).astype(np.uint32)
+    return out
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """int32 when every value fits, else int64."""
+    if not values.size or (values.min() >= -(2**31) and values.max() < 2**31):
+        return values.astype(np.int32)
+    return values.astype(np.int64)

@@ -1,0 +1,555 @@
+"""A persistent index of kept units on disk (``dedup index``, ``--against DIR``).
+
+The folder holds ``index.json`` (the manifest), one folder of numpy arrays per
+generation (``g000001/``...) and compressed text segments (``texts-000001.z``...).  An
+update writes a new generation beside the old one and then replaces the manifest
+atomically, so a crash leaves the previous index whole; text segments never change once
+written and are shared by the generations that use them.  The arrays are opened
+memory-mapped: opening costs the same for ten files as for a million.  The format is
+described in docs/index-format.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from pathlib import Path
+
+import numpy as np
+
+from .fingerprint import Features, band_keys, exact_keys
+from .model import UnitKind, UnitRef
+from .normalize import compact, derivable_compact, normalize
+
+FORMAT = "dedup-index/1"
+MANIFEST = "index.json"
+LOCK = "lock"
+BLOCK_BYTES = 16384  # texts are compressed a block of about this many bytes at a time
+_BLOCK_CACHE = 256  # decompressed blocks kept (4 MB)
+_FEATURE_CACHE = 4096
+KINDS = list(UnitKind)
+_HEADLINE = KINDS.index(UnitKind.HEADLINE)
+_PROBE = "Probe headline: 12 words that fix the keys of this index, 2026\u2019s format."
+
+ARRAYS = (
+    "exact_keys",  # uint64, sorted: the exact key of every entry
+    "exact_entries",  # the entry of each
+    "band_keys",  # uint64, sorted: one row per (bucket, member); members newest first
+    "band_entries",
+    "headline_hashes",  # uint64, sorted: blake2b-8 of each headline key of each headline
+    "headline_entries",
+    "refs",  # (entries, 5): unit index, first line, last line, start, end
+    "kinds",  # index into UnitKind
+    "words",
+    "lengths",  # of the compact text, in characters
+    "suffix_lengths",  # of it without a site suffix (0: none, -1: not worked out)
+    "files",  # each entry's file (a row of files.json)
+    "text_blocks",  # each entry's text block (a row of ``blocks``)
+    "text_offsets",  # (entries, 4): text, compact, suffix-less compact, end, in the block
+    "blocks",  # (blocks, 3): segment, offset, length of each compressed block
+)
+
+
+class StoreError(Exception):
+    """An index that cannot be used or written: one line, with the command that mends it."""
+
+
+def keys_probe() -> str:
+    """A digest of the keys of a fixed text: an index built by a dedup that computes keys
+    differently must not be read as if it matched."""
+    text = normalize(_PROBE)
+    digest = blake2b(exact_keys([text]).tobytes(), digest_size=8)
+    digest.update(band_keys([compact(text)]).tobytes())
+    return digest.hexdigest()
+
+
+def headline_hash(key: str) -> int:
+    return int.from_bytes(blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def is_index(path: str | Path) -> bool:
+    """Whether a path is an index folder (it has a manifest)."""
+    return os.path.isfile(os.path.join(path, MANIFEST))
+
+
+def stored_path(path: str | Path, directory: Path) -> str:
+    """How a file's path is stored: relative to the index folder (so that the two may move
+    together, and the index be used from any folder)."""
+    try:
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(directory))
+    except ValueError:  # another drive
+        return os.path.abspath(path)
+
+
+def rebuild_hint(directory: Path, manifest: dict | None = None) -> str:
+    stored = (manifest or {}).get("roots", [])
+    roots = " ".join(os.path.relpath(os.path.join(directory, r)) for r in stored) or "PATH..."
+    return f"rebuild it with: dedup index build {roots} --index {directory}"
+
+
+@dataclass
+class FileEntry:
+    """A file whose kept units are in the index: how it was when read, and its entries."""
+
+    path: str  # relative to the index folder
+    size: int
+    mtime_ns: int
+    digest: str  # blake2b of its bytes
+    first: int  # its entries are first .. first + count - 1
+    count: int
+    twins: list[int] = field(default_factory=list)  # files it lost units to
+
+    def row(self) -> list:
+        return [self.path, self.size, self.mtime_ns, self.digest, self.first, self.count, self.twins]
+
+
+def read_manifest(directory: Path) -> dict:
+    """The manifest of an index folder, checked."""
+    try:
+        with open(directory / MANIFEST, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except FileNotFoundError:
+        raise StoreError(f"{directory}: not a dedup index (no {MANIFEST}); build one with: dedup index build") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{directory}: unreadable index manifest ({exc}); {rebuild_hint(directory)}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise StoreError(
+            f"{directory}: index format {found!r}, this dedup reads {FORMAT!r}; "
+            f"{rebuild_hint(directory, manifest if isinstance(manifest, dict) else None)}"
+        )
+    if manifest.get("keys") != keys_probe():
+        raise StoreError(
+            f"{directory}: the index was built by a dedup that computes keys differently; "
+            f"{rebuild_hint(directory, manifest)}"
+        )
+    return manifest
+
+
+def generation_folder(directory: Path, generation: int) -> Path:
+    return directory / f"g{generation:06d}"
+
+
+def segment_path(directory: Path, segment: int) -> Path:
+    return directory / f"texts-{segment:06d}.z"
+
+
+class StoredIndex:
+    """An index on disk, opened read-only and memory-mapped.  It answers what the decider
+    asks of an index (``Index``'s lookups); ``retire`` hides entries, for an update."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.manifest = manifest = read_manifest(directory)
+        self.generation = int(manifest["generation"])
+        folder = generation_folder(directory, self.generation)
+        self.arrays: dict[str, np.ndarray] = {}
+        try:
+            for name in ARRAYS:
+                path = folder / f"{name}.npy"
+                expected = manifest["arrays"][name]
+                if os.path.getsize(path) != expected:
+                    raise StoreError(
+                        f"{directory}: {path.name} is {os.path.getsize(path)} bytes, the manifest says {expected} "
+                        f"(truncated or overwritten); {rebuild_hint(directory, manifest)}"
+                    )
+                self.arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+            self.segments = {}
+            for segment, size in manifest["segments"].items():
+                path = segment_path(directory, int(segment))
+                if os.path.getsize(path) != size:
+                    raise StoreError(
+                        f"{directory}: {path.name} is {os.path.getsize(path)} bytes, the manifest says {size}; "
+                        f"{rebuild_hint(directory, manifest)}"
+                    )
+                self.segments[int(segment)] = path
+        except StoreError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{directory}: damaged index ({exc}); {rebuild_hint(directory, manifest)}") from None
+        a = self.arrays
+        self.entries = int(manifest["entries"])
+        if len(a["refs"]) != self.entries or len(a["exact_keys"]) > self.entries:
+            raise StoreError(f"{directory}: damaged index (inconsistent arrays); {rebuild_hint(directory, manifest)}")
+        self.alive: np.ndarray | None = None  # None: every entry
+        self._texts: dict[int, object] = {}
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._features: OrderedDict[int, Features] = OrderedDict()
+        self._names: list[str] | None = None
+        self._files: list[FileEntry] | None = None
+
+    def __len__(self) -> int:
+        return self.entries
+
+    @property
+    def bucket_space(self) -> int:
+        """Bucket ids are positions in ``band_keys``: 0 .. this - 1."""
+        return len(self.arrays["band_keys"])
+
+    @property
+    def options(self) -> dict:
+        return dict(self.manifest.get("options", {}))
+
+    # -- files -----------------------------------------------------------------------
+
+    def files(self) -> list[FileEntry]:
+        """The files of the index, in the order their entries were added."""
+        if self._files is None:
+            path = generation_folder(self.directory, self.generation) / "files.json"
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    rows = json.load(handle)
+                self._files = [FileEntry(*row) for row in rows]
+            except (OSError, ValueError, TypeError) as exc:
+                raise StoreError(f"{self.directory}: damaged index ({exc}); {rebuild_hint(self.directory)}") from None
+        return self._files
+
+    def absolute(self, path: str) -> str:
+        """A file's absolute path (files are stored relative to the index folder)."""
+        return os.path.normpath(os.path.join(os.path.abspath(self.directory), path))
+
+    def display_name(self, path: str) -> str:
+        """A file's path as seen from the current folder."""
+        full = self.absolute(path)
+        try:
+            return os.path.relpath(full)
+        except ValueError:  # another drive
+            return full
+
+    def roots(self) -> list[str]:
+        """The paths the index was built from, as seen from the current folder."""
+        return [self.display_name(root) for root in self.manifest.get("roots", [])]
+
+    def ref(self, entry_id: int) -> UnitRef:
+        if self._names is None:
+            self._names = [self.display_name(f.path) for f in self.files()]
+        index, first_line, last_line, start, end = self.arrays["refs"][entry_id].tolist()
+        name = self._names[int(self.arrays["files"][entry_id])]
+        return UnitRef(name, index, first_line, last_line, start, end, KINDS[int(self.arrays["kinds"][entry_id])])
+
+    # -- lookups ---------------------------------------------------------------------
+
+    def retire(self, entries: np.ndarray) -> None:
+        """Hide entries from every lookup (the units of files that changed or went)."""
+        if self.alive is None:
+            self.alive = np.ones(self.entries, dtype=bool)
+        self.alive[entries] = False
+
+    def find_exact(self, keys: np.ndarray) -> np.ndarray:
+        found = _find_sorted(self.arrays["exact_keys"], keys)
+        hit = found >= 0
+        found[hit] = self.arrays["exact_entries"][found[hit]]
+        if self.alive is not None:
+            found[hit] = np.where(self.alive[found[hit]], found[hit], -1)
+        return found
+
+    def find_buckets(self, keys: np.ndarray) -> np.ndarray:
+        found = _find_sorted(self.arrays["band_keys"], keys)
+        if self.alive is not None and (found >= 0).any():
+            hit = np.flatnonzero(found >= 0)
+            empty = self.bucket_counts(found[hit]) == 0
+            found[hit[empty]] = -1
+        return found
+
+    def _runs(self, buckets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each bucket's rows start and end in ``band_keys``."""
+        keys = self.arrays["band_keys"]
+        return buckets, np.searchsorted(keys, keys[buckets], side="right")
+
+    def bucket_counts(self, buckets: np.ndarray) -> np.ndarray:
+        starts, ends = self._runs(buckets)
+        if self.alive is None:
+            return (ends - starts).astype(np.int64)
+        _, entries, rows = self._rows(starts, ends, np.arange(len(buckets)))
+        return np.bincount(rows[self.alive[entries]], minlength=len(buckets)).astype(np.int64)
+
+    def _rows(self, starts: np.ndarray, ends: np.ndarray, owners: np.ndarray) -> tuple:
+        sizes = ends - starts
+        owner = np.repeat(owners, sizes)
+        at = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+        return owner, self.arrays["band_entries"][at].astype(np.int64), np.repeat(np.arange(len(starts)), sizes)
+
+    def members(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, entry) for every live entry of the given buckets."""
+        if not len(buckets):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        owner, entries, _ = self._rows(*self._runs(buckets), owners)
+        if self.alive is not None:
+            live = self.alive[entries]
+            owner, entries = owner[live], entries[live]
+        return owner, entries
+
+    def headline_entries(self, key: str) -> list[int]:
+        hashes = self.arrays["headline_hashes"]
+        if not len(hashes):
+            return []
+        wanted = np.uint64(headline_hash(key))
+        lo, hi = np.searchsorted(hashes, [wanted, wanted], side="left")[0], np.searchsorted(hashes, wanted, "right")
+        entries = self.arrays["headline_entries"][lo:hi].tolist()
+        if self.alive is not None:
+            entries = [e for e in entries if self.alive[e]]
+        return sorted(entries)
+
+    def has_headlines(self) -> bool:
+        return len(self.arrays["headline_hashes"]) > 0
+
+    def length(self, entry_id: int) -> int:
+        return int(self.arrays["lengths"][entry_id])
+
+    def kind(self, entry_id: int) -> int:
+        return int(self.arrays["kinds"][entry_id])
+
+    def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            self.arrays["lengths"][entry_ids].astype(np.int64),
+            self.arrays["suffix_lengths"][entry_ids].astype(np.int64),
+        )
+
+    def kinds_of(self, entry_ids: np.ndarray) -> np.ndarray:
+        return self.arrays["kinds"][entry_ids].astype(np.uint8)
+
+    # -- texts -----------------------------------------------------------------------
+
+    def _stored(self, entry_id: int) -> tuple[bytes, int, int, int, int]:
+        block = int(self.arrays["text_blocks"][entry_id])
+        data = self._blocks.get(block)
+        if data is None:
+            segment, offset, size = self.arrays["blocks"][block].tolist()
+            handle = self._texts.get(segment)
+            if handle is None:
+                handle = self._texts[segment] = open(self.segments[segment], "rb")  # noqa: SIM115 (kept open)
+            handle.seek(offset)
+            try:
+                data = zlib.decompress(handle.read(size))
+            except zlib.error as exc:
+                raise StoreError(
+                    f"{self.directory}: damaged text block ({exc}); {rebuild_hint(self.directory)}"
+                ) from None
+            self._blocks[block] = data
+            if len(self._blocks) > _BLOCK_CACHE:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(block)
+        start, middle, suffix, end = self.arrays["text_offsets"][entry_id].tolist()
+        return data, start, middle, suffix, end
+
+    def record(self, entry_id: int) -> bytes:
+        """An entry's text, compact and suffix-less compact, UTF-8, back to back (with
+        ``text_offsets`` made relative to it), as an update carries it over."""
+        data, start, _, _, end = self._stored(entry_id)
+        return data[start:end]
+
+    def text(self, entry_id: int) -> str:
+        data, start, middle, _, _ = self._stored(entry_id)
+        return data[start:middle].decode("utf-8")
+
+    def features(self, entry_id: int) -> Features:
+        cached = self._features.get(entry_id)
+        if cached is not None:
+            self._features.move_to_end(entry_id)
+            return cached
+        data, start, middle, suffix, end = self._stored(entry_id)
+        text = data[start:middle]
+        compact_text = data[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text)
+        headline = self.kind(entry_id) == _HEADLINE
+        features = Features(text.decode("utf-8"), compact_text, int(self.arrays["words"][entry_id]), headline)
+        if self.arrays["suffix_lengths"][entry_id] >= 0:
+            features.suffix_compact = data[suffix:end].decode("utf-8")
+        self._features[entry_id] = features
+        if len(self._features) > _FEATURE_CACHE:
+            self._features.popitem(last=False)
+        return features
+
+    def compacts(self, entry_ids: list[int]) -> dict[int, str]:
+        return {e: self.features(e).compact for e in entry_ids}
+
+    def suffix_compact(self, entry_id: int) -> str:
+        if self.arrays["suffix_lengths"][entry_id] < 0:
+            stripped = self.features(entry_id).without_suffix
+            return stripped.compact if stripped is not None else ""
+        data, _, _, suffix, end = self._stored(entry_id)
+        return data[suffix:end].decode("utf-8")
+
+    def suffix_length(self, entry_id: int) -> int:
+        length = int(self.arrays["suffix_lengths"][entry_id])
+        return length if length >= 0 else len(self.suffix_compact(entry_id))
+
+    def close(self) -> None:
+        for handle in self._texts.values():
+            handle.close()  # type: ignore[attr-defined]
+        self._texts.clear()
+
+
+def _find_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The position of each key in a sorted array (its first), or -1."""
+    found = np.full(len(keys), -1, dtype=np.int64)
+    if not len(sorted_keys) or not len(keys):
+        return found
+    at = np.searchsorted(sorted_keys, keys)
+    inside = at < len(sorted_keys)
+    hit = np.zeros(len(keys), dtype=bool)
+    hit[inside] = sorted_keys[at[inside]] == keys[inside]
+    found[hit] = at[hit]
+    return found
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+@dataclass
+class Generation:
+    """Everything a new generation holds (arrays in entry order, as ``ARRAYS`` says)."""
+
+    arrays: dict[str, np.ndarray]
+    files: list[FileEntry]
+    segments: dict[int, int]  # segment -> its size, every segment the blocks name
+    options: dict
+    roots: list[str]  # relative to the index folder
+
+
+class TextWriter:
+    """Appends entries' records to a new text segment, a compressed block at a time."""
+
+    def __init__(self, directory: Path, segment: int, first_block: int) -> None:
+        self.path = segment_path(directory, segment)
+        self.segment = segment
+        self.handle = open(self.path, "wb")  # noqa: SIM115 (closed by finish)
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.blocks: list[tuple[int, int, int]] = []
+        self.offset = 0
+        self.next_block = first_block
+
+    def add(self, record: bytes) -> tuple[int, int]:
+        """Queue a record; returns its block and its start in that block."""
+        if self.pending_size >= BLOCK_BYTES:
+            self._flush()
+        start = self.pending_size
+        self.pending.append(record)
+        self.pending_size += len(record)
+        return self.next_block + len(self.blocks), start
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        data = zlib.compress(b"".join(self.pending), 6)
+        self.handle.write(data)
+        self.blocks.append((self.segment, self.offset, len(data)))
+        self.offset += len(data)
+        self.pending, self.pending_size = [], 0
+
+    def finish(self) -> int:
+        """Write the last block, sync and close; the segment's size."""
+        self._flush()
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        return self.offset
+
+
+def write_generation(directory: Path, generation: int, new: Generation) -> None:
+    """Write a generation's arrays and files table, then point the manifest at it
+    (atomically); the previous generation's folder and unused segments go after."""
+    folder = generation_folder(directory, generation)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    sizes = {}
+    for name in ARRAYS:
+        path = folder / f"{name}.npy"
+        with open(path, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(new.arrays[name]), allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        sizes[name] = os.path.getsize(path)
+    with open(folder / "files.json", "w", encoding="utf-8") as handle:
+        json.dump([f.row() for f in new.files], handle, ensure_ascii=False, separators=(",", ":"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    manifest = {
+        "format": FORMAT,
+        "generation": generation,
+        "entries": len(new.arrays["refs"]),
+        "file_count": len(new.files),
+        "keys": keys_probe(),
+        "options": new.options,
+        "roots": new.roots,
+        "arrays": sizes,
+        "segments": {str(k): v for k, v in sorted(new.segments.items())},
+        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    from . import __version__
+
+    manifest["dedup"] = __version__
+    temporary = directory / f".{MANIFEST}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=1, ensure_ascii=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, directory / MANIFEST)
+    _sync_folder(directory)
+    _remove_unused(directory, generation, set(new.segments))
+
+
+def _sync_folder(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _remove_unused(directory: Path, generation: int, segments: set[int]) -> None:
+    """Earlier generations and segments no generation uses (a crash between the manifest
+    and here leaves them; the next write removes them)."""
+    for entry in os.scandir(directory):
+        name = entry.name
+        with contextlib.suppress(OSError, ValueError):
+            if name.startswith("g") and entry.is_dir() and int(name[1:]) != generation:
+                shutil.rmtree(entry.path)
+            elif _unused_file(name, segments):
+                os.unlink(entry.path)
+
+
+def _unused_file(name: str, segments: set[int]) -> bool:
+    """A text segment no generation uses, or a manifest a crashed writer left."""
+    if name.startswith("texts-") and name.endswith(".z"):
+        return int(name[6:-2]) not in segments
+    return name.startswith(f".{MANIFEST}.") and name.endswith(".tmp")
+
+
+@contextlib.contextmanager
+def writing(directory: Path, wait: float = 600.0) -> Iterator[None]:
+    """Hold the index's lock: one writer at a time (readers need none: the manifest
+    is replaced atomically).  Waits up to ``wait`` seconds for another writer."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(directory / LOCK, "a+")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise StoreError(f"{directory}: cannot write the index here ({exc.strerror or exc})") from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreError(f"{directory}: another dedup is still writing this index") from None
+                time.sleep(0.05)
+        if not os.access(directory, os.W_OK):
+            raise StoreError(f"{directory}: the index is not writable")
+        yield
+    finally:
+        handle.close()

@@ -289,6 +289,12 @@ def clean(ctx: click.Context, config_file: Path | None, **params) -> None:
         # Every file written so far was replaced whole; the one being written was not.
         console.print("dedup: interrupted; files are either unchanged or fully cleaned", markup=False)
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # an index found damaged while reading it: the batch it was in is not written
+        from .store import StoreError
+
+        if not isinstance(exc, StoreError):
+            raise
+        raise IndexProblem(str(exc)) from None
     if not settings.quiet:
         console.print(summary_line(run.stats, settings.check or settings.show_diff), markup=False)
     sys.exit(exit_code(run.stats, settings.check and settings.write_baseline is None))
@@ -653,7 +659,7 @@ class _Run:
         ]
         try:
             directory = cache_folder(repository.top)
-            done = refresh(directory, found, self.options, [], jobs=1, note=self.note)
+            done = refresh(directory, found, self.options, [], jobs=s.jobs, note=self.note, repair=True)
         except StoreError as exc:
             raise IndexProblem(str(exc)) from None
         except OSError as exc:

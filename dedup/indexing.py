@@ -33,6 +33,7 @@ from .store import (
     TextWriter,
     headline_hash,
     is_index,
+    rebuild_hint,
     stored_path,
     write_generation,
     writing,
@@ -71,13 +72,16 @@ def refresh(
     rebuild: bool = False,
     jobs: int = 1,
     note: Callable[[str], None] = lambda message: None,
+    repair: bool = False,
 ) -> Refreshed:
     """Bring the index in ``directory`` up to date with the files ``found`` (in path
-    order): everything read again with ``rebuild``, else only what changed."""
+    order): everything read again with ``rebuild``, else only what changed.  An index
+    that cannot be read, or was built with other options, is an error (``StoreError``),
+    unless ``repair`` (a cache): then it is built again."""
     options = Options(threshold=options.threshold, across_files=True, ignore=options.ignore)
     done = Refreshed()
     with writing(directory):
-        base, generation = _previous(directory, options, rebuild, note)
+        base, generation = _previous(directory, options, rebuild, note, repair)
         known = {base.absolute(f.path): n for n, f in enumerate(base.files())} if base else {}
         before = base.files() if base else []
         fresh: dict[int, FileEntry] = {}  # file row -> its entry with the stat seen now
@@ -144,20 +148,27 @@ def refresh(
     return done
 
 
-def _previous(directory: Path, options: Options, rebuild: bool, note: Callable) -> tuple[StoredIndex | None, int]:
+def _previous(
+    directory: Path, options: Options, rebuild: bool, note: Callable, repair: bool
+) -> tuple[StoredIndex | None, int]:
     """The index to update (None: build from nothing) and the next generation number."""
     generations = [int(p.name[1:]) for p in directory.glob("g*") if p.name[1:].isdigit()]
     generation = max(generations, default=0) + 1
-    if rebuild or not is_index(directory):
+    if rebuild or (repair and not is_index(directory)):
         return None, generation
     try:
         base = StoredIndex(directory)
     except StoreError as exc:
+        if not repair:
+            raise
         note(f"{exc}; building it again")
         return None, generation
     if base.options != options_record(options):
-        note(f"{directory}: built with {base.options}, now {options_record(options)}; building it again")
         base.close()
+        message = f"{directory}: built with {base.options}, asked for {options_record(options)}"
+        if not repair:
+            raise StoreError(f"{message}; {rebuild_hint(directory, base.manifest)} (and those options)")
+        note(f"{message}; building it again")
         return None, generation
     return base, generation
 
@@ -194,19 +205,21 @@ def _generation(
     top = index.top if isinstance(index, Layered) else index
     kept_rows = [row for row in range(len(before)) if row not in gone]
     new_row = {row: n for n, row in enumerate(kept_rows)}
-    names = {base.display_name(before[row].path): new_row[row] for row in kept_rows} if base else {}
+    # Twins are named as reports name them (as seen from here): known by their absolute paths.
+    names = {base.absolute(before[row].path): new_row[row] for row in kept_rows} if base else {}
     files: list[FileEntry] = []
     for row in kept_rows:
         entry = fresh.get(row, before[row])
         files.append(FileEntry(entry.path, entry.size, entry.mtime_ns, entry.digest, 0, 0, []))
     for name, _ in read:
-        names[name] = len(files)
+        names[os.path.abspath(name)] = len(files)
         size, mtime = stats[name]
         files.append(FileEntry(stored_path(name, directory), size, mtime, digest_of(Path(name)), 0, 0, []))
     for row in kept_rows:
         files[new_row[row]].twins = sorted(new_row[t] for t in before[row].twins if t in new_row)
     for name, twins in read:
-        files[names[name]].twins = sorted(names[t] for t in twins if t in names)
+        twin_rows = {names.get(os.path.abspath(t), -1) for t in twins} - {-1}
+        files[names[os.path.abspath(name)]].twins = sorted(twin_rows)
 
     parts: dict[str, list[np.ndarray]] = {name: [] for name in ARRAYS}
     segment = max([int(s) for s in (base.manifest["segments"] if base else {})], default=0) + 1
@@ -238,6 +251,7 @@ def _generation(
             writer.next_block = 0
             _write_records(writer, [base.record(e) for e in np.flatnonzero(alive).tolist()], parts)
     _add_top(top, first_top, names, writer, parts)
+    merged = first_top if base is not None else 0  # rows before it are sorted already (the base's)
     size = writer.finish()
     segments = dict(base.manifest["segments"]) if base and blocks[0].size else {}
     segments = {int(k): v for k, v in segments.items()}
@@ -248,7 +262,7 @@ def _generation(
         os.unlink(writer.path)
     arrays = {name: _joined(parts[name]) for name in ARRAYS if name != "blocks"}
     arrays["blocks"] = np.concatenate(blocks)
-    arrays.update(_sorted_keys(arrays))
+    arrays.update(_sorted_keys(arrays, _base_rows(parts) if merged else {}))
     for row, count in enumerate(np.bincount(arrays["files"], minlength=len(files)).tolist()):
         files[row].count = count
     starts = np.searchsorted(arrays["files"], np.arange(len(files))) if len(arrays["files"]) else []
@@ -281,7 +295,7 @@ def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, 
     parts["words"].append(np.frombuffer(top.words, dtype=np.int64) if n else np.zeros(0))
     parts["lengths"].append(np.frombuffer(top.lengths, dtype=np.int64))
     parts["suffix_lengths"].append(np.frombuffer(top.suffix_lengths, dtype=np.int64))
-    document_files = np.asarray([names[name] for name in top.names], dtype=np.int64)
+    document_files = np.asarray([names[os.path.abspath(name)] for name in top.names], dtype=np.int64)
     parts["files"].append(document_files[top.document.values])
     offsets = np.frombuffer(top.offsets, dtype=np.int64).reshape(-1, 4)
     chunk_of = np.frombuffer(top.chunk, dtype=np.int64)
@@ -312,19 +326,38 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def _sorted_keys(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _base_rows(parts: dict[str, list[np.ndarray]]) -> dict[str, int]:
+    """How many rows of each key array came from the base (sorted already)."""
+    return {name: len(parts[name][0]) for name in ("exact_keys", "band_keys", "headline_hashes")}
+
+
+def _merged_order(keys: np.ndarray, entries: np.ndarray, base: int, newest_first: bool) -> np.ndarray:
+    """The order that sorts rows by key (ties: entries newest first, or oldest first).
+    The first ``base`` rows are sorted already and every later entry is newer than
+    theirs: only the rest is sorted, and merged in (a full sort of a large index costs
+    most of an update that adds a few files)."""
+    tail = np.arange(base, len(keys))
+    tail = tail[np.lexsort(((-entries[tail] if newest_first else entries[tail]), keys[tail]))]
+    if not base:
+        return tail
+    side = "left" if newest_first else "right"  # newer rows go before (or after) the base's of a key
+    at = np.searchsorted(keys[:base], keys[tail], side=side)
+    return np.insert(np.arange(base), at, tail)
+
+
+def _sorted_keys(arrays: dict[str, np.ndarray], base_rows: dict[str, int]) -> dict[str, np.ndarray]:
     """Keys sorted for lookups (band members newest first within a key), and each
     array in the narrowest type that holds it."""
     out = {}
-    order = np.argsort(arrays["exact_keys"], kind="stable")
-    out["exact_keys"] = arrays["exact_keys"][order].astype(np.uint64)
-    out["exact_entries"] = arrays["exact_entries"][order]
-    order = np.lexsort((-arrays["band_entries"], arrays["band_keys"]))
-    out["band_keys"] = arrays["band_keys"][order].astype(np.uint64)
-    out["band_entries"] = arrays["band_entries"][order]
-    order = np.lexsort((arrays["headline_entries"], arrays["headline_hashes"]))
-    out["headline_hashes"] = arrays["headline_hashes"][order].astype(np.uint64)
-    out["headline_entries"] = arrays["headline_entries"][order]
+    for keys, entries, newest_first in (
+        ("exact_keys", "exact_entries", False),
+        ("band_keys", "band_entries", True),
+        ("headline_hashes", "headline_entries", False),
+    ):
+        key_values = arrays[keys].astype(np.uint64)
+        order = _merged_order(key_values, arrays[entries], base_rows.get(keys, 0), newest_first)
+        out[keys] = key_values[order]
+        out[entries] = arrays[entries][order]
     entries = len(arrays["refs"])
     entry_type = np.int32 if entries < 2**31 else np.int64
     for name in ("exact_entries", "band_entries", "headline_entries"):

@@ -184,8 +184,9 @@ class StoredIndex:
         self._texts: dict[int, object] = {}
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._features: OrderedDict[int, Features] = OrderedDict()
-        self._names: list[str] | None = None
+        self._names: dict[int, str] = {}
         self._files: list[FileEntry] | None = None
+        self._root = os.path.abspath(directory)
 
     def __len__(self) -> int:
         return self.entries
@@ -210,12 +211,14 @@ class StoredIndex:
                     rows = json.load(handle)
                 self._files = [FileEntry(*row) for row in rows]
             except (OSError, ValueError, TypeError) as exc:
-                raise StoreError(f"{self.directory}: damaged index ({exc}); {rebuild_hint(self.directory)}") from None
+                raise StoreError(
+                    f"{self.directory}: damaged index ({exc}); {rebuild_hint(self.directory, self.manifest)}"
+                ) from None
         return self._files
 
     def absolute(self, path: str) -> str:
         """A file's absolute path (files are stored relative to the index folder)."""
-        return os.path.normpath(os.path.join(os.path.abspath(self.directory), path))
+        return os.path.normpath(os.path.join(self._root, path))
 
     def display_name(self, path: str) -> str:
         """A file's path as seen from the current folder."""
@@ -230,10 +233,11 @@ class StoredIndex:
         return [self.display_name(root) for root in self.manifest.get("roots", [])]
 
     def ref(self, entry_id: int) -> UnitRef:
-        if self._names is None:
-            self._names = [self.display_name(f.path) for f in self.files()]
         index, first_line, last_line, start, end = self.arrays["refs"][entry_id].tolist()
-        name = self._names[int(self.arrays["files"][entry_id])]
+        row = int(self.arrays["files"][entry_id])
+        name = self._names.get(row)
+        if name is None:
+            name = self._names[row] = self.display_name(self.files()[row].path)
         return UnitRef(name, index, first_line, last_line, start, end, KINDS[int(self.arrays["kinds"][entry_id])])
 
     # -- lookups ---------------------------------------------------------------------
@@ -332,7 +336,7 @@ class StoredIndex:
                 data = zlib.decompress(handle.read(size))
             except zlib.error as exc:
                 raise StoreError(
-                    f"{self.directory}: damaged text block ({exc}); {rebuild_hint(self.directory)}"
+                    f"{self.directory}: damaged text block ({exc}); {rebuild_hint(self.directory, self.manifest)}"
                 ) from None
             self._blocks[block] = data
             if len(self._blocks) > _BLOCK_CACHE:
@@ -472,7 +476,7 @@ def write_generation(directory: Path, generation: int, new: Generation) -> None:
             os.fsync(handle.fileno())
         sizes[name] = os.path.getsize(path)
     with open(folder / "files.json", "w", encoding="utf-8") as handle:
-        json.dump([f.row() for f in new.files], handle, ensure_ascii=False, separators=(",", ":"))
+        handle.write(json.dumps([f.row() for f in new.files], ensure_ascii=False, separators=(",", ":")))
         handle.flush()
         os.fsync(handle.fileno())
     manifest = {

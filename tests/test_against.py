@@ -37,17 +37,25 @@ def test_against_a_gives_for_f_what_a_run_over_a_then_f_gives(tmp_path, texts, d
     followed by F gives for F (and A is never written)."""
     cut = data.draw(st.integers(1, len(texts) - 1))
     base = Path(tempfile.mkdtemp(dir=tmp_path))
-    for name in ("whole", "split"):
+    for name in ("whole", "split", "indexed"):
         write(base / name / "a_ref", texts[:cut])
         write(base / name / "b_new", texts[cut:])
     whole = run("clean", "--across-files", base / "whole" / "a_ref", base / "whole" / "b_new")
     split = run("clean", "--across-files", "--against", base / "split" / "a_ref", base / "split" / "b_new")
     assert whole.exit_code == 0 and split.exit_code == 0, split.output
+    # The same through a persistent index of A (``dedup index build``).
+    index = base / "indexed" / "index"
+    built = run("index", "build", base / "indexed" / "a_ref", "--index", index, "--jobs", "1")
+    indexed = run("clean", "--against", index, base / "indexed" / "b_new")
+    assert built.exit_code == 0 and indexed.exit_code == 0, built.output + indexed.output
     for i in range(len(texts) - cut):
         name = f"{i:03d}.txt"
-        assert (base / "split" / "b_new" / name).read_bytes() == (base / "whole" / "b_new" / name).read_bytes()
+        expected = (base / "whole" / "b_new" / name).read_bytes()
+        assert (base / "split" / "b_new" / name).read_bytes() == expected
+        assert (base / "indexed" / "b_new" / name).read_bytes() == expected
     for i in range(cut):
         assert (base / "split" / "a_ref" / f"{i:03d}.txt").read_bytes() == texts[i].encode()
+        assert (base / "indexed" / "a_ref" / f"{i:03d}.txt").read_bytes() == texts[i].encode()
 
 
 def test_reports_name_the_twin_in_the_reference(tmp_path):
@@ -181,3 +189,33 @@ def test_against_from_the_config_is_relative_to_the_config(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path / "today")  # not the config's folder
     result = run("clean", "--check", tmp_path / "today" / "new.txt")
     assert result.exit_code == 1 and "old.txt" in result.output
+
+
+def test_the_hook_keeps_an_index_of_the_repository_in_dedup_cache(tmp_path, monkeypatch):
+    """The references of a hook go through ``.dedup_cache/``: git ignores it, and the next
+    commit reads only the files committed since."""
+    from dedup.store import StoredIndex
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    git("init", "-q", cwd=tmp_path)
+    Path("a.txt").write_text(f"Title A\n\n{PARA}\n")
+    git("add", ".", cwd=tmp_path)
+    git("commit", "-qm", "a", cwd=tmp_path)
+    fresh = "A paragraph about the ferry timetable that nobody had printed anywhere before."
+    Path("b.txt").write_text(f"Title B\n\n{PARA}\n\n{fresh}\n")
+    git("add", "b.txt", cwd=tmp_path)
+    run("clean", "--across-files", "b.txt")
+    assert PARA not in Path("b.txt").read_text() and Path("a.txt").read_text().count(PARA) == 1
+    cache = StoredIndex(Path(".dedup_cache/index"))
+    assert [f.path for f in cache.files()] == ["../../a.txt"]
+    status = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
+    assert ".dedup_cache" not in status
+    git("add", ".", cwd=tmp_path)
+    git("commit", "-qm", "b", cwd=tmp_path)
+    Path("c.txt").write_text(f"Title C\n\n{fresh}\n\nAnd one more line that is new to this repository.\n")
+    git("add", "c.txt", cwd=tmp_path)
+    run("clean", "--across-files", "c.txt")
+    assert fresh not in Path("c.txt").read_text()  # b.txt, committed since, is a reference now
+    cache = StoredIndex(Path(".dedup_cache/index"))
+    assert [f.path for f in cache.files()] == ["../../a.txt", "../../b.txt"]

@@ -7,6 +7,7 @@ medians over ``--repeat`` runs, as this machine is shared.
 
     python benchmarks/generate.py --files 100000 --out /tmp/g100k
     python benchmarks/index.py --corpus /tmp/g100k --new 10
+    python benchmarks/index.py --corpus /tmp/g10k --hook    # a commit in a git repository of it
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=10, help="files held out of the index and cleaned against it")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--work", type=Path, help="where the index goes (default: a temporary folder)")
+    parser.add_argument("--hook", action="store_true", help="time the pre-commit hook in a repository instead")
     args = parser.parse_args()
+    if args.hook:
+        hook(args)
+        return
     dedup = shutil.which("dedup") or sys.exit("dedup is not installed (pip install -e .)")
     source = args.corpus / "input"
     names = sorted(os.listdir(source))
@@ -108,6 +113,54 @@ def main() -> None:
     print(f"| {'figure':<50} | {'measured':<40} | target |\n|---|---:|---|")
     for name, value, target in rows:
         print(f"| {name:<50} | {value:<40} | {target} |")
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def hook(args: argparse.Namespace) -> None:
+    """The hook's run (``PRE_COMMIT=1 dedup clean --across-files FILES``, as pre-commit calls
+    it) in a git repository holding the corpus: the first run, which builds
+    ``.dedup_cache/``, then commits that each stage ``--new`` new files."""
+    dedup = shutil.which("dedup") or sys.exit("dedup is not installed (pip install -e .)")
+    source = args.corpus / "input"
+    names = sorted(os.listdir(source))
+    work = args.work or Path(tempfile.mkdtemp(prefix="dedup-hook-bench-"))
+    repo = work / "repo"
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    rounds = args.repeat + 1
+    committed, pending = names[: -rounds * args.new], names[-rounds * args.new :]
+    for name in committed:
+        shutil.copy(source / name, repo / name)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@e", "GIT_COMMITTER_NAME": "b"}
+    env["GIT_COMMITTER_EMAIL"] = "b@e"
+
+    def git(*arguments: str) -> None:
+        subprocess.run(["git", *arguments], cwd=repo, check=True, capture_output=True, env=env)
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "corpus")
+    hook_env = {**env, "PRE_COMMIT": "1"}
+    times = []
+    for round_ in range(rounds):
+        staged = pending[round_ * args.new : (round_ + 1) * args.new]
+        for name in staged:
+            shutil.copy(source / name, repo / name)
+        git("add", *staged)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [dedup, "clean", "--across-files", "-q", *staged], cwd=repo, env=hook_env, capture_output=True
+        )
+        times.append(time.perf_counter() - started)
+        if done.returncode not in (0, 1):
+            sys.exit(done.stderr.decode())
+        git("add", *staged)
+        git("commit", "-qm", f"round {round_}")
+    print(f"| hook run in a repository of {len(committed):,} files | seconds |\n|---|---:|")
+    print(f"| first run (builds .dedup_cache/) | {times[0]:.2f} |")
+    print(f"| each later commit of {args.new} files, median of {len(times) - 1} | {statistics.median(times[1:]):.2f} |")
+    print(f"| later commits, each | {', '.join(f'{t:.2f}' for t in times[1:])} |")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -101,6 +101,7 @@ Examples:
   dedup clean --check --diff articles/     # show what would change, write nothing
   cat article.txt | dedup clean -          # clean standard input to standard output
   dedup clean --against published/ today/  # clean new articles against old ones
+  dedup index build published/ --index idx # or index them once, then --against idx
   dedup explain article.txt                # why each unit is removed or kept
 
 Run 'dedup COMMAND --help' for a command's options.
@@ -251,8 +252,8 @@ class Settings:
     multiple=True,
     metavar="PATH",
     type=click.Path(exists=True),
-    help="Files or folders whose units count as earlier originals: read, never written "
-    "(repeatable; implies --across-files).",
+    help="Files, folders or an index folder ('dedup index build') whose units count as earlier "
+    "originals: read, never written (repeatable; implies --across-files).",
 )
 @click.option(
     "--baseline",

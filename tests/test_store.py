@@ -209,3 +209,14 @@ def test_lookups_skip_retired_entries(tmp_path):
     stored.retire(np.flatnonzero(np.asarray(stored.arrays["files"]) == 0))
     found = stored.find_exact(keys)
     assert sorted(np.asarray(stored.arrays["files"])[found[found >= 0]].tolist()) == [1, 1]
+
+
+def test_update_without_paths_reads_the_paths_it_was_built_from(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "old", {"a.txt": f"Title A\n\n{PARA}\n"})
+    assert run("index", "build", "old", "--index", "idx").exit_code == 0
+    (tmp_path / "old" / "b.txt").write_text(f"Title B\n\n{OTHER}\n")
+    monkeypatch.chdir(tmp_path / "old")  # from another folder: paths are kept relative to the index
+    result = run("index", "update", "--index", "../idx")
+    assert result.exit_code == 0 and "1 read, 1 unchanged" in result.output, result.output
+    assert OTHER not in cleaned(tmp_path, tmp_path / "idx", f"Headline\n\n{OTHER}\n")

@@ -40,6 +40,7 @@ from .store import (
 )
 
 _COMPACT_BELOW = 0.5  # texts are written again when less than this share of entries lives
+_MAX_SEGMENTS = 32  # or when updates have left this many text segments
 
 
 @dataclass
@@ -243,7 +244,7 @@ def _generation(
         live = alive[np.asarray(a["headline_entries"])]
         parts["headline_hashes"].append(np.asarray(a["headline_hashes"])[live])
         parts["headline_entries"].append(remap[np.asarray(a["headline_entries"])[live]])
-        if first_top >= _COMPACT_BELOW * len(base):
+        if first_top >= _COMPACT_BELOW * len(base) and len(base.segments) < _MAX_SEGMENTS:
             parts["text_blocks"].append(np.asarray(a["text_blocks"])[alive])
             parts["text_offsets"].append(np.asarray(a["text_offsets"])[alive])
         else:  # mostly dead: the live texts move to the new segment, the old ones go

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -149,10 +150,34 @@ class StoredIndex:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.manifest = manifest = read_manifest(directory)
+        for attempt in range(3):
+            self.manifest = manifest = read_manifest(directory)
+            try:
+                self._map(manifest)
+                break
+            except StoreError:
+                # A writer may have replaced the generation between the manifest and its
+                # arrays: read the new one (the manifest says so), else the index is damaged.
+                if attempt == 2 or read_manifest(directory).get("generation") == manifest["generation"]:
+                    raise
+        a = self.arrays
+        self.entries = int(manifest["entries"])
+        if len(a["refs"]) != self.entries or len(a["exact_keys"]) > self.entries:
+            raise StoreError(f"{directory}: damaged index (inconsistent arrays); {rebuild_hint(directory, manifest)}")
+        self.alive: np.ndarray | None = None  # None: every entry
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._features: OrderedDict[int, Features] = OrderedDict()
+        self._names: dict[int, str] = {}
+        self._files: list[FileEntry] | None = None
+        self._root = os.path.abspath(directory)
+
+    def _map(self, manifest: dict[str, Any]) -> None:
+        """Map the arrays of the manifest's generation, each checked against its size."""
+        directory = self.directory
         self.generation = int(manifest["generation"])
         folder = generation_folder(directory, self.generation)
         self.arrays: dict[str, np.ndarray] = {}
+        self._texts: dict[int, BinaryIO] = {}
         try:
             for name in ARRAYS:
                 path = folder / f"{name}.npy"
@@ -172,21 +197,12 @@ class StoredIndex:
                         f"{rebuild_hint(directory, manifest)}"
                     )
                 self.segments[int(segment)] = path
+            # Opened now: a writer that drops a segment later leaves this reader its copy.
+            self._texts = {segment: open(path, "rb") for segment, path in self.segments.items()}  # noqa: SIM115
         except StoreError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"{directory}: damaged index ({exc}); {rebuild_hint(directory, manifest)}") from None
-        a = self.arrays
-        self.entries = int(manifest["entries"])
-        if len(a["refs"]) != self.entries or len(a["exact_keys"]) > self.entries:
-            raise StoreError(f"{directory}: damaged index (inconsistent arrays); {rebuild_hint(directory, manifest)}")
-        self.alive: np.ndarray | None = None  # None: every entry
-        self._texts: dict[int, object] = {}
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
-        self._features: OrderedDict[int, Features] = OrderedDict()
-        self._names: dict[int, str] = {}
-        self._files: list[FileEntry] | None = None
-        self._root = os.path.abspath(directory)
 
     def __len__(self) -> int:
         return self.entries
@@ -328,9 +344,7 @@ class StoredIndex:
         data = self._blocks.get(block)
         if data is None:
             segment, offset, size = self.arrays["blocks"][block].tolist()
-            handle = self._texts.get(segment)
-            if handle is None:
-                handle = self._texts[segment] = open(self.segments[segment], "rb")  # noqa: SIM115 (kept open)
+            handle = self._texts[segment]
             handle.seek(offset)
             try:
                 data = zlib.decompress(handle.read(size))
@@ -389,7 +403,7 @@ class StoredIndex:
 
     def close(self) -> None:
         for handle in self._texts.values():
-            handle.close()  # type: ignore[attr-defined]
+            handle.close()
         self._texts.clear()
 
 

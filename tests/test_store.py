@@ -220,3 +220,22 @@ def test_update_without_paths_reads_the_paths_it_was_built_from(tmp_path, monkey
     result = run("index", "update", "--index", "../idx")
     assert result.exit_code == 0 and "1 read, 1 unchanged" in result.output, result.output
     assert OTHER not in cleaned(tmp_path, tmp_path / "idx", f"Headline\n\n{OTHER}\n")
+
+
+def test_text_segments_are_gathered_and_a_reader_keeps_its_generation(tmp_path, monkeypatch):
+    from dedup import indexing
+
+    monkeypatch.setattr(indexing, "_MAX_SEGMENTS", 2)
+    old, index = tmp_path / "old", tmp_path / "idx"
+    corpus(old, {"a.txt": f"Title A\n\n{PARA}\n"})
+    update(old, index, rebuild=True)
+    reader = StoredIndex(index)  # opened before the updates below
+    for n in range(4):
+        (old / f"n{n}.txt").write_text(f"Title {n}\n\nParagraph number {n} about nothing else at all, new.\n")
+        update(old, index)
+        assert len(list(index.glob("texts-*.z"))) <= 2
+    assert PARA in [reader.text(e) for e in range(len(reader))]  # its segment is gone from the folder
+    assert PARA not in cleaned(tmp_path, index, f"Headline\n\n{PARA}\n")
+    assert "Paragraph number 3" not in cleaned(
+        tmp_path, index, "Headline\n\nParagraph number 3 about nothing else at all, new.\n"
+    )

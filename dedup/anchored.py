@@ -38,9 +38,9 @@ def word_blocks(a: list[str], b: list[str]) -> Iterator[Block]:
     while pending:
         item = pending.pop()
         if len(item) == 5:  # a block already found, due now
-            yield item  # type: ignore[misc]
+            yield item
             continue
-        a0, a1, b0, b1 = item  # type: ignore[misc]
+        a0, a1, b0, b1 = item
         while a0 < a1 and b0 < b1 and a[a0] == b[b0]:
             yield ("equal", a0, a0 + 1, b0, b0 + 1)
             a0, b0 = a0 + 1, b0 + 1

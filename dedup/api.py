@@ -23,12 +23,18 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain
+from typing import Any, TypeVar
 
 from .decide import Decisions, Deduplicator, PreparedBatch, prepare
 from .layouts import segment_any
-from .model import CleanResult, Keep, Options
+from .model import CleanResult, Document, Keep, Options
 from .read import Found, InputError, Source, read_source
 from .rewrite import cut, deleted_spans
+
+Item = TypeVar("Item")
+# What preparing a batch gives: its fingerprints, the texts, and one outcome per input.
+Prepared = tuple[PreparedBatch, list[str], list["FileOutcome"]]
+Work = Callable[[list[Any]], Prepared]
 
 
 def clean_text(text: str, options: Options | None = None, name: str = "-") -> CleanResult:
@@ -66,7 +72,8 @@ class Cleaner:
         """Clean (name, text) pairs in order."""
         work = partial(_prepare_texts, layout=self.layout, keep=self.jobs <= 1, within=not self.options.across_files)
         for outcome in self._decided(_batches(items), work):
-            yield outcome.result
+            if outcome.result is not None:  # a text given always has one
+                yield outcome.result
 
     def clean_files(self, files: Iterable[Found], encoding: str | None = None) -> Iterator[FileOutcome]:
         """Read and clean files in order (the worker processes read them, so each file
@@ -84,8 +91,8 @@ class Cleaner:
         self.deduplicator.expect(sum(size for _, size in sized))
         return self._decided(_file_batches(sized), work)
 
-    def _decided(self, batches: Iterator[list], work: Callable) -> Iterator[FileOutcome]:
-        decided = (
+    def _decided(self, batches: Iterator[list[Any]], work: Work) -> Iterator[FileOutcome]:
+        decided: Iterator[tuple[FileOutcome, Decisions | None]] = (
             (outcome, decisions)
             for batch, texts, outcomes in _prepared(batches, work, self.jobs)
             for outcome, decisions in _pair(outcomes, self.deduplicator.decide(batch, texts))
@@ -131,10 +138,11 @@ def _file_batches(sized: list[tuple[Found, int]]) -> Iterator[list[Found]]:
         yield [found for found, _ in batch]
 
 
-def _in_batches(items: Iterable, size_of: Callable) -> Iterator[list]:
+def _in_batches(items: Iterable[Item], size_of: Callable[[Item], int]) -> Iterator[list[Item]]:
     """Items in batches of about ``BATCH_CHARS`` (by ``size_of``) or ``BATCH_FILES``
     items; the first is a quarter of that, so that deciding starts sooner."""
-    batch, size, limit = [], 0, BATCH_CHARS // 4
+    batch: list[Item] = []
+    size, limit = 0, BATCH_CHARS // 4
     for item in items:
         batch.append(item)
         size += size_of(item)
@@ -164,11 +172,13 @@ def _prepare_texts(
 def _prepare_files(
     batch: list[Found], encoding: str | None, layout: str, keep: bool, within: bool
 ) -> tuple[PreparedBatch, list[str], list[FileOutcome]]:
-    outcomes, texts, documents = [], [], []
+    outcomes: list[FileOutcome] = []
+    texts: list[str] = []
+    documents: list[Document] = []
     for found in batch:
         outcome = FileOutcome(found.name, error=found.error)
         outcomes.append(outcome)
-        if found.error:
+        if found.error or found.path is None:
             continue
         try:
             outcome.source = read_source(found.path, found.name, found.relative, encoding)
@@ -180,7 +190,7 @@ def _prepare_files(
     return prepare(documents, keep, within), texts, outcomes
 
 
-def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tuple]:
+def _prepared(batches: Iterator[list[Any]], work: Work, jobs: int) -> Iterator[Prepared]:
     """``work`` done on each batch in input order, here or, with ``jobs`` > 1, ahead in
     ``jobs`` - 1 worker processes (which send back arrays, not documents): this process,
     which decides, is the other job.  The order, hence the output, never depends on
@@ -203,7 +213,7 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
     ring = _ResultRing(2 * jobs + 1) if fork else None
     submitted = 0
 
-    def submit(batch: list):
+    def submit(batch: list[Any]) -> Future[Any]:
         nonlocal submitted
         submitted += 1
         if ring is None:
@@ -214,10 +224,10 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
         with ProcessPoolExecutor(
             jobs - 1, mp_context=context, initializer=_worker_signals, initargs=(os.getpid(),)
         ) as pool:
-            pending: deque[tuple[Future, bool]] = deque()  # in input order; True: a worker's
+            pending: deque[tuple[Future[Any], bool]] = deque()  # in input order; True: a worker's
             in_flight = 0
 
-            def next_result():
+            def next_result() -> Prepared:
                 nonlocal in_flight
                 future, from_worker = pending.popleft()
                 in_flight -= from_worker
@@ -238,9 +248,9 @@ def _prepared(batches: Iterator[list], work: Callable, jobs: int) -> Iterator[tu
             ring.close()
 
 
-def _done(result) -> Future:
+def _done(result: Prepared) -> Future[Any]:
     """A result made here, in the same wrapping as a worker's."""
-    future: Future = Future()
+    future: Future[Any] = Future()
     future.set_result(result)
     return future
 
@@ -266,10 +276,11 @@ class _ResultRing:
         self.memory[start : start + len(data)] = data
         return True
 
-    def read(self, slot: int, size: int):
+    def read(self, slot: int, size: int) -> Prepared:
         start = slot * self.SLOT_BYTES
         with memoryview(self.memory)[start : start + size] as view:
-            return pickle.loads(view)
+            result: Prepared = pickle.loads(view)
+            return result
 
     def close(self) -> None:
         _RINGS.pop(self.key, None)
@@ -287,7 +298,7 @@ class _InRing:
     size: int
 
 
-def _prepare_into_ring(work: Callable, batch: list, key: int, slot: int):
+def _prepare_into_ring(work: Work, batch: list[Any], key: int, slot: int) -> Prepared | _InRing:
     result = work(batch)
     ring = _RINGS.get(key)
     if ring is not None:
@@ -297,9 +308,13 @@ def _prepare_into_ring(work: Callable, batch: list, key: int, slot: int):
     return result
 
 
-def _taken(result, ring: _ResultRing | None):
+def _taken(result: Prepared | _InRing, ring: _ResultRing | None) -> Prepared:
     """A worker's result, read from its ring slot if it was left there."""
-    return ring.read(result.slot, result.size) if isinstance(result, _InRing) else result
+    if isinstance(result, _InRing):
+        if ring is None:
+            raise RuntimeError("a result in a ring slot, without the ring")
+        return ring.read(result.slot, result.size)
+    return result
 
 
 def _worker_signals(parent: int) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import BinaryIO
 
 TEMP_SUFFIX = ".dedup-tmp"
@@ -210,7 +211,7 @@ def _writer_gone(name: str) -> bool:
 _critical = {"depth": 0, "pending": False}
 
 
-def interrupt(signum, frame) -> None:
+def interrupt(signum: int, frame: FrameType | None) -> None:
     """Signal handler for SIGINT and SIGTERM: raise KeyboardInterrupt, but not while a
     file is being replaced; then it is raised as soon as the replacement is complete."""
     if _critical["depth"]:
@@ -220,7 +221,7 @@ def interrupt(signum, frame) -> None:
 
 
 @contextmanager
-def _signals_held():
+def _signals_held() -> Iterator[None]:
     """While inside, ``interrupt`` defers instead of raising."""
     _critical["depth"] += 1
     try:

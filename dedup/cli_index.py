@@ -6,7 +6,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -15,6 +17,8 @@ from .config import ConfigError, find_pyproject, load
 from .model import Options
 from .patterns import PatternError, compile_ignore
 from .read import DEFAULT_INCLUDE, discover
+
+Command = TypeVar("Command", bound=Callable[..., Any])  # a command's function, before click wraps it
 
 INDEX_EXAMPLES = """\b
 Examples:
@@ -30,11 +34,11 @@ class IndexProblem(click.ClickException):
 
     exit_code = 2
 
-    def show(self, file=None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-def _index_option(function):
+def _index_option(function: Command) -> Command:
     return click.option(
         "--index",
         "directory",
@@ -44,7 +48,7 @@ def _index_option(function):
     )(function)
 
 
-def _corpus_options(function):
+def _corpus_options(function: Command) -> Command:
     for decorator in reversed(
         [
             click.option("--threshold", type=click.FloatRange(0, 100), default=90.0, show_default=True),
@@ -70,7 +74,7 @@ def index() -> None:
 @_index_option
 @_corpus_options
 @click.pass_context
-def build(ctx: click.Context, paths: tuple[str, ...], directory: Path, **params) -> None:
+def build(ctx: click.Context, /, paths: tuple[str, ...], directory: Path, **params: Any) -> None:
     """Read PATH... (files and folders) as 'dedup clean --across-files' would, write
     nothing to them, and store their kept units in the index folder."""
     _refresh(ctx, list(paths), directory, params, rebuild=True)
@@ -81,7 +85,7 @@ def build(ctx: click.Context, paths: tuple[str, ...], directory: Path, **params)
 @_index_option
 @_corpus_options
 @click.pass_context
-def update(ctx: click.Context, paths: tuple[str, ...], directory: Path, **params) -> None:
+def update(ctx: click.Context, /, paths: tuple[str, ...], directory: Path, **params: Any) -> None:
     """Bring the index up to date with PATH... (by default the paths it was built from):
     files whose size, time and content are unchanged are not read again."""
     from .store import StoredIndex, StoreError
@@ -129,7 +133,7 @@ def info(directory: Path, as_json: bool) -> None:
         click.echo(f"{name}: {value}")
 
 
-def _refresh(ctx: click.Context, paths: list[str], directory: Path, params: dict, rebuild: bool) -> None:
+def _refresh(ctx: click.Context, paths: list[str], directory: Path, params: dict[str, Any], rebuild: bool) -> None:
     from .indexing import refresh
     from .store import StoreError
 
@@ -166,7 +170,7 @@ def _refresh(ctx: click.Context, paths: list[str], directory: Path, params: dict
     sys.exit(123 if done.errors else 0)
 
 
-def _with_config(ctx: click.Context, paths: list[str], params: dict) -> dict:
+def _with_config(ctx: click.Context, paths: list[str], params: dict[str, Any]) -> dict[str, Any]:
     """The options merged with [tool.dedup] (flags win), as clean reads them."""
     config_file = params.pop("config_file")
     try:

@@ -100,7 +100,7 @@ def load(path: Path, section_required: bool) -> dict[str, Any]:
 
 
 def _checked(path: Path, table: dict[str, Any]) -> dict[str, Any]:
-    values = {}
+    values: dict[str, Any] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("_", "-")
         spec = KEYS.get(key)
@@ -109,7 +109,8 @@ def _checked(path: Path, table: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"{path}: unknown key {raw_key!r} in [tool.dedup] (known: {known})")
         if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, spec.kind) or (spec.kind is not bool and isinstance(value, bool)):
+        right_kind = isinstance(value, spec.kind)  # not in the condition: value stays Any for what follows
+        if not right_kind or (spec.kind is not bool and isinstance(value, bool)):
             raise ConfigError(f"{path}: key {raw_key!r} must be {_type_name(spec.kind)}, not {type(value).__name__}")
         if spec.kind is list and not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{path}: key {raw_key!r} must be a list of strings")

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 
 from . import anchored
 from .fingerprint import BANDS, Features, _mix, band_keys, exact_keys
-from .index import KINDS, MAX_BUCKET, Index, KeptUnits
+from .index import KINDS, MAX_BUCKET, Index, IndexView, KeptUnits
 from .layouts import segment_any
 from .match import (
     HEADLINE_LOOKUP_WORDS,
@@ -236,7 +236,7 @@ class Deduplicator:
         self.explain = explain
         self.segmenter = segmenter or segment_any  # how an output is segmented again (``settle``)
         self.baseline: dict[int, int] = {}  # exact key -> repeats of it still allowed (``--baseline``)
-        self.index = Index()
+        self.index: IndexView = Index()
         self._features: dict[UnitRef, Features] = {}
         self._ignore = [compile_ignore(pattern) for pattern in options.ignore]
 

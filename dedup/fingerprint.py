@@ -64,7 +64,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = x * _MIX1
     x = x ^ (x >> _U64(27))
     x = x * _MIX2
-    return x ^ (x >> _U64(31))
+    mixed: np.ndarray = x ^ (x >> _U64(31))
+    return mixed
 
 
 CHUNK_BYTES = 4_000_000  # signatures are computed this much text at a time
@@ -306,7 +307,7 @@ def facts_conflict(a: Facts, b: Facts, slip: Callable[[str, str], bool] | None =
         return "numbers differ: " + "/".join(sorted(a.number_words ^ b.number_words))
     names = (a.capitalised | b.capitalised) - (a.vocabulary & b.vocabulary)
     if names and slip is not None:
-        names = {n for n in names if not _misspelt(n, a, b, slip)}
+        names = frozenset(n for n in names if not _misspelt(n, a, b, slip))
     if names:
         return "names differ: " + ", ".join(sorted(names)[:3])
     if (a.polar - b.polar) and (b.polar - a.polar):

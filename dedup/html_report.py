@@ -130,9 +130,12 @@ def _filters(shown: list[FileRecord]) -> str:
     )
 
 
-def _kept_copies(shown: list[FileRecord]) -> dict[tuple[str, tuple[int, int], tuple[int, int]], tuple[str, str]]:
+_TwinKey = tuple[str, tuple[int, int], tuple[int, int]]
+
+
+def _kept_copies(shown: list[FileRecord]) -> dict[_TwinKey, tuple[str, str]]:
     """Each kept twin once, with an anchor and its text, in order of first mention."""
-    twins: dict = {}
+    twins: dict[_TwinKey, tuple[str, str]] = {}
     for f in shown:
         for r in f.removals:
             key = (r.twin_file, r.twin_lines, r.twin_chars)
@@ -141,7 +144,7 @@ def _kept_copies(shown: list[FileRecord]) -> dict[tuple[str, tuple[int, int], tu
     return twins
 
 
-def _removal(f: FileRecord, i: int, k: int, r: RemovalRecord, twins: dict) -> str:
+def _removal(f: FileRecord, i: int, k: int, r: RemovalRecord, twins: dict[_TwinKey, tuple[str, str]]) -> str:
     anchor, _ = twins[(r.twin_file, r.twin_lines, r.twin_chars)]
     same_file = r.twin_file == f.uri
     where = f"line {r.twin_lines[0]}" if same_file else f"{r.twin_file}:{r.twin_lines[0]}"

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 from .model import Document, Unit, UnitKind
 from .segment import mark_protected
+
+Element = dict[str, Any]  # an open or closed element: tag, start, end, text, children, scopes
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 BLOCKS = HEADINGS | {"p", "li", "blockquote"}
@@ -57,11 +60,11 @@ class _Collector(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.text = text
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.stack: list[dict] = []  # open elements
-        self.blocks: list[dict] = []  # the open elements that are BLOCKS, innermost last
-        self.lists: list[dict] = []  # the open li, ul and ol elements, innermost last
+        self.stack: list[Element] = []  # open elements
+        self.blocks: list[Element] = []  # the open elements that are BLOCKS, innermost last
+        self.lists: list[Element] = []  # the open li, ul and ol elements, innermost last
         self.open_tags: dict[str, int] = {}  # how many of each tag are open
-        self.found: list[dict] = []  # closed block elements, in the order they close
+        self.found: list[Element] = []  # closed block elements, in the order they close
         self.raw_depth = 0
         # Everything above is kept so that no step walks the whole stack: a page of
         # 100,000 nested elements costs linear time.
@@ -70,7 +73,7 @@ class _Collector(HTMLParser):
         line, column = self.getpos()
         return self.line_starts[line - 1] + column
 
-    def handle_starttag(self, tag: str, attrs) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         start = self._offset()
         if tag in CLOSES_P:
             self._close_implied("p", start)
@@ -86,7 +89,14 @@ class _Collector(HTMLParser):
         scopes = parent["scopes"] if parent else frozenset()
         if parent and parent["tag"] in SCOPES and parent["tag"] not in scopes:
             scopes = scopes | {parent["tag"]}
-        element = {"tag": tag, "start": start, "text": [], "has_block": False, "children": [], "scopes": scopes}
+        element: Element = {
+            "tag": tag,
+            "start": start,
+            "text": [],
+            "has_block": False,
+            "children": [],
+            "scopes": scopes,
+        }
         self.stack.append(element)
         self.open_tags[tag] = self.open_tags.get(tag, 0) + 1
         if tag in BLOCKS:
@@ -94,7 +104,7 @@ class _Collector(HTMLParser):
         if tag in ("li", "ul", "ol"):
             self.lists.append(element)
 
-    def handle_startendtag(self, tag: str, attrs) -> None:
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
             self._data(" ")
 
@@ -111,7 +121,7 @@ class _Collector(HTMLParser):
                 break
             self._finish(element, _trim(self.text, start), implied=True)
 
-    def _pop(self) -> dict:
+    def _pop(self) -> Element:
         element = self.stack.pop()
         self.open_tags[element["tag"]] -= 1
         if self.blocks and self.blocks[-1] is element:
@@ -140,7 +150,7 @@ class _Collector(HTMLParser):
             if element is target:
                 return
 
-    def _finish(self, element: dict, end: int, implied: bool = False) -> None:
+    def _finish(self, element: Element, end: int, implied: bool = False) -> None:
         if element["tag"] in RAW:
             self.raw_depth -= 1
         if element["tag"] not in BLOCKS:
@@ -172,7 +182,7 @@ def segment_html(text: str, name: str = "-") -> Document:
     present = {scope for e in collector.found for scope in e["scopes"]}
     scope = next((s for s in SCOPES if s in present), None)
     outer = _outer_spans(collector.found)
-    units = []
+    units: list[Unit] = []
     for element in sorted(collector.found, key=lambda e: e["start"]):
         content = _SPACE.sub(" ", "".join(element["text"])).strip()
         if element["has_block"] or not content or (scope and scope not in element["scopes"]):
@@ -193,10 +203,10 @@ def segment_html(text: str, name: str = "-") -> Document:
     return Document(name=name, text=text, units=tuple(mark_protected(text, units)), layout="markup")
 
 
-def _outer_spans(found: list[dict]) -> dict[int, tuple[int, int]]:
+def _outer_spans(found: list[Element]) -> dict[int, tuple[int, int]]:
     """For a block that is the only content of its parents (``<li><p>x</p></li>``), the
     span of the outermost such parent, by the block's id."""
-    leaf_of: dict[int, dict] = {}  # a parent's id -> the block it wraps
+    leaf_of: dict[int, Element] = {}  # a parent's id -> the block it wraps
     spans: dict[int, tuple[int, int]] = {}
     for element in found:  # children close before their parents
         children = element["children"]

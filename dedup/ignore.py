@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pathspec
 
@@ -51,7 +52,7 @@ class IgnoreRules:
         self.root = Path(os.path.abspath(root))
         self.excludes = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
-        self._folders: dict[str, tuple[str | None, list[tuple[str, pathspec.PathSpec]]]] = {}
+        self._folders: dict[str, tuple[str | None, list[tuple[str, pathspec.PathSpec[Any]]]]] = {}
 
     def ignored(self, path: Path, folder: bool = False) -> bool:
         """Whether a file (or a folder, with everything in it) is left out."""
@@ -67,7 +68,7 @@ class IgnoreRules:
             return True
         return any(spec.match_file(prefix + name + tail) for prefix, spec in specs)
 
-    def _rules_in(self, folder: str) -> tuple[str | None, list[tuple[str, pathspec.PathSpec]]]:
+    def _rules_in(self, folder: str) -> tuple[str | None, list[tuple[str, pathspec.PathSpec[Any]]]]:
         """For a folder: its path from the project root (with a final slash; None outside
         the project), and the .gitignore files that apply in it, each with the folder's
         path from that file's folder (worked out once per folder)."""
@@ -96,7 +97,7 @@ class IgnoreRules:
 
 
 @lru_cache(maxsize=4096)
-def _gitignore(folder: Path) -> pathspec.PathSpec | None:
+def _gitignore(folder: Path) -> pathspec.PathSpec[Any] | None:
     path = folder / ".gitignore"
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()

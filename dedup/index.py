@@ -12,8 +12,10 @@ from __future__ import annotations
 from array import array
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .fingerprint import BANDS, Features
 from .keytable import KeyTable, _planned
@@ -26,12 +28,12 @@ _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 FEATURE_CACHE = 32768  # kept units whose features (and facts) stay decoded: ~5 KB each, 160 MB at most
 
 
-def _append(values: array, more: np.ndarray) -> None:
+def _append(values: array[int], more: np.ndarray) -> None:
     """Extend an ``array.array`` by a numpy array's values (as its bytes: no Python ints)."""
     values.frombytes(more.astype(np.dtype(values.typecode), copy=False).tobytes())
 
 
-def _as_array(values: array) -> np.ndarray:
+def _as_array(values: array[int]) -> np.ndarray:
     """A numpy view of an ``array.array`` (no copy; it must not grow while viewed)."""
     return (
         np.frombuffer(values, dtype=np.dtype(values.typecode))
@@ -43,7 +45,7 @@ def _as_array(values: array) -> np.ndarray:
 class Column:
     """A growable numpy array (appended to a batch at a time)."""
 
-    def __init__(self, dtype, width: int | None = None) -> None:
+    def __init__(self, dtype: DTypeLike, width: int | None = None) -> None:
         shape = (1024,) if width is None else (1024, width)
         self.data = np.empty(shape, dtype=dtype)
         self.size = 0
@@ -92,6 +94,31 @@ class KeptUnits:
     # that bucket, and how many units it holds (-1 and 0 elsewhere).
     band_base: np.ndarray | None = None
     band_base_counts: np.ndarray | None = None
+
+
+class IndexView(Protocol):
+    """What the decider reads and adds to: ``Index`` in memory, or ``layered.Layered`` (a
+    stored index with the run's kept units on top).  Entry ids count kept units in order."""
+
+    def __len__(self) -> int: ...
+    def expect(self, chars: int) -> None: ...
+    def add(self, kept: KeptUnits) -> None: ...
+    def find_exact(self, keys: np.ndarray) -> np.ndarray: ...
+    def find_buckets(self, keys: np.ndarray) -> np.ndarray: ...
+    def bucket_counts(self, buckets: np.ndarray) -> np.ndarray: ...
+    def members(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def headline_entries(self, key: str) -> list[int]: ...
+    def has_headlines(self) -> bool: ...
+    def length(self, entry_id: int) -> int: ...
+    def kind(self, entry_id: int) -> int: ...
+    def lengths_of(self, entry_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def kinds_of(self, entry_ids: np.ndarray) -> np.ndarray: ...
+    def compacts(self, entry_ids: list[int]) -> dict[int, str]: ...
+    def features(self, entry_id: int) -> Features: ...
+    def text(self, entry_id: int) -> str: ...
+    def suffix_compact(self, entry_id: int) -> str: ...
+    def suffix_length(self, entry_id: int) -> int: ...
+    def ref(self, entry_id: int) -> UnitRef: ...
 
 
 class Index:
@@ -236,7 +263,8 @@ class Index:
 
     def bucket_counts(self, buckets: np.ndarray) -> np.ndarray:
         """How many entries each bucket holds (up to ``MAX_BUCKET``)."""
-        return self.bucket_count.data[buckets].astype(np.int64)
+        counts: np.ndarray = self.bucket_count.data[buckets].astype(np.int64)
+        return counts
 
     def headline_entries(self, key: str) -> list[int]:
         """Kept headlines with this headline key, in order."""
@@ -263,7 +291,7 @@ class Index:
         headline = self.kinds[entry_id] == _HEADLINE
         text = chunk[start:middle]
         compact = chunk[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text)
-        features = Features(text.decode("utf-8"), compact, self.words[entry_id], headline)
+        features = Features(text.decode("utf-8"), compact or "", self.words[entry_id], headline)
         if self.suffix_lengths[entry_id] >= 0:  # else Features works it out if asked
             features.suffix_compact = chunk[suffix:end].decode("utf-8")
         self._features[entry_id] = features
@@ -300,7 +328,8 @@ class Index:
 
     def kinds_of(self, entry_ids: np.ndarray) -> np.ndarray:
         """The kinds of kept units (indexes into KINDS)."""
-        return _as_array(self.kinds)[entry_ids].astype(np.uint8)
+        kinds: np.ndarray = _as_array(self.kinds)[entry_ids].astype(np.uint8)
+        return kinds
 
     def suffix_compact(self, entry_id: int) -> str:
         """The compact text without a site suffix ("" when the unit has none)."""

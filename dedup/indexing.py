@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from .store import (
     writing,
 )
 
+Parts = dict[str, list[np.ndarray]]  # the pieces of each array of a generation, in order
 _COMPACT_BELOW = 0.5  # texts are written again when less than this share of entries lives
 _MAX_SEGMENTS = 32  # or when updates have left this many text segments
 
@@ -55,7 +57,7 @@ class Refreshed:
     errors: list[str] = field(default_factory=list)
 
 
-def options_record(options: Options) -> dict:
+def options_record(options: Options) -> dict[str, Any]:
     """The options that decide which units are kept (an index is only valid for them)."""
     return {"threshold": options.threshold, "ignore": list(options.ignore)}
 
@@ -150,7 +152,7 @@ def refresh(
 
 
 def _previous(
-    directory: Path, options: Options, rebuild: bool, note: Callable, repair: bool
+    directory: Path, options: Options, rebuild: bool, note: Callable[[str], None], repair: bool
 ) -> tuple[StoredIndex | None, int]:
     """The index to update (None: build from nothing) and the next generation number."""
     generations = [int(p.name[1:]) for p in directory.glob("g*") if p.name[1:].isdigit()]
@@ -266,13 +268,13 @@ def _generation(
     arrays.update(_sorted_keys(arrays, _base_rows(parts) if merged else {}))
     for row, count in enumerate(np.bincount(arrays["files"], minlength=len(files)).tolist()):
         files[row].count = count
-    starts = np.searchsorted(arrays["files"], np.arange(len(files))) if len(arrays["files"]) else []
-    for row, start in enumerate(list(starts)):
+    starts = np.searchsorted(arrays["files"], np.arange(len(files))).tolist() if len(arrays["files"]) else []
+    for row, start in enumerate(starts):
         files[row].first = int(start)
     return Generation(arrays, files, segments, options_record(options), [stored_path(r, directory) for r in roots])
 
 
-def _write_records(writer: TextWriter, records: list[bytes], parts: dict, offsets: np.ndarray | None = None) -> None:
+def _write_records(writer: TextWriter, records: list[bytes], parts: Parts, offsets: np.ndarray | None = None) -> None:
     """Records (text, compact and suffix-less compact, back to back) into the writer,
     with their pieces' offsets (relative to each record) made relative to its block."""
     blocks = np.empty(len(records), dtype=np.int64)
@@ -285,7 +287,7 @@ def _write_records(writer: TextWriter, records: list[bytes], parts: dict, offset
     parts["text_offsets"].append(offsets + starts[:, None])
 
 
-def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, parts: dict) -> None:
+def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, parts: Parts) -> None:
     """The run's kept units, as rows after ``first``."""
     n = len(top)
     if not n:
@@ -341,7 +343,9 @@ def _merged_order(keys: np.ndarray, entries: np.ndarray, base: int, newest_first
     tail = tail[np.lexsort(((-entries[tail] if newest_first else entries[tail]), keys[tail]))]
     if not base:
         return tail
-    side = "left" if newest_first else "right"  # newer rows go before (or after) the base's of a key
+    side: Literal["left", "right"] = (
+        "left" if newest_first else "right"
+    )  # newer rows go before (or after) the base's of a key
     at = np.searchsorted(keys[:base], keys[tail], side=side)
     return np.insert(np.arange(base), at, tail)
 
@@ -359,8 +363,7 @@ def _sorted_keys(arrays: dict[str, np.ndarray], base_rows: dict[str, int]) -> di
         order = _merged_order(key_values, arrays[entries], base_rows.get(keys, 0), newest_first)
         out[keys] = key_values[order]
         out[entries] = arrays[entries][order]
-    entries = len(arrays["refs"])
-    entry_type = np.int32 if entries < 2**31 else np.int64
+    entry_type = np.int32 if len(arrays["refs"]) < 2**31 else np.int64
     for name in ("exact_entries", "band_entries", "headline_entries"):
         out[name] = out[name].astype(entry_type)
     out["refs"] = _narrow(arrays["refs"].reshape(-1, 5))

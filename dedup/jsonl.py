@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from json.decoder import JSONDecodeError, scanstring
+from json.decoder import JSONDecodeError
 from json.scanner import make_scanner
+from typing import IO
 
 from .rewrite import cut
 
-_scan = make_scanner(json.JSONDecoder())
+# The standard library's own string and value scanners (what json.loads runs on), which
+# typeshed leaves out or types as taking the scanner class rather than a decoder.
+scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_scan: Callable[[str, int], tuple[object, int]] = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON escape may hold one; UTF-8 cannot
 _SPACE = " \t\n\r"
 
@@ -45,7 +49,7 @@ def text_field_span(raw: str, field: str) -> tuple[str, tuple[int, int]] | None:
     i = _skip(raw, 0)
     if i >= len(raw) or raw[i] != "{":
         raise ValueError("not a JSON object")
-    found = None
+    found: tuple[str, tuple[int, int]] | None = None
     i = _skip(raw, i + 1)
     if i < len(raw) and raw[i] == "}":
         return _only_whitespace_after(raw, i + 1, None)
@@ -78,7 +82,9 @@ def _skip(raw: str, i: int) -> int:
     return i
 
 
-def _only_whitespace_after(raw: str, i: int, found):
+def _only_whitespace_after(
+    raw: str, i: int, found: tuple[str, tuple[int, int]] | None
+) -> tuple[str, tuple[int, int]] | None:
     if raw[i:].strip(_SPACE):
         raise ValueError("extra data after the object")
     return found
@@ -125,7 +131,7 @@ def read_lines(lines: Iterator[bytes], source: str, text_field: str, id_field: s
         yield line
 
 
-def byte_lines(handle) -> Iterator[bytes]:
+def byte_lines(handle: IO[bytes]) -> Iterator[bytes]:
     """Lines of a binary stream split at LF, CRLF or CR only (never at U+2028 and the
     like, which may stand raw inside JSON strings), read a block at a time."""
     pending = b""
@@ -153,7 +159,7 @@ def _line_end(data: bytes, start: int) -> int | None:
     return lf + 1 if lf >= 0 else None
 
 
-def _top_level_value(raw: str, field: str):
+def _top_level_value(raw: str, field: str) -> str | int | None:
     try:
         value = json.loads(raw).get(field)
     except (ValueError, AttributeError, RecursionError):
@@ -164,6 +170,8 @@ def _top_level_value(raw: str, field: str):
 def rewritten(line: Line, deleted: list[tuple[int, int]]) -> bytes:
     """The line with the ``deleted`` spans cut from its text field, escaped the way the
     original string was (ASCII with \\u escapes, or raw UTF-8)."""
+    if line.value is None or line.span is None:
+        raise ValueError("a line without a text field is passed through, not rewritten")
     cleaned = cut(line.value, deleted)
     start, end = line.span
     ascii_only = line.raw[start:end].isascii() or _LONE_SURROGATE.search(cleaned) is not None

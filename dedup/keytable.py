@@ -3,6 +3,8 @@ at a time (the index's exact keys and band keys)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 _MAX_LOAD = 0.7
@@ -71,7 +73,7 @@ class KeyTable:
         self.size += len(keys)
         return ids
 
-    def _by_shard(self, keys: np.ndarray):
+    def _by_shard(self, keys: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         shard = (keys >> np.uint64(64 - _SHARD_BITS)).astype(np.uint8)
         order = np.argsort(shard, kind="stable")  # a radix sort, for bytes
         bounds = np.r_[0, np.cumsum(np.bincount(shard, minlength=self.SHARDS))]
@@ -164,7 +166,8 @@ def _tags(keys: np.ndarray) -> np.ndarray:
 
 def _zero_byte(words: np.ndarray) -> np.ndarray:
     """Whether each 64-bit word has a zero byte (exact as a yes/no)."""
-    return ((words - _EVERY_BYTE) & ~words & _HIGH_BITS) != 0
+    zero: np.ndarray = ((words - _EVERY_BYTE) & ~words & _HIGH_BITS) != 0
+    return zero
 
 
 def _used_slots(words: np.ndarray) -> np.ndarray:

@@ -104,7 +104,8 @@ def _buckets(language: str) -> list[list[str]]:
         data = msgpack.load(packed, raw=False)
     if not data or not isinstance(data[0], dict) or data[0].get("format") != "cB":
         return []
-    return data[1:]
+    buckets: list[list[str]] = data[1:]
+    return buckets
 
 
 @lru_cache(maxsize=4096)

@@ -18,6 +18,7 @@ or four spaces is far more often whitespace noise than code.
 from __future__ import annotations
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from .model import Document, UnitKind
 from .segment import _Builder, _emit_block, _Line, _mark_title, mark_protected, start_document
@@ -60,7 +61,7 @@ def segment_markdown(text: str, name: str = "-") -> Document:
     return Document(name=name, text=text, units=tuple(units), frozen=tuple(sorted(builder.frozen)), layout="markdown")
 
 
-def _inside(containers: list[str], token) -> bool:
+def _inside(containers: list[str], token: Token) -> bool:
     """Whether the token sits inside a unit already taken whole (a top-level list item)."""
     opened = containers[:-1] if token.nesting == 1 else containers
     return "list_item_open" in opened
@@ -82,10 +83,10 @@ def _freeze_uncovered(builder: _Builder, lines: list[_Line]) -> None:
         for i in range(unit.first_line - 1, unit.last_line):
             covered[i] = True
     for start, end in builder.frozen:
-        i = starts.get(start)
-        while i is not None and i < len(lines) and lines[i].start < end:
-            covered[i] = True
-            i += 1
+        at = starts.get(start)
+        while at is not None and at < len(lines) and lines[at].start < end:
+            covered[at] = True
+            at += 1
     i = 0
     while i < len(lines):
         if covered[i] or lines[i].blank:

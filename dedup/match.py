@@ -12,7 +12,7 @@ noise (a content word replaced, too many words inserted or dropped).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -231,7 +231,7 @@ def spelling_variant(a: str, b: str) -> bool:
     """British and American spellings of one word (``organise``/``organize``)."""
     from breame.spelling import get_american_spelling
 
-    return get_american_spelling(a) == get_american_spelling(b)
+    return bool(get_american_spelling(a) == get_american_spelling(b))
 
 
 def _compare_headlines(unit: Features, twin: Features, threshold: float) -> Verdict | None:
@@ -314,7 +314,7 @@ def _pair_typos(old: list[str], new: list[str], judge: WordJudge) -> tuple[list[
     return unpaired_old, [w for j, w in enumerate(new) if j not in used], None
 
 
-def _changed_blocks(words_a: list[str], words_b: list[str]):
+def _changed_blocks(words_a: list[str], words_b: list[str]) -> Iterator[tuple[list[str], list[str]]]:
     """Runs of words that differ, as (words in a, words in b), between equal stretches."""
     block = None
     for tag, a0, a1, b0, b1 in anchored.word_blocks(words_a, words_b):

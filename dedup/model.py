@@ -36,7 +36,8 @@ class Unit(NamedTuple):
 
     A named tuple rather than a dataclass: one is made per paragraph, on the hot path."""
 
-    index: int
+    # The field shadows tuple.index(), which nothing calls on a unit; the name is the API's.
+    index: int  # type: ignore[assignment]
     kind: UnitKind
     start: int
     end: int

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -86,7 +87,8 @@ def fold_marks(text: str) -> str:
     """``text`` (NFKC) without the marks and look-alike letters that noise varies."""
     if _HAS_MARKS.search(text):
         text = unicodedata.normalize("NFC", _FOLDED_MARKS.sub("", unicodedata.normalize("NFD", text)))
-    return _FOLD_CHARS.sub(_fold_char, text)
+    folded: str = _FOLD_CHARS.sub(_fold_char, text)
+    return folded
 
 
 def _fold_char(match: regex.Match) -> str:
@@ -94,7 +96,7 @@ def _fold_char(match: regex.Match) -> str:
     return _LOOK_ALIKES.get(char) or str(unicodedata.decimal(char))
 
 
-def _replace_typography(match: re.Match) -> str:
+def _replace_typography(match: re.Match[str]) -> str:
     return _TYPOGRAPHY[ord(match.group())]
 
 
@@ -236,7 +238,7 @@ def fold_spaces(text: str) -> str:
     return " ".join(filter(None, (" ".join(piece.split()) for piece in slices_at_spaces(text))))
 
 
-def slices_at_spaces(text: str, size: int = LONG_TEXT):
+def slices_at_spaces(text: str, size: int = LONG_TEXT) -> Iterator[str]:
     """Consecutive slices of about ``size`` characters that end at whitespace (or at the
     end of the text), so no word is cut in two."""
     start, n = 0, len(text)
@@ -265,7 +267,8 @@ def strip_block_markers(text: str) -> str:
 
 def words(normalized: str) -> list[str]:
     """Letter-and-digit tokens of a normalised text."""
-    return _WORD.findall(normalized)
+    found: list[str] = _WORD.findall(normalized)
+    return found
 
 
 _ASCII_NON_WORD = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
@@ -307,7 +310,7 @@ def derivable_compacts(texts: list[bytes]) -> list[str]:
     """``derivable_compact`` of several ASCII texts at once."""
     joined = b"\x00".join(texts)
     if joined.count(b"\x00") != len(texts) - 1:
-        return [derivable_compact(t) for t in texts]
+        return [derivable_compact(t) or "" for t in texts]  # all ASCII: never ""
     return _collapse(joined.translate(_LOWER_WORDS_KEEP_NUL)).decode("ascii").split("\x00")
 
 
@@ -433,19 +436,20 @@ def normalize_batch(texts: list[str]) -> NormalizedBatch:
 
 def _normalize_chunk(texts: list[str]) -> NormalizedBatch:
     n = len(texts)
-    normalized: list[str | None] = [None] * n
+    normalized: list[str] = [""] * n  # "": not worked out yet (a normalised text with words is never "")
+    pending = [True] * n
     compacts: list[str] = [""] * n
     words: list[int] = [0] * n
     is_ascii = [text.isascii() for text in texts]
     long = [len(text) > LONG_TEXT for text in texts]  # one text at a time: less memory
     others = [i for i in range(n) if not is_ascii[i] and not long[i]]
     if others:
-        _fill(others, [plain_typography(texts[i]) for i in others], normalized, compacts, words)
+        _fill(others, [plain_typography(texts[i]) for i in others], normalized, compacts, words, pending)
     ascii_texts = [i for i in range(n) if is_ascii[i] and not long[i]]
-    plain = set(_fill(ascii_texts, [texts[i] for i in ascii_texts], normalized, compacts, words))
+    plain = set(_fill(ascii_texts, [texts[i] for i in ascii_texts], normalized, compacts, words, pending))
     derivable: list[bool | None] = [None] * n
     for i, text in enumerate(texts):
-        if normalized[i] is None:
+        if pending[i]:
             normalized[i] = normalize(text)
             compacts[i] = compact(normalized[i])
             words[i] = count_words(text)
@@ -456,7 +460,14 @@ def _normalize_chunk(texts: list[str]) -> NormalizedBatch:
     return NormalizedBatch(normalized, compacts, words, derivable)
 
 
-def _fill(chosen: list[int], texts: list[str], normalized: list, compacts: list, words: list) -> list[int]:
+def _fill(
+    chosen: list[int],
+    texts: list[str],
+    normalized: list[str],
+    compacts: list[str],
+    words: list[int],
+    pending: list[bool],
+) -> list[int]:
     """Normalise the chosen texts (plain typography already) that need nothing but
     whitespace and case folded; returns those whose compact text is also the plain
     one (no tail cut)."""
@@ -490,6 +501,7 @@ def _fill(chosen: list[int], texts: list[str], normalized: list, compacts: list,
         if k in markup or piece[:1] in _MARKER_START or piece[-1:] in (b"=", b"-"):
             continue
         normalized[i] = text = folded_pieces[k]
+        pending[i] = False
         if may_end_in_tail(text):
             compacts[i] = compact(text)
         else:
@@ -525,7 +537,8 @@ def _collapse(data: bytes) -> bytes:
     nul = a == 0
     edge[1:] |= nul[:-1]
     edge[:-1] |= nul[1:]
-    return a[~(space & edge)].tobytes()
+    collapsed: bytes = a[~(space & edge)].tobytes()
+    return collapsed
 
 
 def _token_counts(spaced: bytes, pieces: int) -> tuple[list[int], list[int]]:

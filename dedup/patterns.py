@@ -24,7 +24,8 @@ def compile_ignore(pattern: str) -> IgnorePattern:
     options = re2.Options()
     options.log_errors = False  # the error comes back as one line of ours, not a log line
     try:
-        return re2.compile(pattern, options)
+        compiled: IgnorePattern = re2.compile(pattern, options)
+        return compiled
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PatternError(

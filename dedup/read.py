@@ -246,7 +246,7 @@ def discover(
     return sorted(found.values(), key=lambda f: f.name)
 
 
-def _patterns(patterns: tuple[str, ...]) -> re.Pattern | None:
+def _patterns(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """One regex for several shell patterns (what fnmatch.fnmatch does for each)."""
     if not patterns:
         return None
@@ -260,8 +260,8 @@ def _excluded_by_name(path: Path, exclude: tuple[str, ...]) -> bool:
 
 def _walk(
     root: Path,
-    include,
-    exclude,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
     skip: Path | None,
     notes: list[str],
     folders_seen: set[str],

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
-from .model import CleanResult
+from .model import CleanResult, UnitRef
 
 if TYPE_CHECKING:
     from .explain import UnitExplanation
@@ -110,7 +110,7 @@ def show_table(console: Console, title: str, columns: tuple[str, ...], rows: lis
 
 def removal_rows(results: list[CleanResult]) -> list[tuple[str, ...]]:
     """Every removal: where it was, what it matched and how (``REMOVAL_COLUMNS``)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for result in results:
         for removal in result.removals:
             unit, twin = removal.unit, removal.twin
@@ -164,7 +164,7 @@ def explain_rows(explanations: list[UnitExplanation]) -> list[tuple[str, ...]]:
     ]
 
 
-def _where(ref, other_document: str) -> str:
+def _where(ref: UnitRef | None, other_document: str) -> str:
     if ref is None:
         return ""
     return f"line {ref.first_line}" if ref.document == other_document else f"{ref.document}:{ref.first_line}"

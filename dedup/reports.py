@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from . import __version__
@@ -67,7 +68,7 @@ class FileRecord:
     chars_removed: int
     bytes_removed: int
     removals: list[RemovalRecord] = field(default_factory=list)
-    near_misses: list[dict] = field(default_factory=list)
+    near_misses: list[dict[str, Any]] = field(default_factory=list)
     deleted_bytes: list[tuple[int, int]] = field(default_factory=list)
     original: str | None = None  # kept only for the HTML report
 
@@ -123,7 +124,7 @@ def byte_offsets(text: str, encoding: str, bom: int, offsets: list[int]) -> dict
     return result
 
 
-def _removal_record(removal: Removal, byte_at, text: str | None = None) -> RemovalRecord:
+def _removal_record(removal: Removal, byte_at: dict[int, int], text: str | None = None) -> RemovalRecord:
     unit, twin = removal.unit, removal.twin
     texts = {} if text is None else {"text": text[unit.start : unit.end], "twin_text": removal.twin_text}
     return RemovalRecord(
@@ -142,7 +143,7 @@ def _removal_record(removal: Removal, byte_at, text: str | None = None) -> Remov
     )
 
 
-def settings_of(options: Options) -> dict:
+def settings_of(options: Options) -> dict[str, Any]:
     return {
         "version": __version__,
         "threshold": options.threshold,
@@ -153,7 +154,7 @@ def settings_of(options: Options) -> dict:
     }
 
 
-def totals(files: list[FileRecord], errors: list[str]) -> dict:
+def totals(files: list[FileRecord], errors: list[str]) -> dict[str, Any]:
     return {
         "files_scanned": len(files),
         "files_changed": sum(f.changed for f in files),
@@ -189,7 +190,7 @@ def to_json(files: list[FileRecord], options: Options, errors: list[str]) -> str
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _removal_json(r: RemovalRecord) -> dict:
+def _removal_json(r: RemovalRecord) -> dict[str, Any]:
     data = asdict(r)
     del data["text"], data["twin_text"]
     data["lines"], data["chars"], data["bytes"] = list(r.lines), list(r.chars), list(r.bytes)
@@ -310,7 +311,7 @@ def _fingerprint(rule_id: str, text: str, twin_text: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def sarif_uri(path: str) -> dict:
+def sarif_uri(path: str) -> dict[str, Any]:
     """An artifactLocation for a path: percent-encoded as RFC 3986 says (so that no file
     name can read as a scheme, a query or a line break), relative ones under %SRCROOT%."""
     raw = path.encode("utf-8", "surrogateescape")  # the name's own bytes
@@ -321,7 +322,7 @@ def sarif_uri(path: str) -> dict:
     return {"uri": quote(raw, safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
-def _location(path: str, lines: tuple[int, int]) -> dict:
+def _location(path: str, lines: tuple[int, int]) -> dict[str, Any]:
     return {
         "physicalLocation": {
             "artifactLocation": sarif_uri(path),

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -110,11 +111,23 @@ def _inside(ref: UnitRef, spans: list[tuple[int, int]]) -> bool:
     return k >= 0 and spans[k][0] <= ref.start and ref.end <= spans[k][1]
 
 
+class Decided(Protocol):
+    """What settling reads of a document's decisions (``decide.Decisions``)."""
+
+    document: Document
+    removals: list[Removal]
+    near_misses: list[NearMiss]
+    deleted: list[tuple[int, int]] | None
+
+
+Round = TypeVar("Round")  # what the caller's decide gives beside the decisions
+
+
 def settle(
-    decide: Callable[[list[Document]], list],
+    decide: Callable[[list[Document]], tuple[Sequence[Decided], Round]],
     segmenter: Callable[[str, str], Document],
-    first: list,
-) -> tuple[list[Settled], object]:
+    first: Sequence[Decided],
+) -> tuple[list[Settled], Round | None]:
     """Decide again on the outputs until each one segments into its kept units.
 
     ``first`` holds the first round's decisions (``Decisions``); ``decide`` decides a
@@ -123,7 +136,8 @@ def settle(
     the first round already settled (the caller then uses its own)."""
     settled = [Settled(d.document, d.document) for d in first]
     by_name = {state.original.name: state for state in settled}
-    decisions, last, rounds = first, None, 1
+    decisions, rounds = first, 1
+    last: Round | None = None
     while True:
         redo, outputs = False, []
         names = by_name if rounds > 1 else None
@@ -149,7 +163,7 @@ def settle(
         rounds += 1
 
 
-def first_unstable(decisions: list, segmenter: Callable[[str, str], Document]) -> int | None:
+def first_unstable(decisions: Sequence[Decided], segmenter: Callable[[str, str], Document]) -> int | None:
     """The position of the first document whose output would not segment into its kept
     units (None when every one would).  The spans each document loses are noted on its
     decisions on the way, so that the rewrite does not work them out again."""
@@ -163,13 +177,13 @@ def first_unstable(decisions: list, segmenter: Callable[[str, str], Document]) -
     return None
 
 
-def _spans(decided) -> list[tuple[int, int]]:
+def _spans(decided: Decided) -> list[tuple[int, int]]:
     if not decided.removals:
         return []
     return deleted_spans(decided.document, [r.unit.index for r in decided.removals])
 
 
-def _record(state: Settled, decided, by_name: dict[str, Settled] | None) -> list[tuple[int, int]]:
+def _record(state: Settled, decided: Decided, by_name: dict[str, Settled] | None) -> list[tuple[int, int]]:
     """Note this round's removals and near misses, and the spans it cuts, in the
     original's coordinates (a twin in another document of the batch is mapped by its
     own); returns the spans in the current text."""
@@ -190,7 +204,7 @@ def _record(state: Settled, decided, by_name: dict[str, Settled] | None) -> list
     return spans
 
 
-def _blocks_intact(document: Document, decided) -> bool:
+def _blocks_intact(document: Document, decided: Decided) -> bool:
     """Whether the output surely segments into the kept units without segmenting it: a
     plain-text document (blocks are cut alone) whose removed units make up whole blocks,
     not the first unit (the title), and no frozen span or dedup switch nearby."""
@@ -214,7 +228,7 @@ def _blank_line_in(separator: str) -> bool:
     return len(_BREAK.findall(separator)) >= 2
 
 
-def _same_units(again: Document, before: Document, decided) -> bool:
+def _same_units(again: Document, before: Document, decided: Decided) -> bool:
     """Whether the output's units are exactly the units kept (text, kind, protection)."""
     removed = {r.unit.index for r in decided.removals}
     kept = [u for u in before.units if u.index not in removed]

@@ -91,7 +91,7 @@ def stored_path(path: str | Path, directory: Path) -> str:
         return os.path.abspath(path)
 
 
-def rebuild_hint(directory: Path, manifest: dict | None = None) -> str:
+def rebuild_hint(directory: Path, manifest: dict[str, Any] | None = None) -> str:
     stored = (manifest or {}).get("roots", [])
     roots = " ".join(os.path.relpath(os.path.join(directory, r)) for r in stored) or "PATH..."
     return f"rebuild it with: dedup index build {roots} --index {directory}"
@@ -109,11 +109,11 @@ class FileEntry:
     count: int
     twins: list[int] = field(default_factory=list)  # files it lost units to
 
-    def row(self) -> list:
+    def row(self) -> list[object]:
         return [self.path, self.size, self.mtime_ns, self.digest, self.first, self.count, self.twins]
 
 
-def read_manifest(directory: Path) -> dict:
+def read_manifest(directory: Path) -> dict[str, Any]:
     """The manifest of an index folder, checked."""
     try:
         with open(directory / MANIFEST, encoding="utf-8") as handle:
@@ -213,7 +213,7 @@ class StoredIndex:
         return len(self.arrays["band_keys"])
 
     @property
-    def options(self) -> dict:
+    def options(self) -> dict[str, Any]:
         return dict(self.manifest.get("options", {}))
 
     # -- files -----------------------------------------------------------------------
@@ -288,11 +288,14 @@ class StoredIndex:
     def bucket_counts(self, buckets: np.ndarray) -> np.ndarray:
         starts, ends = self._runs(buckets)
         if self.alive is None:
-            return (ends - starts).astype(np.int64)
+            counts: np.ndarray = (ends - starts).astype(np.int64)
+            return counts
         _, entries, rows = self._rows(starts, ends, np.arange(len(buckets)))
         return np.bincount(rows[self.alive[entries]], minlength=len(buckets)).astype(np.int64)
 
-    def _rows(self, starts: np.ndarray, ends: np.ndarray, owners: np.ndarray) -> tuple:
+    def _rows(
+        self, starts: np.ndarray, ends: np.ndarray, owners: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         sizes = ends - starts
         owner = np.repeat(owners, sizes)
         at = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
@@ -335,7 +338,8 @@ class StoredIndex:
         )
 
     def kinds_of(self, entry_ids: np.ndarray) -> np.ndarray:
-        return self.arrays["kinds"][entry_ids].astype(np.uint8)
+        kinds: np.ndarray = self.arrays["kinds"][entry_ids].astype(np.uint8)
+        return kinds
 
     # -- texts -----------------------------------------------------------------------
 
@@ -377,7 +381,7 @@ class StoredIndex:
             return cached
         data, start, middle, suffix, end = self._stored(entry_id)
         text = data[start:middle]
-        compact_text = data[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text)
+        compact_text = data[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text) or ""
         headline = self.kind(entry_id) == _HEADLINE
         features = Features(text.decode("utf-8"), compact_text, int(self.arrays["words"][entry_id]), headline)
         if self.arrays["suffix_lengths"][entry_id] >= 0:
@@ -430,7 +434,7 @@ class Generation:
     arrays: dict[str, np.ndarray]
     files: list[FileEntry]
     segments: dict[int, int]  # segment -> its size, every segment the blocks name
-    options: dict
+    options: dict[str, Any]
     roots: list[str]  # relative to the index folder
 
 

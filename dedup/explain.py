@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 from .api import Cleaner
 from .decide import excerpt, unit_ref
 from .fingerprint import Features
+from .index import IndexView
 from .layouts import segment_any
 from .match import SHORT_WORDS
 from .model import CleanResult, Document, NearMiss, Options, UnitKind, UnitRef
@@ -39,15 +40,20 @@ def explain_text(
     name: str = "-",
     layout: str = "auto",
     references: Iterable[tuple[str, str]] = (),
+    index: IndexView | None = None,
 ) -> list[UnitExplanation]:
     """Explain the decision on every unit of one text: the decisions are those ``clean``
     makes with the same options (the same code path), after any ``references`` (name,
-    text) were read as earlier files; for a kept unit without a look-alike, its nearest
-    earlier unit in the text is shown for information."""
+    text) were read as earlier files, themselves after a stored ``index`` (``--against
+    DIR``); for a kept unit without a look-alike, its nearest earlier unit in the text is
+    shown for information."""
     options = options or Options()
-    if references:
+    references = list(references)
+    if references or index is not None:
         options = replace(options, across_files=True)
     cleaner = Cleaner(options, explain=True, layout=layout)
+    if index is not None:
+        cleaner.deduplicator.index = index
     for _ in cleaner.clean(list(references)):
         pass
     result = next(cleaner.clean([(name, text)]))

@@ -58,6 +58,21 @@ def references(repository: Repository, paths: list[str]) -> tuple[list[str], lis
     return to_clean, others
 
 
+def cache_folder(top: Path) -> Path:
+    """Where a hook keeps its index of the repository: ``.dedup_cache/`` at the top of the
+    work tree, which tells git to ignore it (as ruff's cache does) and backup tools that it
+    is a cache."""
+    folder = top / ".dedup_cache"
+    if not folder.is_dir():
+        folder.mkdir(exist_ok=True)
+        (folder / ".gitignore").write_text("# Made by dedup: a cache, not to be committed.\n*\n", encoding="utf-8")
+        (folder / "CACHEDIR.TAG").write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This is dedup's cache (https://bford.info/cachedir/)\n",
+            encoding="utf-8",
+        )
+    return folder / "index"
+
+
 def _git(arguments: list[str], cwd: Path | None) -> str | None:
     try:
         done = subprocess.run(

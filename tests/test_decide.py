@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import dedup.api
 import dedup.decide
 import dedup.index
+import dedup.lookup
 import dedup.settle
 from dedup import Options, clean_texts
 from dedup.decide import prepare
@@ -112,8 +113,8 @@ def corpora(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=corpora(), across=st.booleans())
 def test_batches_decide_exactly_like_the_unit_by_unit_rules(texts, across, max_bucket, monkeypatch):
-    monkeypatch.setattr(dedup.index, "MAX_BUCKET", max_bucket)
-    monkeypatch.setattr(dedup.decide, "MAX_BUCKET", max_bucket)
+    for module in (dedup.index, dedup.lookup, dedup.decide):
+        monkeypatch.setattr(module, "MAX_BUCKET", max_bucket)
     settled = engine(texts, across, 10**9, monkeypatch)
     assert engine(texts, across, 1, monkeypatch) == settled  # the rounds of ``settle`` too
     monkeypatch.setattr(dedup.settle, "MAX_ROUNDS", 1)  # the reference has no second round
@@ -141,8 +142,8 @@ def test_small_buckets_fill_up_inside_one_batch(monkeypatch):
     ]
     paragraphs = [stem.format("dbeate" if i == 4 else "debate") + " " + tail for i, tail in enumerate(tails)]
     texts = ["Title\n\n" + "\n\n".join(paragraphs) + "\n"]
-    monkeypatch.setattr(dedup.index, "MAX_BUCKET", 2)
-    monkeypatch.setattr(dedup.decide, "MAX_BUCKET", 2)
+    for module in (dedup.index, dedup.lookup, dedup.decide):
+        monkeypatch.setattr(module, "MAX_BUCKET", 2)
     expected = reference(texts, True, 2)
     assert any(expected)
     assert engine(texts, True, 10**9, monkeypatch) == expected
@@ -161,20 +162,20 @@ def test_an_excerpt_is_the_flattened_start_of_the_text(text, limit):
 def test_repeated_gives_each_value_found_often_enough_once(values, times):
     counts = Counter(values)
     ordered = np.sort(np.array(values, dtype=np.int64))
-    assert dedup.decide._repeated(ordered, times).tolist() == sorted(v for v, c in counts.items() if c >= times)
+    assert dedup.lookup.repeated(ordered, times).tolist() == sorted(v for v, c in counts.items() if c >= times)
 
 
 def test_pairs_of_short_lines_are_dropped_before_screening_but_not_a_headline_repeat(monkeypatch):
     """A short line that is not a headline is removed only for repeating a headline, so
     its pairs with other short lines are never scored; one close to a headline still is."""
     screened = []
-    screen = dedup.decide._BatchDecision._screen
+    screen = dedup.lookup.screen
 
-    def recording(self, owners, codes):
-        screened.extend(self.units[u].text for u in owners.tolist())
-        return screen(self, owners, codes)
+    def recording(batch, units, index, owners, codes, *rest):
+        screened.extend(units[u].text for u in owners.tolist())
+        return screen(batch, units, index, owners, codes, *rest)
 
-    monkeypatch.setattr(dedup.decide._BatchDecision, "_screen", recording)
+    monkeypatch.setattr(dedup.lookup, "screen", recording)
     body = "The council approved the harbour budget on Monday after a long debate about ferries."
     texts = [
         f"Ferry fares rise at harbour\n\n{body}\n\nAdvertisement\n\nShare this article\n",

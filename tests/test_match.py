@@ -249,14 +249,14 @@ def test_long_pairs_are_never_scored_or_aligned_quadratically(monkeypatch):
         assert len(a) + len(b) <= anchored.LONG_PAIR, "an exact ratio of a long pair"
         return real_ratio(a, b, **kwargs)
 
-    real_cpdist = dedup.decide.process.cpdist
+    real_cpdist = dedup.lookup.process.cpdist
 
     def short_pairs_only(mine, theirs, **kwargs):
         assert all(len(a) + len(b) <= anchored.LONG_PAIR for a, b in zip(mine, theirs)), "cpdist of a long pair"
         return real_cpdist(mine, theirs, **kwargs)
 
     monkeypatch.setattr(dedup.match.fuzz, "ratio", short_only)
-    monkeypatch.setattr(dedup.decide.process, "cpdist", short_pairs_only)
+    monkeypatch.setattr(dedup.lookup.process, "cpdist", short_pairs_only)
     assert len(long_paragraph) > anchored.LONG_PAIR
     result = clean_text(f"Title\n\n{long_paragraph}\n\n{other}\n\n{near}\n")
     assert [r.unit.index for r in result.removals] == [3]

@@ -40,7 +40,7 @@ def test_count_words_counts_tokens_with_letters_or_digits():
 @settings(max_examples=3000, deadline=None)
 @given(st.text(alphabet="aZ9 \n\t#>*_`-+.,|=1read morecontinuestoy\u2019", max_size=60))
 def test_a_compact_said_to_be_derivable_is_rebuilt_exactly(text):
-    from dedup.decide import _derivable
+    from dedup.batch import _derivable
     from dedup.normalize import derivable_compact
 
     encoded = text.encode("utf-8")
@@ -52,7 +52,7 @@ def test_a_compact_said_to_be_derivable_is_rebuilt_exactly(text):
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.text(alphabet="aZ9 \n\t\x1c\x00#>*_`-+.,|=1read morecontinuestoy\u2019", max_size=60), max_size=6))
 def test_a_batch_is_normalised_as_its_texts_one_by_one(texts):
-    from dedup.decide import _derivable
+    from dedup.batch import _derivable
     from dedup.normalize import normalize_batch
 
     batch = normalize_batch(texts)

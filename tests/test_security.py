@@ -158,15 +158,15 @@ def test_a_pattern_re2_cannot_take_is_a_usage_error(tmp_path):
 def test_jobs_from_a_config_are_checked_and_capped(tmp_path, config, message, monkeypatch):
     repo = cloned_repo(tmp_path, config)
     seen = []
-    import dedup.api
+    import dedup.run
 
-    real = dedup.api.Cleaner
+    real = dedup.run.Cleaner
 
     def spy(*args, **kwargs):
         seen.append(kwargs["jobs"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dedup.api, "Cleaner", spy)  # the command imports it when a run starts
+    monkeypatch.setattr(dedup.run, "Cleaner", spy)
     result = run("clean", "--check", repo / "a.txt")
     if message:
         assert result.exit_code == 2 and message in result.output

@@ -1,0 +1,332 @@
+"""Look a prepared batch up against the index and against itself, with array operations:
+which units may have an earlier twin, and their candidate pairs.
+
+Most units have no earlier look-alike at all; this pass finds the few that may, so that
+only those are decided one by one (``decide``).  A candidate is a *code*: an entry id of
+the index below ``BATCH``, or ``BATCH`` + a position in the batch (whether that unit is
+kept is settled in order, later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from . import anchored
+from .batch import PreparedBatch
+from .fingerprint import BANDS
+from .index import KINDS, MAX_BUCKET, IndexView
+from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, headline_keys
+from .model import Unit, UnitKind
+from .normalize import compact_without_suffix, normalize
+
+BATCH = 1 << 40  # candidate codes: entry ids of the index below, batch positions above
+PAIR = BATCH << 1  # pair codes: unit * PAIR + candidate code
+HEADLINE = KINDS.index(UnitKind.HEADLINE)
+
+
+@dataclass
+class Lookup:
+    """What the array pass found for a batch (positions are units of the batch)."""
+
+    global_exact: np.ndarray  # the index entry with the unit's exact key, or -1
+    exact_first: np.ndarray  # the first earlier unit of the batch with its exact key, or -1
+    global_buckets: np.ndarray  # (units, BANDS): the index bucket of each band key, or -1
+    global_count: np.ndarray  # (units, BANDS): kept units in that bucket
+    interesting: np.ndarray  # units that may have an earlier twin: decided one by one
+    cand_codes: list[int]  # band candidates that passed screening, grouped by unit
+    cand_bounds: dict[int, tuple[int, int]]  # unit -> its slice of cand_codes
+    screen_scores: dict[int, float]  # pair code -> ratio, for pairs screening compared as they are
+    unsure: set[int]  # units whose buckets may fill up within the batch (``decide`` recounts)
+    unsure_codes: np.ndarray  # (unit * BANDS + band) of their index bucket members, sorted
+    unsure_entries: np.ndarray  # and those members
+    # Every (unit, band) of a valid unit, grouped by band key, units in order:
+    sorted_owner: np.ndarray
+    sorted_band: np.ndarray
+    sorted_keys: np.ndarray
+    sorted_start: np.ndarray  # where its key's group starts
+    sorted_rank: np.ndarray  # earlier units of the batch with its key
+    sorted_at: np.ndarray  # (units * BANDS): the position of each (unit, band) in the above
+    batch_headlines: dict[str, list[int]]  # headline key -> headlines of the batch with it
+
+
+def suffix_of(batch: PreparedBatch, units: list[Unit], u: int) -> str:
+    """A batch unit's compact text without a site suffix ("" when it has none); prepared
+    only for short units, worked out (and kept) for a long one when needed."""
+    known = batch.suffix_compacts[u]
+    if known is None:
+        known = batch.suffix_compacts[u] = compact_without_suffix(normalize(units[u].text))
+    return known
+
+
+def look_up(
+    batch: PreparedBatch,
+    units: list[Unit],
+    unit_doc: np.ndarray,
+    index: IndexView,
+    across: bool,
+    threshold: float,
+    explain: bool,
+) -> Lookup:
+    """Mark the units that may have an earlier twin, with their band candidates."""
+    n = len(units)
+    valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=n)
+    exact, bands = batch.exact, batch.bands
+    global_exact = np.full(n, -1, dtype=np.int64)
+    global_buckets = np.full((n, BANDS), -1, dtype=np.int64)
+    global_count = np.zeros((n, BANDS), dtype=np.int64)
+    if len(index):
+        global_exact = index.find_exact(exact)  # exact ids are entry ids
+        global_buckets = index.find_buckets(bands.ravel()).reshape(n, BANDS)
+        known = global_buckets >= 0
+        global_count[known] = index.bucket_counts(global_buckets[known])
+
+    # Same exact key earlier in the batch: the first unit with it.
+    exact_first = np.full(n, -1, dtype=np.int64)
+    positions = np.flatnonzero(valid)
+    order = batch.exact_order
+    keys = exact[order]
+    repeat = np.r_[False, keys[1:] == keys[:-1]]
+    starts = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
+    exact_first[order[repeat]] = order[starts[repeat]]
+
+    # Band keys: every (unit, band) of a valid unit, grouped by key, units in order.
+    order = batch.band_order  # into the valid units' bands, flattened
+    owner, band = positions[order // BANDS], order % BANDS
+    flat = owner * BANDS + band  # (unit, band) in the (units, BANDS) arrays
+    keys = bands.ravel()[flat]
+    new_key = np.empty(len(keys), dtype=bool)
+    new_key[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
+    start = np.maximum.accumulate(np.where(new_key, np.arange(len(keys)), 0))
+    rank = np.arange(len(keys)) - start  # earlier units of the batch with this key
+    before = global_count.ravel()[flat]
+    full = before >= MAX_BUCKET
+    clean = ~full & (before + rank < MAX_BUCKET)  # not full, whatever the batch keeps
+    unsure_pairs = ~full & ~clean
+    unsure = set(owner[unsure_pairs].tolist())
+    # The kept units in the not-yet-full index buckets of those units, for the recount.
+    is_unsure = np.zeros(n, dtype=bool)
+    is_unsure[owner[unsure_pairs]] = True
+    pick = is_unsure[owner] & ~full & (before > 0)
+    unsure_codes, unsure_entries = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if pick.any():
+        codes, entries = index.members(global_buckets[owner[pick], band[pick]], owner[pick] * BANDS + band[pick])
+        by_code = np.argsort(codes, kind="stable")
+        unsure_codes, unsure_entries = codes[by_code], entries[by_code]
+    sorted_at = np.full(n * BANDS, -1, dtype=np.int64)
+    sorted_at[flat] = np.arange(len(keys))
+
+    # Candidate pairs through clean buckets, for units an exact key does not settle
+    # (those go by the key): kept units of the index ...
+    settled = _settled_by_exact_key(batch, index, global_exact)
+    open_bands = clean & ~settled[owner]
+    pick = open_bands & (before > 0)
+    pair_owner, entry = (
+        index.members(global_buckets[owner[pick], band[pick]], owner[pick])
+        if pick.any()
+        else (np.zeros(0, np.int64),) * 2
+    )
+    # ... and earlier units of the batch (whether they are kept is settled in order).
+    pick = open_bands & (rank > 0)
+    reps = rank[pick]
+    batch_owner = np.repeat(owner[pick], reps)
+    step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    partner = owner[np.repeat(start[pick], reps) + step]
+    codes = np.concatenate([pair_owner * PAIR + entry, batch_owner * PAIR + BATCH + partner])
+    codes.sort()
+    pairs = repeated(codes, MIN_SHARED_BANDS)
+    cand_owner = pairs // PAIR
+    cand_codes = pairs % PAIR
+    if len(cand_owner):  # pairs that could never count, e.g. "Advertisement" lines
+        keep = _may_remove(batch, index, cand_owner, cand_codes)
+        cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
+    screen_scores: dict[int, float] = {}
+    if not explain and len(cand_owner):  # explain reports the pairs that fail too
+        keep = screen(batch, units, index, cand_owner, cand_codes, threshold, screen_scores)
+        cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
+    owners, first, count = np.unique(cand_owner, return_index=True, return_counts=True)
+
+    interesting = valid & ((global_exact >= 0) | (exact_first >= 0))
+    interesting[cand_owner] = True
+    interesting[list(unsure)] = True
+    batch_headlines = _headline_lookups(batch, unit_doc, index, across, valid, interesting)
+    return Lookup(
+        global_exact=global_exact,
+        exact_first=exact_first,
+        global_buckets=global_buckets,
+        global_count=global_count,
+        interesting=interesting,
+        cand_codes=cand_codes.tolist(),
+        cand_bounds=dict(zip(owners.tolist(), zip(first.tolist(), (first + count).tolist()))),
+        screen_scores=screen_scores,
+        unsure=unsure,
+        unsure_codes=unsure_codes,
+        unsure_entries=unsure_entries,
+        sorted_owner=owner,
+        sorted_band=band,
+        sorted_keys=keys,
+        sorted_start=start,
+        sorted_rank=rank,
+        sorted_at=sorted_at,
+        batch_headlines=batch_headlines,
+    )
+
+
+def _settled_by_exact_key(batch: PreparedBatch, index: IndexView, global_exact: np.ndarray) -> np.ndarray:
+    """Units that a kept unit of the index repeats exactly (and may replace: not a
+    short line unless a headline is involved); they go by the exact key."""
+    settled = global_exact >= 0
+    units = np.flatnonzero(settled)
+    if len(units):
+        settled[units] = _may_remove(batch, index, units, global_exact[units]) & ~batch.protected[units]
+    return settled
+
+
+def _may_remove(batch: PreparedBatch, index: IndexView, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``match.may_remove`` for candidate pairs, from the arrays: a short line that is
+    not a headline is removed only for repeating a headline."""
+    possible: np.ndarray = (batch.words[owners] > SHORT_WORDS) | (batch.kinds[owners] == HEADLINE)
+    short = np.flatnonzero(~possible)
+    if len(short):
+        possible[short] = kinds_of(batch, index, codes[short]) == HEADLINE
+    return possible
+
+
+def kinds_of(batch: PreparedBatch, index: IndexView, codes: np.ndarray) -> np.ndarray:
+    """The kinds (indexes into KINDS) of candidates: index entries or batch units."""
+    kinds = np.empty(len(codes), dtype=np.uint8)
+    in_batch = codes >= BATCH
+    kinds[in_batch] = batch.kinds[codes[in_batch] - BATCH]
+    if not in_batch.all():
+        kinds[~in_batch] = index.kinds_of(codes[~in_batch])
+    return kinds
+
+
+def screen(
+    batch: PreparedBatch,
+    units: list[Unit],
+    index: IndexView,
+    owners: np.ndarray,
+    codes: np.ndarray,
+    threshold: float,
+    scores: dict[int, float],
+) -> np.ndarray:
+    """Which candidate pairs may still be repeats: all pairs are scored at once
+    (lengths, then rapidfuzz's ``cpdist``) so that most units with candidates never
+    reach the one-by-one loop.  Pairs with a headline are also scored on their variants
+    (with and without a site suffix), as ``confirm`` does.  The ratios of pairs compared
+    as they are go into ``scores``, so that ``confirm`` need not work them out again."""
+    in_batch = codes >= BATCH
+    partner = codes[in_batch] - BATCH
+    entries = codes[~in_batch]
+    # Lengths of both variants of each side (0: no suffix; -1: not worked out).
+    own = batch.compact_lengths[owners], batch.suffix_lengths[owners]
+    other = [np.zeros(len(codes), dtype=np.int64) for _ in range(2)]
+    other[0][in_batch], other[1][in_batch] = batch.compact_lengths[partner], batch.suffix_lengths[partner]
+    if len(entries):
+        other[0][~in_batch], other[1][~in_batch] = index.lengths_of(entries)
+    headline = (batch.kinds[owners] == HEADLINE) | (kinds_of(batch, index, codes) == HEADLINE)
+    gap = threshold / (200 - threshold)
+
+    def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        fits: np.ndarray = (x > 0) & (y > 0) & (gap * x <= y) & (gap * y <= x)
+        return fits
+
+    fits = fit(own[0], other[0])
+    if headline.any():  # lengths_fit() over the variants; one not worked out may fit
+        variants = fit(own[1], other[0]) | fit(own[0], other[1]) | fit(own[1], other[1])
+        unknown = (own[1] < 0) | (other[1] < 0)
+        fits |= headline & (variants | unknown)
+    chosen = np.flatnonzero(fits)
+    owner_list, code_list = owners[chosen].tolist(), codes[chosen].tolist()
+    mine = [batch.compacts[u] for u in owner_list]
+    decoded = index.compacts(sorted({c for c in code_list if c < BATCH}))
+    theirs = [batch.compacts[c - BATCH] if c >= BATCH else decoded[c] for c in code_list]
+    best = ratios(mine, theirs, threshold)
+    is_variant = headline[chosen]
+    if is_variant.any():  # a headline may also match without its site suffix
+        at = np.flatnonzero(is_variant).tolist()
+        mine_cut = [suffix_of(batch, units, owner_list[i]) for i in at]
+        theirs_cut = [
+            suffix_of(batch, units, code_list[i] - BATCH)
+            if code_list[i] >= BATCH
+            else index.suffix_compact(code_list[i])
+            for i in at
+        ]
+        mine_at, theirs_at = [mine[i] for i in at], [theirs[i] for i in at]
+        for a, b in ((mine_cut, theirs_at), (mine_at, theirs_cut), (mine_cut, theirs_cut)):
+            variant_scores = process.cpdist(
+                [x or "\x00" for x in a], [y or "\x01" for y in b], scorer=fuzz.ratio, score_cutoff=threshold
+            )
+            best[at] = np.maximum(best[at], variant_scores)
+    keep = np.zeros(len(codes), dtype=bool)
+    keep[chosen] = passed = best >= threshold
+    plain = passed & ~headline[chosen]
+    pair = owners[chosen][plain] * PAIR + codes[chosen][plain]
+    scores.update(zip(pair.tolist(), best[plain].tolist()))
+    return keep
+
+
+def _headline_lookups(
+    batch: PreparedBatch,
+    unit_doc: np.ndarray,
+    index: IndexView,
+    across: bool,
+    valid: np.ndarray,
+    interesting: np.ndarray,
+) -> dict[str, list[int]]:
+    """Mark short units whose headline keys hit a kept headline (of the index or earlier
+    in the batch); returns the batch's headlines by headline key."""
+    batch_headlines: dict[str, list[int]] = {}
+    kinds = batch.kinds
+    for u in np.flatnonzero(valid & (kinds == HEADLINE)).tolist():
+        for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u])):
+            batch_headlines.setdefault(key, []).append(u)
+    if not batch_headlines and not (across and index.has_headlines()):
+        return batch_headlines
+    scope = unit_doc if not across else np.zeros(len(valid), dtype=np.int64)
+    for u in np.flatnonzero(valid & (batch.words <= HEADLINE_LOOKUP_WORDS)).tolist():
+        for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u])):
+            if index.headline_entries(key) or any(p < u and scope[p] == scope[u] for p in batch_headlines.get(key, ())):
+                interesting[u] = True
+                break
+    return batch_headlines
+
+
+def repeated(ordered: np.ndarray, times: int) -> np.ndarray:
+    """The values found at least ``times`` times in a sorted array, once each."""
+    if len(ordered) < times:
+        return ordered[:0]
+    step = times - 1
+    run_start = np.empty(len(ordered), dtype=bool)
+    run_start[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=run_start[1:])
+    # The value ``step`` places after a run's start is the same one: that run is long enough.
+    found: np.ndarray = ordered[step:][
+        run_start[: len(ordered) - step] & (ordered[step:] == ordered[: len(ordered) - step])
+    ]
+    return found
+
+
+def ratios(mine: list[str], theirs: list[str], threshold: float) -> np.ndarray:
+    """rapidfuzz ratios of pairs at once, but for long pairs, whose exact ratio costs the
+    product of their lengths: a near-linear lower bound for them (``anchored``)."""
+    long = [i for i, (a, b) in enumerate(zip(mine, theirs)) if len(a) + len(b) > anchored.LONG_PAIR]
+    if not long:
+        scores: np.ndarray = process.cpdist(mine, theirs, scorer=fuzz.ratio, score_cutoff=threshold)
+        return scores
+    best = np.zeros(len(mine), dtype=np.float64)
+    short = np.ones(len(mine), dtype=bool)
+    short[long] = False
+    at = np.flatnonzero(short)
+    if len(at):
+        best[at] = process.cpdist(
+            [mine[i] for i in at], [theirs[i] for i in at], scorer=fuzz.ratio, score_cutoff=threshold
+        )
+    for i in long:
+        score = anchored.ratio(mine[i], theirs[i])
+        best[i] = score if score >= threshold else 0.0
+    return best

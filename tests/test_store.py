@@ -239,3 +239,14 @@ def test_text_segments_are_gathered_and_a_reader_keeps_its_generation(tmp_path, 
     assert "Paragraph number 3" not in cleaned(
         tmp_path, index, "Headline\n\nParagraph number 3 about nothing else at all, new.\n"
     )
+
+
+def test_explain_reads_an_index_as_clean_does(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "old", {"a.txt": f"Title A\n\n{PARA}\n"})
+    assert run("index", "build", "old", "--index", "idx").exit_code == 0
+    (tmp_path / "new.txt").write_text(f"New title\n\n{PARA}\n\n{NEW}\n")
+    result = run("explain", "--against", "idx", "new.txt")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "council voted" in line)
+    assert "removed" in row and os.path.join("old", "a.txt") in row, result.output

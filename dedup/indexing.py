@@ -25,20 +25,9 @@ from .index import Index
 from .layered import Layered
 from .model import Options
 from .read import Found
-from .store import (
-    ARRAYS,
-    FileEntry,
-    Generation,
-    StoredIndex,
-    StoreError,
-    TextWriter,
-    headline_hash,
-    is_index,
-    rebuild_hint,
-    stored_path,
-    write_generation,
-    writing,
-)
+from .store import ARRAYS, FileEntry, StoredIndex, StoreError, headline_hash, is_index, rebuild_hint, stored_path
+from .store_texts import TextWriter
+from .store_write import Generation, write_generation, writing
 
 Parts = dict[str, list[np.ndarray]]  # the pieces of each array of a generation, in order
 _COMPACT_BELOW = 0.5  # texts are written again when less than this share of entries lives

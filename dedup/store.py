@@ -11,32 +11,24 @@ described in docs/index-format.md.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import shutil
-import time
-import zlib
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .fingerprint import Features, band_keys, exact_keys
 from .model import UnitKind, UnitRef
-from .normalize import compact, derivable_compact, normalize
+from .normalize import compact, normalize
+from .store_texts import StoredTexts, TextError, segment_path
 
 FORMAT = "dedup-index/1"
 MANIFEST = "index.json"
 LOCK = "lock"
-BLOCK_BYTES = 16384  # texts are compressed a block of about this many bytes at a time
-_BLOCK_CACHE = 256  # decompressed blocks kept (4 MB)
-_FEATURE_CACHE = 4096
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 _PROBE = "Probe headline: 12 words that fix the keys of this index, 2026\u2019s format."
@@ -58,6 +50,9 @@ ARRAYS = (
     "text_offsets",  # (entries, 4): text, compact, suffix-less compact, end, in the block
     "blocks",  # (blocks, 3): segment, offset, length of each compressed block
 )
+
+
+Answer = TypeVar("Answer")
 
 
 class StoreError(Exception):
@@ -140,10 +135,6 @@ def generation_folder(directory: Path, generation: int) -> Path:
     return directory / f"g{generation:06d}"
 
 
-def segment_path(directory: Path, segment: int) -> Path:
-    return directory / f"texts-{segment:06d}.z"
-
-
 class StoredIndex:
     """An index on disk, opened read-only and memory-mapped.  It answers what the decider
     asks of an index (``Index``'s lookups); ``retire`` hides entries, for an update."""
@@ -165,8 +156,6 @@ class StoredIndex:
         if len(a["refs"]) != self.entries or len(a["exact_keys"]) > self.entries:
             raise StoreError(f"{directory}: damaged index (inconsistent arrays); {rebuild_hint(directory, manifest)}")
         self.alive: np.ndarray | None = None  # None: every entry
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
-        self._features: OrderedDict[int, Features] = OrderedDict()
         self._names: dict[int, str] = {}
         self._files: list[FileEntry] | None = None
         self._root = os.path.abspath(directory)
@@ -177,7 +166,6 @@ class StoredIndex:
         self.generation = int(manifest["generation"])
         folder = generation_folder(directory, self.generation)
         self.arrays: dict[str, np.ndarray] = {}
-        self._texts: dict[int, BinaryIO] = {}
         try:
             for name in ARRAYS:
                 path = folder / f"{name}.npy"
@@ -197,8 +185,7 @@ class StoredIndex:
                         f"{rebuild_hint(directory, manifest)}"
                     )
                 self.segments[int(segment)] = path
-            # Opened now: a writer that drops a segment later leaves this reader its copy.
-            self._texts = {segment: open(path, "rb") for segment, path in self.segments.items()}  # noqa: SIM115
+            self.texts = StoredTexts(self.arrays, self.segments)
         except StoreError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -215,6 +202,36 @@ class StoredIndex:
     @property
     def options(self) -> dict[str, Any]:
         return dict(self.manifest.get("options", {}))
+
+    # -- texts (``store_texts``) -------------------------------------------------------
+
+    def record(self, entry_id: int) -> bytes:
+        return self._text_call(self.texts.record, entry_id)
+
+    def text(self, entry_id: int) -> str:
+        return self._text_call(self.texts.text, entry_id)
+
+    def features(self, entry_id: int) -> Features:
+        return self._text_call(self.texts.features, entry_id)
+
+    def compacts(self, entry_ids: list[int]) -> dict[int, str]:
+        return {e: self.features(e).compact for e in entry_ids}
+
+    def suffix_compact(self, entry_id: int) -> str:
+        return self._text_call(self.texts.suffix_compact, entry_id)
+
+    def suffix_length(self, entry_id: int) -> int:
+        return self._text_call(self.texts.suffix_length, entry_id)
+
+    def close(self) -> None:
+        self.texts.close()
+
+    def _text_call(self, read: Callable[[int], Answer], entry_id: int) -> Answer:
+        """A read of the texts, with a damaged block said as the index's error."""
+        try:
+            return read(entry_id)
+        except TextError as exc:
+            raise StoreError(f"{self.directory}: {exc}; {rebuild_hint(self.directory, self.manifest)}") from None
 
     # -- files -----------------------------------------------------------------------
 
@@ -341,75 +358,6 @@ class StoredIndex:
         kinds: np.ndarray = self.arrays["kinds"][entry_ids].astype(np.uint8)
         return kinds
 
-    # -- texts -----------------------------------------------------------------------
-
-    def _stored(self, entry_id: int) -> tuple[bytes, int, int, int, int]:
-        block = int(self.arrays["text_blocks"][entry_id])
-        data = self._blocks.get(block)
-        if data is None:
-            segment, offset, size = self.arrays["blocks"][block].tolist()
-            handle = self._texts[segment]
-            handle.seek(offset)
-            try:
-                data = zlib.decompress(handle.read(size))
-            except zlib.error as exc:
-                raise StoreError(
-                    f"{self.directory}: damaged text block ({exc}); {rebuild_hint(self.directory, self.manifest)}"
-                ) from None
-            self._blocks[block] = data
-            if len(self._blocks) > _BLOCK_CACHE:
-                self._blocks.popitem(last=False)
-        else:
-            self._blocks.move_to_end(block)
-        start, middle, suffix, end = self.arrays["text_offsets"][entry_id].tolist()
-        return data, start, middle, suffix, end
-
-    def record(self, entry_id: int) -> bytes:
-        """An entry's text, compact and suffix-less compact, UTF-8, back to back (with
-        ``text_offsets`` made relative to it), as an update carries it over."""
-        data, start, _, _, end = self._stored(entry_id)
-        return data[start:end]
-
-    def text(self, entry_id: int) -> str:
-        data, start, middle, _, _ = self._stored(entry_id)
-        return data[start:middle].decode("utf-8")
-
-    def features(self, entry_id: int) -> Features:
-        cached = self._features.get(entry_id)
-        if cached is not None:
-            self._features.move_to_end(entry_id)
-            return cached
-        data, start, middle, suffix, end = self._stored(entry_id)
-        text = data[start:middle]
-        compact_text = data[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text) or ""
-        headline = self.kind(entry_id) == _HEADLINE
-        features = Features(text.decode("utf-8"), compact_text, int(self.arrays["words"][entry_id]), headline)
-        if self.arrays["suffix_lengths"][entry_id] >= 0:
-            features.suffix_compact = data[suffix:end].decode("utf-8")
-        self._features[entry_id] = features
-        if len(self._features) > _FEATURE_CACHE:
-            self._features.popitem(last=False)
-        return features
-
-    def compacts(self, entry_ids: list[int]) -> dict[int, str]:
-        return {e: self.features(e).compact for e in entry_ids}
-
-    def suffix_compact(self, entry_id: int) -> str:
-        if self.arrays["suffix_lengths"][entry_id] < 0:
-            stripped = self.features(entry_id).without_suffix
-            return stripped.compact if stripped is not None else ""
-        data, _, _, suffix, end = self._stored(entry_id)
-        return data[suffix:end].decode("utf-8")
-
-    def suffix_length(self, entry_id: int) -> int:
-        length = int(self.arrays["suffix_lengths"][entry_id])
-        return length if length >= 0 else len(self.suffix_compact(entry_id))
-
-    def close(self) -> None:
-        for handle in self._texts.values():
-            handle.close()
-        self._texts.clear()
-
 
 def _find_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """The position of each key in a sorted array (its first), or -1."""
@@ -422,156 +370,3 @@ def _find_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     hit[inside] = sorted_keys[at[inside]] == keys[inside]
     found[hit] = at[hit]
     return found
-
-
-# -- writing -----------------------------------------------------------------------------
-
-
-@dataclass
-class Generation:
-    """Everything a new generation holds (arrays in entry order, as ``ARRAYS`` says)."""
-
-    arrays: dict[str, np.ndarray]
-    files: list[FileEntry]
-    segments: dict[int, int]  # segment -> its size, every segment the blocks name
-    options: dict[str, Any]
-    roots: list[str]  # relative to the index folder
-
-
-class TextWriter:
-    """Appends entries' records to a new text segment, a compressed block at a time."""
-
-    def __init__(self, directory: Path, segment: int, first_block: int) -> None:
-        self.path = segment_path(directory, segment)
-        self.segment = segment
-        self.handle = open(self.path, "wb")  # noqa: SIM115 (closed by finish)
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.blocks: list[tuple[int, int, int]] = []
-        self.offset = 0
-        self.next_block = first_block
-
-    def add(self, record: bytes) -> tuple[int, int]:
-        """Queue a record; returns its block and its start in that block."""
-        if self.pending_size >= BLOCK_BYTES:
-            self._flush()
-        start = self.pending_size
-        self.pending.append(record)
-        self.pending_size += len(record)
-        return self.next_block + len(self.blocks), start
-
-    def _flush(self) -> None:
-        if not self.pending:
-            return
-        data = zlib.compress(b"".join(self.pending), 6)
-        self.handle.write(data)
-        self.blocks.append((self.segment, self.offset, len(data)))
-        self.offset += len(data)
-        self.pending, self.pending_size = [], 0
-
-    def finish(self) -> int:
-        """Write the last block, sync and close; the segment's size."""
-        self._flush()
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        return self.offset
-
-
-def write_generation(directory: Path, generation: int, new: Generation) -> None:
-    """Write a generation's arrays and files table, then point the manifest at it
-    (atomically); the previous generation's folder and unused segments go after."""
-    folder = generation_folder(directory, generation)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
-    sizes = {}
-    for name in ARRAYS:
-        path = folder / f"{name}.npy"
-        with open(path, "wb") as handle:
-            np.save(handle, np.ascontiguousarray(new.arrays[name]), allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        sizes[name] = os.path.getsize(path)
-    with open(folder / "files.json", "w", encoding="utf-8") as handle:
-        handle.write(json.dumps([f.row() for f in new.files], ensure_ascii=False, separators=(",", ":")))
-        handle.flush()
-        os.fsync(handle.fileno())
-    manifest = {
-        "format": FORMAT,
-        "generation": generation,
-        "entries": len(new.arrays["refs"]),
-        "file_count": len(new.files),
-        "keys": keys_probe(),
-        "options": new.options,
-        "roots": new.roots,
-        "arrays": sizes,
-        "segments": {str(k): v for k, v in sorted(new.segments.items())},
-        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    from . import __version__
-
-    manifest["dedup"] = __version__
-    temporary = directory / f".{MANIFEST}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=1, ensure_ascii=False)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, directory / MANIFEST)
-    _sync_folder(directory)
-    _remove_unused(directory, generation, set(new.segments))
-
-
-def _sync_folder(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
-def _remove_unused(directory: Path, generation: int, segments: set[int]) -> None:
-    """Earlier generations and segments no generation uses (a crash between the manifest
-    and here leaves them; the next write removes them)."""
-    for entry in os.scandir(directory):
-        name = entry.name
-        with contextlib.suppress(OSError, ValueError):
-            if name.startswith("g") and entry.is_dir() and int(name[1:]) != generation:
-                shutil.rmtree(entry.path)
-            elif _unused_file(name, segments):
-                os.unlink(entry.path)
-
-
-def _unused_file(name: str, segments: set[int]) -> bool:
-    """A text segment no generation uses, or a manifest a crashed writer left."""
-    if name.startswith("texts-") and name.endswith(".z"):
-        return int(name[6:-2]) not in segments
-    return name.startswith(f".{MANIFEST}.") and name.endswith(".tmp")
-
-
-@contextlib.contextmanager
-def writing(directory: Path, wait: float = 600.0) -> Iterator[None]:
-    """Hold the index's lock: one writer at a time (readers need none: the manifest
-    is replaced atomically).  Waits up to ``wait`` seconds for another writer."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle = open(directory / LOCK, "a+")  # noqa: SIM115 (closed below)
-    except OSError as exc:
-        raise StoreError(f"{directory}: cannot write the index here ({exc.strerror or exc})") from None
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError(f"{directory}: another dedup is still writing this index") from None
-                time.sleep(0.05)
-        if not os.access(directory, os.W_OK):
-            raise StoreError(f"{directory}: the index is not writable")
-        yield
-    finally:
-        handle.close()

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from dedup import store
+from dedup import store_write
 from dedup.cli import main
 from dedup.indexing import refresh
 from dedup.model import Options
 from dedup.read import discover
-from dedup.store import StoredIndex, StoreError, writing
+from dedup.store import StoredIndex, StoreError
+from dedup.store_write import writing
 
 PARA = "The council voted on Tuesday to approve the new harbour budget for the coming year."
 OTHER = "Fishermen on the north quay said the plan had been talked about for a decade or more."
@@ -128,7 +129,7 @@ def test_a_crash_before_the_manifest_is_replaced_leaves_the_previous_index(tmp_p
         raise OSError("disk full")
 
     with monkeypatch.context() as patched:
-        patched.setattr(store.os, "replace", crash)
+        patched.setattr(store_write.os, "replace", crash)
         with pytest.raises(OSError):
             update(old, index)
     stored = StoredIndex(index)
@@ -186,7 +187,9 @@ def test_an_index_that_cannot_be_written_is_a_one_line_error(tmp_path, monkeypat
     args = ["index", "build", str(tmp_path / "a.txt"), "--index"]
     result = CliRunner().invoke(main, [*args, str(tmp_path / "file" / "idx")])
     assert result.exit_code == 2 and result.output.startswith("error: ") and "Traceback" not in result.output
-    monkeypatch.setattr(store.os, "access", lambda path, mode: False)  # as for a read-only folder (we may be root)
+    monkeypatch.setattr(
+        store_write.os, "access", lambda path, mode: False
+    )  # as for a read-only folder (we may be root)
     result = CliRunner().invoke(main, [*args, str(tmp_path / "idx")])
     assert result.exit_code == 2 and "not writable" in result.output and len(result.output.splitlines()) == 1
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .batch import PreparedBatch, documents_of, prepare
-from .fingerprint import BANDS, Features, exact_keys
-from .index import MAX_BUCKET, Index, IndexView, KeptUnits
+from .fingerprint import Features, exact_keys
+from .index import Index, IndexView, KeptUnits
 from .kept import kept_units
 from .layouts import segment_any
-from .lookup import BATCH, HEADLINE, PAIR, look_up, repeated, suffix_of
-from .match import MIN_SHARED_BANDS, Verdict, compare, confirm, headline_keys, lengths_fit, may_remove, noise_between
+from .lookup import BATCH, HEADLINE, PAIR, look_up, suffix_of
+from .match import Verdict, compare, confirm, headline_keys, lengths_fit, may_remove, noise_between
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitRef
 from .normalize import normalize
 from .patterns import compile_ignore
@@ -201,11 +201,9 @@ class _BatchDecision:
         self.unit_doc = np.repeat(np.arange(len(documents), dtype=np.int64), batch.unit_counts)
         self._features: dict[int, Features] = {}
         # Settled in order: which units are kept and indexed (a unit with an exact twin
-        # is kept but not indexed: its twin is), the first kept unit of each exact key,
-        # and how far each band bucket's earlier units were scanned (``_recount``).
+        # is kept but not indexed: its twin is), and the first kept unit of each exact key.
         self.indexed = bytearray(self.valid.tobytes())
         self.batch_exact: dict[int, int] = {}
-        self.bucket_scans: dict[int, tuple[int, list[int]]] = {}
 
     def run(self) -> list[Decisions]:
         decisions = [Decisions(d) for d in self.documents]
@@ -222,10 +220,6 @@ class _BatchDecision:
         self.kinds: list[int] = self.batch.kinds.tolist()
         self.words: list[int] = self.batch.words.tolist()
         self.unit_docs: list[int] = self.unit_doc.tolist()
-        if self.look.unsure:  # _recount reads them one at a time
-            self.sorted_owner: list[int] = self.look.sorted_owner.tolist()
-            self.sorted_start: list[int] = self.look.sorted_start.tolist()
-            self.sorted_rank: list[int] = self.look.sorted_rank.tolist()
         ignore = self.owner._ignore
         keep_longest = options.keep is Keep.LONGEST
         threshold, explain = options.threshold, self.owner.explain
@@ -330,15 +324,10 @@ class _BatchDecision:
         plus kept headlines it may repeat, in order (index first, then the batch).
         With a ``threshold``, only those whose lengths allow it (``_screen`` scored the
         band candidates of most units already, so only the others are checked here)."""
-        look = self.look
-        screened: set[int] = set()
-        if u in look.unsure:
-            others = self._recount(u)
-        else:
-            lo, hi = look.cand_bounds.get(u, (0, 0))
-            indexed = self.indexed
-            screened = {c for c in look.cand_codes[lo:hi] if c < _BATCH or indexed[c - _BATCH]}
-            others = set()
+        look, indexed = self.look, self.indexed
+        lo, hi = look.cand_bounds.get(u, (0, 0))
+        screened = {c for c in look.cand_codes[lo:hi] if c < _BATCH or indexed[c - _BATCH]}
+        others: set[int] = set()
         batch = self.batch
         for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u])):
             if self.across:
@@ -354,44 +343,6 @@ class _BatchDecision:
         """The ratios ``_screen`` worked out for unit ``u`` and these candidates."""
         known, base = self.look.screen_scores, u * _PAIR
         return {c: known[base + c] for c in codes if base + c in known}
-
-    def _recount(self, u: int) -> set[int]:
-        """Band candidates of a unit whose buckets may have filled up within the batch:
-        a bucket counts unless its index members and the batch's kept units before
-        ``u`` fill it.  Each bucket's earlier units are scanned once for the whole batch
-        (units come in order), and only until it is full, so that thousands of units in
-        one bucket cost linear time."""
-        look = self.look
-        base = u * BANDS
-        before = look.global_count[u].tolist()
-        at = look.sorted_at[base : base + BANDS].tolist()
-        open_band = np.zeros(BANDS, dtype=bool)
-        partners: list[int] = []
-        for band in range(BANDS):
-            room = MAX_BUCKET - before[band]
-            if room <= 0 or at[band] < 0:
-                continue
-            start, rank = self.sorted_start[at[band]], self.sorted_rank[at[band]]
-            position, kept = self.bucket_scans.get(start, (0, []))  # units scanned, kept ones
-            while position < rank and len(kept) < room:
-                p = self.sorted_owner[start + position]
-                if self.indexed[p]:
-                    kept.append(p)
-                position += 1
-            self.bucket_scans[start] = (position, kept)
-            if len(kept) < room:
-                open_band[band] = True
-                partners.extend(kept)
-        lo, hi = np.searchsorted(look.unsure_codes, (base, base + BANDS)).tolist()
-        member_band = look.unsure_codes[lo:hi] - base
-        codes = np.concatenate(
-            [
-                look.unsure_entries[lo:hi][open_band[member_band]],
-                _BATCH + np.array(partners, dtype=np.int64),
-            ]
-        )
-        codes.sort()
-        return set(repeated(codes, MIN_SHARED_BANDS).tolist())
 
     def _length_fits(self, u: int, codes: Iterable[int], threshold: float) -> list[int]:
         """Candidates whose lengths allow the threshold (``match.lengths_fit``), checked

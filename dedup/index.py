@@ -22,7 +22,15 @@ from .keytable import KeyTable, _planned
 from .model import UnitKind, UnitRef
 from .normalize import derivable_compact, derivable_compacts
 
-MAX_BUCKET = 16  # kept units per LSH band bucket; a full band is common, so it says little
+# A band bucket has MAX_SLOTS slots, taken in input order by the units whose exact key is
+# new (kept or not); it is open to a unit while a slot is free.  Its members, the kept
+# units a later unit is compared with, are those in its first MAX_BUCKET slots.  A full
+# band is common (boilerplate, very frequent n-grams), so it says little; counting every
+# new unit rather than kept ones makes the decisions depend on each other only through
+# confirmed pairs, and the wider opening lets a family of up to MAX_SLOTS variants still
+# reach its original.
+MAX_BUCKET = 16
+MAX_SLOTS = 64
 KINDS = list(UnitKind)
 _HEADLINE = KINDS.index(UnitKind.HEADLINE)
 FEATURE_CACHE = 32768  # kept units whose features (and facts) stay decoded: ~5 KB each, 160 MB at most
@@ -82,14 +90,17 @@ class KeptUnits:
     compact_lengths: np.ndarray
     suffix_lengths: np.ndarray  # -1: not worked out (a long unit)
     exact: np.ndarray
-    # Band keys of the kept units sorted by key (rows ascending within a key), with the
-    # row and band of each and its bucket in the index (-1: a new bucket).
+    # Band keys of the units that take a bucket slot (the first unit of each exact key,
+    # kept or not) sorted by key (units in order within a key), with the row of each
+    # among the kept units (-1: not kept, so it only takes the slot), its band and its
+    # bucket in the index (-1: a new bucket).
     band_keys: np.ndarray
     band_rows: np.ndarray
     band_numbers: np.ndarray
     band_buckets: np.ndarray
     headline_keys: list[tuple[int, list[str]]]  # (row, keys) of the headlines
     chars: int  # characters of text in the batch, kept or not
+    seen_keys: np.ndarray  # the exact keys the batch saw first (kept or not)
     # For a new bucket that goes on from a bucket of a stored base index (``Layered``):
     # that bucket, and how many units it holds (-1 and 0 elsewhere).
     band_base: np.ndarray | None = None
@@ -103,6 +114,7 @@ class IndexView(Protocol):
     def __len__(self) -> int: ...
     def expect(self, chars: int) -> None: ...
     def add(self, kept: KeptUnits) -> None: ...
+    def find_seen(self, keys: np.ndarray) -> np.ndarray: ...
     def find_exact(self, keys: np.ndarray) -> np.ndarray: ...
     def find_buckets(self, keys: np.ndarray) -> np.ndarray: ...
     def bucket_counts(self, buckets: np.ndarray) -> np.ndarray: ...
@@ -126,11 +138,14 @@ class Index:
 
     def __init__(self) -> None:
         self.exact = KeyTable()  # exact key -> entry id (entries add one key each)
+        self.seen = KeyTable()  # every exact key seen, kept or not (their units took bucket slots)
         self.bands = KeyTable(1 << 21)  # band key -> bucket id
         # Per bucket: its newest (entry, band) pair; -1: none; -2 - b: it goes on in bucket
         # b of a stored base index (``Layered``), and so does a chain that reaches it.
         self.bucket_head = Column(np.int32)
-        self.bucket_count = Column(np.uint8)  # per bucket: entries in it, up to MAX_BUCKET
+        # Per bucket: the slots taken, up to MAX_BUCKET: one per unit with a key not seen
+        # before, kept or not (so whether a bucket is open depends on the input alone).
+        self.bucket_count = Column(np.uint8)
         self.chain = Column(np.int32)  # per (entry, band): the previous entry's pair in its bucket
         self.headlines: dict[str, list[int]] = {}
         self.refs = Column(np.int64, 6)
@@ -166,15 +181,18 @@ class Index:
         return int(keys * self.expected_chars / self.chars)
 
     def add(self, kept: KeptUnits) -> None:
-        """Index a batch's kept units (given in order); they get the next entry ids."""
+        """Index a batch's kept units (given in order; they get the next entry ids), and
+        the bucket slots and exact keys of the units it saw first."""
         rows = len(kept.words)
-        if not rows:
-            return
         first = len(self)
         self.chars += kept.chars
+        if len(kept.seen_keys):
+            self.seen.add(kept.seen_keys, self._projected(self.seen.size + len(kept.seen_keys)))
+        self._add_bands(kept, first)
+        if not rows:
+            return
         # Its ids are the new entry ids, first, first + 1, ...
         self.exact.add(kept.exact, self._projected(self.exact.size + rows))
-        self._add_bands(kept, first)
         for row, keys in kept.headline_keys:
             for key in keys:
                 self.headlines.setdefault(key, []).append(first + row)
@@ -190,9 +208,13 @@ class Index:
         self.names.extend(kept.documents)
 
     def _add_bands(self, kept: KeptUnits, first: int) -> None:
+        """Take the slots of the batch's first-seen units, in order; a kept unit whose slot
+        was free joins the bucket's chain (a full bucket stops growing)."""
+        rows = len(kept.words)
+        self.chain.extend(np.full(rows * BANDS, -1, dtype=np.int32), self._projected(self.chain.size + rows * BANDS))
         keys = kept.band_keys
-        pairs = (first + kept.band_rows) * BANDS + kept.band_numbers
-        self.chain.extend(np.full(len(keys), -1, dtype=np.int32), self._projected(self.chain.size + len(keys)))
+        if not len(keys):
+            return
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
         rank = np.arange(len(keys)) - starts[group]
@@ -211,15 +233,20 @@ class Index:
             self.bucket_count.extend(counts, buckets_expected)
         head, count = self.bucket_head.data, self.bucket_count.data
         before = count[buckets].astype(np.int64)
-        taken = before[group] + rank < MAX_BUCKET  # a full bucket stops growing
-        previous = np.where(rank > 0, np.r_[-1, pairs[:-1]], head[buckets][group])
-        chain = self.chain.data
-        chain[pairs[taken]] = previous[taken]
-        last = np.maximum.reduceat(np.where(taken, np.arange(len(keys)), -1), starts)
-        grew = last >= 0
-        head[buckets[grew]] = pairs[last[grew]]
+        slot = before[group] + rank
+        taken = slot < MAX_SLOTS  # a slot was free
         added = np.add.reduceat(taken.astype(np.int64), starts)
-        count[buckets] = np.minimum(before + added, MAX_BUCKET).astype(np.uint8)
+        count[buckets] = np.minimum(before + added, MAX_SLOTS).astype(np.uint8)
+        joins = np.flatnonzero((slot < MAX_BUCKET) & (kept.band_rows >= 0))  # kept units in member slots
+        if not len(joins):
+            return
+        member_bucket = buckets[group[joins]]
+        pairs = (first + kept.band_rows[joins]) * BANDS + kept.band_numbers[joins]
+        new_run = np.r_[True, member_bucket[1:] != member_bucket[:-1]]
+        previous = np.where(new_run, head[member_bucket], np.r_[-1, pairs[:-1]])
+        self.chain.data[pairs] = previous
+        last = np.r_[np.flatnonzero(new_run)[1:] - 1, len(joins) - 1]
+        head[member_bucket[last]] = pairs[last]
 
     def members(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(owner, entry id) for every entry in the given buckets (all valid)."""
@@ -253,16 +280,20 @@ class Index:
 
     # -- what the decider reads (``Layered`` reads the same over a stored base) ---------
 
+    def find_seen(self, keys: np.ndarray) -> np.ndarray:
+        """Whether each exact key was seen before (kept or not)."""
+        return self.seen.find(keys) >= 0 if self.seen.size else np.zeros(len(keys), dtype=bool)
+
     def find_exact(self, keys: np.ndarray) -> np.ndarray:
         """The entry with each exact key, or -1."""
         return self.exact.find(keys) if len(self) else np.full(len(keys), -1, dtype=np.int64)
 
     def find_buckets(self, keys: np.ndarray) -> np.ndarray:
         """The bucket of each band key, or -1."""
-        return self.bands.find(keys) if len(self) else np.full(len(keys), -1, dtype=np.int64)
+        return self.bands.find(keys) if self.bands.size else np.full(len(keys), -1, dtype=np.int64)
 
     def bucket_counts(self, buckets: np.ndarray) -> np.ndarray:
-        """How many entries each bucket holds (up to ``MAX_BUCKET``)."""
+        """How many slots of each bucket are taken (up to ``MAX_SLOTS``)."""
         counts: np.ndarray = self.bucket_count.data[buckets].astype(np.int64)
         return counts
 

@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 
 from .api import Cleaner
-from .fingerprint import BANDS
 from .index import Index
 from .layered import Layered
 from .model import Options
@@ -30,6 +29,9 @@ from .store_texts import TextWriter
 from .store_write import Generation, write_generation, writing
 
 Parts = dict[str, list[np.ndarray]]  # the pieces of each array of a generation, in order
+# Gathered from the base and the top, then turned into the stored arrays (``_bucket_table``):
+# the (band key, member) rows and the (band key, slots taken) rows of the buckets.
+_MERGED = ("band_keys", "band_entries", "table_keys", "table_counts")
 _COMPACT_BELOW = 0.5  # texts are written again when less than this share of entries lives
 _MAX_SEGMENTS = 32  # or when updates have left this many text segments
 
@@ -213,7 +215,7 @@ def _generation(
         twin_rows = {names.get(os.path.abspath(t), -1) for t in twins} - {-1}
         files[names[os.path.abspath(name)]].twins = sorted(twin_rows)
 
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in ARRAYS}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in (*ARRAYS, *_MERGED)}
     segment = max([int(s) for s in (base.manifest["segments"] if base else {})], default=0) + 1
     blocks = [np.asarray(base.arrays["blocks"])] if base else [np.zeros((0, 3), dtype=np.int64)]
     writer = TextWriter(directory, segment, sum(len(b) for b in blocks))
@@ -228,10 +230,15 @@ def _generation(
         for name in ("refs", "kinds", "words", "lengths", "suffix_lengths"):
             parts[name].append(np.asarray(a[name])[alive])
         parts["files"].append(file_map[np.asarray(a["files"])[alive]])
-        for keys, entries in (("exact_keys", "exact_entries"), ("band_keys", "band_entries")):
-            live = alive[np.asarray(a[entries])]
-            parts[keys].append(np.asarray(a[keys])[live])
-            parts[entries].append(remap[np.asarray(a[entries])[live]])
+        live = alive[np.asarray(a["exact_entries"])]
+        parts["exact_keys"].append(np.asarray(a["exact_keys"])[live])
+        parts["exact_entries"].append(remap[np.asarray(a["exact_entries"])[live]])
+        parts["seen_keys"].append(np.asarray(a["seen_keys"]))
+        parts["table_keys"].append(np.asarray(a["bucket_keys"]))
+        parts["table_counts"].append(np.asarray(a["bucket_counts"]))
+        live = alive[np.asarray(a["member_entries"])]
+        parts["band_keys"].append(np.asarray(a["bucket_keys"])[np.asarray(a["member_buckets"])[live]])
+        parts["band_entries"].append(remap[np.asarray(a["member_entries"])[live]])
         live = alive[np.asarray(a["headline_entries"])]
         parts["headline_hashes"].append(np.asarray(a["headline_hashes"])[live])
         parts["headline_entries"].append(remap[np.asarray(a["headline_entries"])[live]])
@@ -243,7 +250,7 @@ def _generation(
             writer.next_block = 0
             _write_records(writer, [base.record(e) for e in np.flatnonzero(alive).tolist()], parts)
     _add_top(top, first_top, names, writer, parts)
-    merged = first_top if base is not None else 0  # rows before it are sorted already (the base's)
+    merged = base is not None  # the base's rows come first, sorted already
     size = writer.finish()
     segments = dict(base.manifest["segments"]) if base and blocks[0].size else {}
     segments = {int(k): v for k, v in segments.items()}
@@ -252,9 +259,10 @@ def _generation(
         segments[segment] = size
     else:
         os.unlink(writer.path)
-    arrays = {name: _joined(parts[name]) for name in ARRAYS if name != "blocks"}
+    arrays = {name: _joined(parts[name]) for name in (*ARRAYS, *_MERGED) if name != "blocks"}
     arrays["blocks"] = np.concatenate(blocks)
-    arrays.update(_sorted_keys(arrays, _base_rows(parts) if merged else {}))
+    arrays.update(_sorted_keys(arrays, _base_rows(parts, ("exact_keys", "headline_hashes")) if merged else {}))
+    arrays.update(_bucket_table(arrays, _base_rows(parts, _MERGED + ("seen_keys",)) if merged else {}))
     for row, count in enumerate(np.bincount(arrays["files"], minlength=len(files)).tolist()):
         files[row].count = count
     starts = np.searchsorted(arrays["files"], np.arange(len(files))).tolist() if len(arrays["files"]) else []
@@ -277,7 +285,11 @@ def _write_records(writer: TextWriter, records: list[bytes], parts: Parts, offse
 
 
 def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, parts: Parts) -> None:
-    """The run's kept units, as rows after ``first``."""
+    """The run's kept units, as rows after ``first``, and the keys and slots of the units
+    it saw first."""
+    for shard in range(top.seen.SHARDS):
+        parts["seen_keys"].append(top.seen.keys[shard][top.seen.keys[shard] != 0])
+    _add_top_buckets(top, first, parts)
     n = len(top)
     if not n:
         return
@@ -297,30 +309,69 @@ def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, 
         used = top.exact.keys[shard] != 0
         parts["exact_keys"].append(top.exact.keys[shard][used])
         parts["exact_entries"].append(top.exact.ids[shard][used].astype(np.int64) + first)
-    bucket_keys = np.zeros(top.bands.size, dtype=np.uint64)
-    for shard in range(top.bands.SHARDS):
-        used = top.bands.keys[shard] != 0
-        bucket_keys[top.bands.ids[shard][used]] = top.bands.keys[shard][used]
-    buckets = np.arange(top.bands.size, dtype=np.int64)
-    owner, entry, _, _ = top.walk(buckets, buckets)  # the top's own members; the base's are kept above
-    parts["band_keys"].append(bucket_keys[owner])
-    parts["band_entries"].append(entry + first)
     hashes, entries = [], []
     for key, kept in top.headlines.items():
         hashes += [headline_hash(key)] * len(kept)
         entries += kept
     parts["headline_hashes"].append(np.asarray(hashes, dtype=np.uint64))
     parts["headline_entries"].append(np.asarray(entries, dtype=np.int64) + first)
-    assert BANDS > 0
+
+
+def _add_top_buckets(top: Index, first: int, parts: Parts) -> None:
+    """The top's buckets (their slots taken include the base's, for a bucket that goes on
+    from one of the base's) and its own members (the base's are gathered from the base)."""
+    bucket_keys = np.zeros(top.bands.size, dtype=np.uint64)
+    for shard in range(top.bands.SHARDS):
+        used = top.bands.keys[shard] != 0
+        bucket_keys[top.bands.ids[shard][used]] = top.bands.keys[shard][used]
+    parts["table_keys"].append(bucket_keys)
+    parts["table_counts"].append(top.bucket_count.values.copy())
+    buckets = np.arange(top.bands.size, dtype=np.int64)
+    owner, entry, _, _ = top.walk(buckets, buckets)
+    parts["band_keys"].append(bucket_keys[owner])
+    parts["band_entries"].append(entry + first)
+
+
+def _bucket_table(arrays: dict[str, np.ndarray], base: dict[str, int]) -> dict[str, np.ndarray]:
+    """The buckets, sorted by band key (a key the base and the top both hold takes the
+    top's count, which went on from the base's), and their members by bucket, newest
+    first; the seen keys, sorted.  The base's rows (the first ``base[name]`` of each) are
+    sorted already: only the top's are sorted, and merged in."""
+    keys, counts = arrays["table_keys"].astype(np.uint64), arrays["table_counts"]
+    old = base.get("table_keys", 0)
+    top_order = old + np.argsort(keys[old:], kind="stable")
+    top_keys = keys[top_order]
+    at = np.searchsorted(keys[:old], top_keys)
+    again = at < old
+    again[again] = keys[:old][at[again]] == top_keys[again]  # a base bucket the top went on with
+    base_counts = counts[:old].copy()
+    base_counts[at[again]] = counts[top_order[again]]
+    fresh = ~again
+    bucket_keys = np.insert(keys[:old], at[fresh], top_keys[fresh])
+    bucket_counts = np.insert(base_counts, at[fresh], counts[top_order[fresh]])
+    member_buckets = np.searchsorted(bucket_keys, arrays["band_keys"].astype(np.uint64))
+    entries = arrays["band_entries"]
+    order = _merged_order(member_buckets, entries, base.get("band_keys", 0), newest_first=True)
+    seen = arrays["seen_keys"].astype(np.uint64)
+    old = base.get("seen_keys", 0)
+    new_seen = np.unique(seen[old:])  # never in the base's: they were new to it
+    entry_type = np.int32 if len(arrays["refs"]) < 2**31 else np.int64
+    return {
+        "seen_keys": np.insert(seen[:old], np.searchsorted(seen[:old], new_seen), new_seen),
+        "bucket_keys": bucket_keys,
+        "bucket_counts": bucket_counts.astype(np.uint8),
+        "member_buckets": member_buckets[order].astype(np.int32 if len(bucket_keys) < 2**31 else np.int64),
+        "member_entries": entries[order].astype(entry_type),
+    }
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def _base_rows(parts: dict[str, list[np.ndarray]]) -> dict[str, int]:
-    """How many rows of each key array came from the base (sorted already)."""
-    return {name: len(parts[name][0]) for name in ("exact_keys", "band_keys", "headline_hashes")}
+def _base_rows(parts: dict[str, list[np.ndarray]], names: tuple[str, ...]) -> dict[str, int]:
+    """How many rows of each of these arrays came from the base (sorted already)."""
+    return {name: len(parts[name][0]) for name in names}
 
 
 def _merged_order(keys: np.ndarray, entries: np.ndarray, base: int, newest_first: bool) -> np.ndarray:
@@ -345,7 +396,6 @@ def _sorted_keys(arrays: dict[str, np.ndarray], base_rows: dict[str, int]) -> di
     out = {}
     for keys, entries, newest_first in (
         ("exact_keys", "exact_entries", False),
-        ("band_keys", "band_entries", True),
         ("headline_hashes", "headline_entries", False),
     ):
         key_values = arrays[keys].astype(np.uint64)
@@ -353,7 +403,7 @@ def _sorted_keys(arrays: dict[str, np.ndarray], base_rows: dict[str, int]) -> di
         out[keys] = key_values[order]
         out[entries] = arrays[entries][order]
     entry_type = np.int32 if len(arrays["refs"]) < 2**31 else np.int64
-    for name in ("exact_entries", "band_entries", "headline_entries"):
+    for name in ("exact_entries", "headline_entries"):
         out[name] = out[name].astype(entry_type)
     out["refs"] = _narrow(arrays["refs"].reshape(-1, 5))
     out["kinds"] = arrays["kinds"].astype(np.uint8)

@@ -50,18 +50,20 @@ def kept_units(
             for row, u in zip(headlines, kept[headlines].tolist())
         ],
         chars=sum(len(d.text) for d in documents),
+        seen_keys=batch.exact[look.first_seen],
     )
 
 
 def _kept_bands(look: Lookup, units: int, kept: np.ndarray) -> dict[str, Any]:
-    """The band keys of the kept units in key order (as sorted for the lookup), with
-    each one's row among the kept units, its band and its bucket in the index (-1: new)."""
+    """The band keys of the units that take bucket slots (first seen, kept or not) in key
+    order (as sorted for the lookup), with each one's row among the kept units (-1: not
+    kept), its band and its bucket in the index (-1: new)."""
     row = np.full(units, -1, dtype=np.int64)
     row[kept] = np.arange(len(kept))
-    taken = row[look.sorted_owner] >= 0
-    owner, band = look.sorted_owner[taken], look.sorted_band[taken]
+    takes = look.first_seen[look.sorted_owner]
+    owner, band = look.sorted_owner[takes], look.sorted_band[takes]
     return {
-        "band_keys": look.sorted_keys[taken],
+        "band_keys": look.sorted_keys[takes],
         "band_rows": row[owner],
         "band_numbers": band,
         "band_buckets": look.global_buckets[owner, band],

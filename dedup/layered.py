@@ -45,6 +45,12 @@ class Layered:
 
     # -- lookups -----------------------------------------------------------------------
 
+    def find_seen(self, keys: np.ndarray) -> np.ndarray:
+        seen = self.base.find_seen(keys)
+        if self.top.seen.size:
+            seen |= self.top.find_seen(keys)
+        return seen
+
     def find_exact(self, keys: np.ndarray) -> np.ndarray:
         found = self.base.find_exact(keys)
         missing = np.flatnonzero(found < 0)
@@ -55,7 +61,7 @@ class Layered:
 
     def find_buckets(self, keys: np.ndarray) -> np.ndarray:
         found = np.full(len(keys), -1, dtype=np.int64)
-        if len(self.top):
+        if self.top.bands.size:
             on_top = self.top.find_buckets(keys)
             hit = on_top >= 0
             found[hit] = on_top[hit] + self.first_bucket

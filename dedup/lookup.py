@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from . import anchored
 from .batch import PreparedBatch
 from .fingerprint import BANDS
-from .index import KINDS, MAX_BUCKET, IndexView
+from .index import KINDS, MAX_BUCKET, MAX_SLOTS, IndexView
 from .match import HEADLINE_LOOKUP_WORDS, MIN_SHARED_BANDS, SHORT_WORDS, headline_keys
 from .model import Unit, UnitKind
 from .normalize import compact_without_suffix, normalize
@@ -34,21 +34,15 @@ class Lookup:
     global_exact: np.ndarray  # the index entry with the unit's exact key, or -1
     exact_first: np.ndarray  # the first earlier unit of the batch with its exact key, or -1
     global_buckets: np.ndarray  # (units, BANDS): the index bucket of each band key, or -1
-    global_count: np.ndarray  # (units, BANDS): kept units in that bucket
+    first_seen: np.ndarray  # units whose exact key is new: they take bucket slots
     interesting: np.ndarray  # units that may have an earlier twin: decided one by one
     cand_codes: list[int]  # band candidates that passed screening, grouped by unit
     cand_bounds: dict[int, tuple[int, int]]  # unit -> its slice of cand_codes
     screen_scores: dict[int, float]  # pair code -> ratio, for pairs screening compared as they are
-    unsure: set[int]  # units whose buckets may fill up within the batch (``decide`` recounts)
-    unsure_codes: np.ndarray  # (unit * BANDS + band) of their index bucket members, sorted
-    unsure_entries: np.ndarray  # and those members
     # Every (unit, band) of a valid unit, grouped by band key, units in order:
     sorted_owner: np.ndarray
     sorted_band: np.ndarray
     sorted_keys: np.ndarray
-    sorted_start: np.ndarray  # where its key's group starts
-    sorted_rank: np.ndarray  # earlier units of the batch with its key
-    sorted_at: np.ndarray  # (units * BANDS): the position of each (unit, band) in the above
     batch_headlines: dict[str, list[int]]  # headline key -> headlines of the batch with it
 
 
@@ -77,11 +71,13 @@ def look_up(
     global_exact = np.full(n, -1, dtype=np.int64)
     global_buckets = np.full((n, BANDS), -1, dtype=np.int64)
     global_count = np.zeros((n, BANDS), dtype=np.int64)
+    seen = np.zeros(n, dtype=bool)
     if len(index):
         global_exact = index.find_exact(exact)  # exact ids are entry ids
-        global_buckets = index.find_buckets(bands.ravel()).reshape(n, BANDS)
-        known = global_buckets >= 0
-        global_count[known] = index.bucket_counts(global_buckets[known])
+        seen = index.find_seen(exact)
+    global_buckets = index.find_buckets(bands.ravel()).reshape(n, BANDS)
+    known = global_buckets >= 0
+    global_count[known] = index.bucket_counts(global_buckets[known])
 
     # Same exact key earlier in the batch: the first unit with it.
     exact_first = np.full(n, -1, dtype=np.int64)
@@ -91,6 +87,10 @@ def look_up(
     repeat = np.r_[False, keys[1:] == keys[:-1]]
     starts = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
     exact_first[order[repeat]] = order[starts[repeat]]
+    # A unit whose exact key is seen for the first time takes a slot in each of its
+    # buckets, kept or not: whether a bucket is open for a unit is a matter of the input
+    # alone (the slots taken before it), never of earlier decisions.
+    first_seen = valid & ~seen & (exact_first < 0)
 
     # Band keys: every (unit, band) of a valid unit, grouped by key, units in order.
     order = batch.band_order  # into the valid units' bands, flattened
@@ -101,40 +101,32 @@ def look_up(
     new_key[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
     start = np.maximum.accumulate(np.where(new_key, np.arange(len(keys)), 0))
-    rank = np.arange(len(keys)) - start  # earlier units of the batch with this key
+    takes = first_seen[owner]
+    before_row = np.cumsum(takes) - takes  # slot-takers before each row, over all rows
+    rank = before_row - before_row[start]  # slot-takers of the batch before it, with its key
     before = global_count.ravel()[flat]
-    full = before >= MAX_BUCKET
-    clean = ~full & (before + rank < MAX_BUCKET)  # not full, whatever the batch keeps
-    unsure_pairs = ~full & ~clean
-    unsure = set(owner[unsure_pairs].tolist())
-    # The kept units in the not-yet-full index buckets of those units, for the recount.
-    is_unsure = np.zeros(n, dtype=bool)
-    is_unsure[owner[unsure_pairs]] = True
-    pick = is_unsure[owner] & ~full & (before > 0)
-    unsure_codes, unsure_entries = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if pick.any():
-        codes, entries = index.members(global_buckets[owner[pick], band[pick]], owner[pick] * BANDS + band[pick])
-        by_code = np.argsort(codes, kind="stable")
-        unsure_codes, unsure_entries = codes[by_code], entries[by_code]
-    sorted_at = np.full(n * BANDS, -1, dtype=np.int64)
-    sorted_at[flat] = np.arange(len(keys))
+    open_ = before + rank < MAX_SLOTS
 
-    # Candidate pairs through clean buckets, for units an exact key does not settle
-    # (those go by the key): kept units of the index ...
+    # Candidate pairs through open buckets, for units an exact key does not settle
+    # (those go by the key): kept units of the index in those buckets ...
     settled = _settled_by_exact_key(batch, index, global_exact)
-    open_bands = clean & ~settled[owner]
+    open_bands = open_ & ~settled[owner]
     pick = open_bands & (before > 0)
     pair_owner, entry = (
         index.members(global_buckets[owner[pick], band[pick]], owner[pick])
         if pick.any()
         else (np.zeros(0, np.int64),) * 2
     )
-    # ... and earlier units of the batch (whether they are kept is settled in order).
-    pick = open_bands & (rank > 0)
-    reps = rank[pick]
+    # ... and the earlier slot-takers of the batch in them (whether they are kept is
+    # settled in order).
+    reps = np.clip(MAX_BUCKET - before, 0, rank)  # the earlier takers of member slots
+    pick = open_bands & (reps > 0)
+    reps = reps[pick]
+    takers = np.flatnonzero(takes)  # rows, in order
+    first_taker = np.searchsorted(takers, start[pick])  # the first slot-taker of each row's key
     batch_owner = np.repeat(owner[pick], reps)
     step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    partner = owner[np.repeat(start[pick], reps) + step]
+    partner = owner[takers[np.repeat(first_taker, reps) + step]]
     codes = np.concatenate([pair_owner * PAIR + entry, batch_owner * PAIR + BATCH + partner])
     codes.sort()
     pairs = repeated(codes, MIN_SHARED_BANDS)
@@ -151,26 +143,19 @@ def look_up(
 
     interesting = valid & ((global_exact >= 0) | (exact_first >= 0))
     interesting[cand_owner] = True
-    interesting[list(unsure)] = True
     batch_headlines = _headline_lookups(batch, unit_doc, index, across, valid, interesting)
     return Lookup(
         global_exact=global_exact,
         exact_first=exact_first,
         global_buckets=global_buckets,
-        global_count=global_count,
+        first_seen=first_seen,
         interesting=interesting,
         cand_codes=cand_codes.tolist(),
         cand_bounds=dict(zip(owners.tolist(), zip(first.tolist(), (first + count).tolist()))),
         screen_scores=screen_scores,
-        unsure=unsure,
-        unsure_codes=unsure_codes,
-        unsure_entries=unsure_entries,
         sorted_owner=owner,
         sorted_band=band,
         sorted_keys=keys,
-        sorted_start=start,
-        sorted_rank=rank,
-        sorted_at=sorted_at,
         batch_headlines=batch_headlines,
     )
 

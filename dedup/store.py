@@ -26,7 +26,7 @@ from .model import UnitKind, UnitRef
 from .normalize import compact, normalize
 from .store_texts import StoredTexts, TextError, segment_path
 
-FORMAT = "dedup-index/1"
+FORMAT = "dedup-index/2"
 MANIFEST = "index.json"
 LOCK = "lock"
 KINDS = list(UnitKind)
@@ -36,8 +36,11 @@ _PROBE = "Probe headline: 12 words that fix the keys of this index, 2026\u2019s 
 ARRAYS = (
     "exact_keys",  # uint64, sorted: the exact key of every entry
     "exact_entries",  # the entry of each
-    "band_keys",  # uint64, sorted: one row per (bucket, member); members newest first
-    "band_entries",
+    "seen_keys",  # uint64, sorted: every exact key seen first in the corpus, kept or not
+    "bucket_keys",  # uint64, sorted: the band keys of the buckets (a bucket's id: its row)
+    "bucket_counts",  # the slots taken in each, up to MAX_SLOTS (kept units or not)
+    "member_buckets",  # sorted: one row per (bucket, kept member); members newest first
+    "member_entries",
     "headline_hashes",  # uint64, sorted: blake2b-8 of each headline key of each headline
     "headline_entries",
     "refs",  # (entries, 5): unit index, first line, last line, start, end
@@ -196,8 +199,8 @@ class StoredIndex:
 
     @property
     def bucket_space(self) -> int:
-        """Bucket ids are positions in ``band_keys``: 0 .. this - 1."""
-        return len(self.arrays["band_keys"])
+        """Bucket ids are positions in ``bucket_keys``: 0 .. this - 1."""
+        return len(self.arrays["bucket_keys"])
 
     @property
     def options(self) -> dict[str, Any]:
@@ -289,40 +292,28 @@ class StoredIndex:
             found[hit] = np.where(self.alive[found[hit]], found[hit], -1)
         return found
 
-    def find_buckets(self, keys: np.ndarray) -> np.ndarray:
-        found = _find_sorted(self.arrays["band_keys"], keys)
-        if self.alive is not None and (found >= 0).any():
-            hit = np.flatnonzero(found >= 0)
-            empty = self.bucket_counts(found[hit]) == 0
-            found[hit[empty]] = -1
-        return found
+    def find_seen(self, keys: np.ndarray) -> np.ndarray:
+        """Whether each exact key was seen (retired files' keys stay seen)."""
+        return _find_sorted(self.arrays["seen_keys"], keys) >= 0
 
-    def _runs(self, buckets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Where each bucket's rows start and end in ``band_keys``."""
-        keys = self.arrays["band_keys"]
-        return buckets, np.searchsorted(keys, keys[buckets], side="right")
+    def find_buckets(self, keys: np.ndarray) -> np.ndarray:
+        return _find_sorted(self.arrays["bucket_keys"], keys)
 
     def bucket_counts(self, buckets: np.ndarray) -> np.ndarray:
-        starts, ends = self._runs(buckets)
-        if self.alive is None:
-            counts: np.ndarray = (ends - starts).astype(np.int64)
-            return counts
-        _, entries, rows = self._rows(starts, ends, np.arange(len(buckets)))
-        return np.bincount(rows[self.alive[entries]], minlength=len(buckets)).astype(np.int64)
-
-    def _rows(
-        self, starts: np.ndarray, ends: np.ndarray, owners: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        sizes = ends - starts
-        owner = np.repeat(owners, sizes)
-        at = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
-        return owner, self.arrays["band_entries"][at].astype(np.int64), np.repeat(np.arange(len(starts)), sizes)
+        """Slots taken (retired files' slots stay taken: an update never reopens a bucket)."""
+        counts: np.ndarray = self.arrays["bucket_counts"][buckets].astype(np.int64)
+        return counts
 
     def members(self, buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(owner, entry) for every live entry of the given buckets."""
+        """(owner, entry) for every live kept unit of the given buckets."""
         if not len(buckets):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        owner, entries, _ = self._rows(*self._runs(buckets), owners)
+        rows = self.arrays["member_buckets"]
+        starts = np.searchsorted(rows, buckets, side="left")
+        sizes = np.searchsorted(rows, buckets, side="right") - starts
+        owner = np.repeat(owners, sizes)
+        at = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+        entries = self.arrays["member_entries"][at].astype(np.int64)
         if self.alive is not None:
             live = self.alive[entries]
             owner, entries = owner[live], entries[live]

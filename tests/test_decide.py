@@ -33,13 +33,20 @@ WORDS = (
 ).split()
 
 
-def reference(texts: list[str], across: bool, max_bucket: int) -> list[list[tuple[int, int, int]]]:
-    """(unit index, twin document, twin unit index) of each removal, per document."""
+def reference(texts: list[str], across: bool, max_bucket: int, max_slots: int) -> list[list[tuple[int, int, int]]]:
+    """(unit index, twin document, twin unit index) of each removal, per document.
+
+    The rules, one unit at a time: a bucket holds ``max_slots`` slots, taken in order by
+    the units whose exact key is seen for the first time (kept or not); a unit sees, in
+    its buckets that still had a free slot before it, the kept units that took one of
+    the first ``max_bucket`` slots."""
     documents = [segment_any(t, f"{i}.txt") for i, t in enumerate(texts)]
     batch = prepare(documents, within_documents=not across)
     units = [(d, u) for d, doc in enumerate(documents) for u in doc.units]
     kept: list[int] = []
     exact: dict[int, int] = {}
+    seen: set[int] = set()
+    slots: Counter[int] = Counter()
     buckets: dict[int, list[int]] = {}
     headlines: dict[str, list[int]] = {}
     removals: list[list[tuple[int, int, int]]] = [[] for _ in documents]
@@ -49,7 +56,7 @@ def reference(texts: list[str], across: bool, max_bucket: int) -> list[list[tupl
     ]
     for i, (d, unit) in enumerate(units):
         if not across and (i == 0 or units[i - 1][0] != d):
-            exact, buckets, headlines = {}, {}, {}
+            exact, seen, slots, buckets, headlines = {}, set(), Counter(), {}, {}
         feat, key = features[i], int(batch.exact[i])
         keys = [int(k) for k in batch.bands[i]]
         twin = None
@@ -58,26 +65,29 @@ def reference(texts: list[str], across: bool, max_bucket: int) -> list[list[tupl
             if first is not None and removable(feat, features[first]):
                 twin = first
             else:
-                hits = list(
-                    chain.from_iterable(buckets.get(k, []) for k in keys if len(buckets.get(k, [])) < max_bucket)
-                )
+                hits = list(chain.from_iterable(buckets.get(k, []) for k in keys if slots[k] < max_slots))
                 found = {c for c, n in Counter(hits).items() if n >= MIN_SHARED_BANDS}
                 for hk in headline_keys(feat.compact, batch.suffix_compacts[i] or "", feat.words):
                     found.update(headlines.get(hk, ()))
                 best, _ = confirm(feat, [(c, features[c]) for c in sorted(found)], 90.0)
                 twin = best[0] if best else None
+        indexed = False
         if twin is not None:
             removals[d].append((unit.index, units[twin][0], units[twin][1].index))
         elif feat.compact and key not in exact:
             kept.append(i)
             exact[key] = i
-            for k in keys:
-                bucket = buckets.setdefault(k, [])
-                if len(bucket) < max_bucket:
-                    bucket.append(i)
+            indexed = True
             if feat.headline:
                 for hk in headline_keys(feat.compact, batch.suffix_compacts[i] or "", feat.words):
                     headlines.setdefault(hk, []).append(i)
+        if feat.compact and key not in seen:
+            seen.add(key)
+            for k in keys:
+                if slots[k] < max_slots:
+                    if indexed and slots[k] < max_bucket:
+                        buckets.setdefault(k, []).append(i)
+                    slots[k] += 1
     return removals
 
 
@@ -113,20 +123,21 @@ def corpora(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=corpora(), across=st.booleans())
 def test_batches_decide_exactly_like_the_unit_by_unit_rules(texts, across, max_bucket, monkeypatch):
-    for module in (dedup.index, dedup.lookup, dedup.decide):
+    for module in (dedup.index, dedup.lookup):
         monkeypatch.setattr(module, "MAX_BUCKET", max_bucket)
+        monkeypatch.setattr(module, "MAX_SLOTS", 4 * max_bucket)
     settled = engine(texts, across, 10**9, monkeypatch)
     assert engine(texts, across, 1, monkeypatch) == settled  # the rounds of ``settle`` too
     monkeypatch.setattr(dedup.settle, "MAX_ROUNDS", 1)  # the reference has no second round
-    expected = reference(texts, across, max_bucket)
+    expected = reference(texts, across, max_bucket, 4 * max_bucket)
     assert engine(texts, across, 10**9, monkeypatch) == expected  # one batch
     assert engine(texts, across, 1, monkeypatch) == expected  # one document per batch
 
 
 def test_small_buckets_fill_up_inside_one_batch(monkeypatch):
     """Templated paragraphs crowd the same buckets: with buckets of 2 the later units
-    must skip the buckets that filled up earlier in the same batch, exactly as if they
-    had been decided one at a time (this case tells the two apart)."""
+    must skip the buckets that filled up earlier in the same batch, removed units'
+    slots included, exactly as if they had been decided one at a time."""
     stem = "The harbour council approved the summer ferry plan on Monday after a long {} about tickets"
     tails = [
         "Monday shares and 3 more.",
@@ -142,9 +153,10 @@ def test_small_buckets_fill_up_inside_one_batch(monkeypatch):
     ]
     paragraphs = [stem.format("dbeate" if i == 4 else "debate") + " " + tail for i, tail in enumerate(tails)]
     texts = ["Title\n\n" + "\n\n".join(paragraphs) + "\n"]
-    for module in (dedup.index, dedup.lookup, dedup.decide):
+    for module in (dedup.index, dedup.lookup):
         monkeypatch.setattr(module, "MAX_BUCKET", 2)
-    expected = reference(texts, True, 2)
+        monkeypatch.setattr(module, "MAX_SLOTS", 3)
+    expected = reference(texts, True, 2, 3)
     assert any(expected)
     assert engine(texts, True, 10**9, monkeypatch) == expected
 

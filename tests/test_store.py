@@ -155,7 +155,7 @@ def damage(index: Path, how: str) -> None:
     elif how == "garbage":
         (index / "index.json").write_text("{not json")
     elif how == "truncated":
-        path = index / f"g{manifest['generation']:06d}" / "band_keys.npy"
+        path = index / f"g{manifest['generation']:06d}" / "bucket_keys.npy"
         path.write_bytes(path.read_bytes()[:-8])
     elif how == "texts":
         segment = next(index.glob("texts-*.z"))
@@ -253,3 +253,14 @@ def test_explain_reads_an_index_as_clean_does(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if "council voted" in line)
     assert "removed" in row and os.path.join("old", "a.txt") in row, result.output
+
+
+def test_an_update_that_drops_every_file_keeps_one_bucket_per_key(tmp_path):
+    old, index = tmp_path / "old", tmp_path / "idx"
+    corpus(old, {"a.txt": f"Title A\n\n{PARA}\n"})
+    update(old, index, rebuild=True)
+    (old / "a.txt").write_text(f"Title A\n\n{PARA} Now changed.\n")  # its one file goes and comes back
+    update(old, index)
+    keys = np.asarray(StoredIndex(index).arrays["bucket_keys"])
+    assert len(keys) and (keys[1:] > keys[:-1]).all()  # sorted, each key once
+    assert f"{PARA} Now changed." not in cleaned(tmp_path, index, f"Headline\n\n{PARA} Now changed.\n")

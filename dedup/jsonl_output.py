@@ -9,10 +9,11 @@ import stat
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .api import Cleaner
 from .atomic import Identity, Replacement, WriteError, atomic_writer, output_target
+from .compressed import CompressionError, compression_of, read_errors, reader, writer
 from .jsonl import Line, byte_lines, read_lines, rewritten
 from .model import CleanResult
 from .outputs import DiffOutput, Findings, Messages, cannot_replace
@@ -49,42 +50,65 @@ class JsonlOutput:
         if item.error or item.path is None:
             self.messages.error(item.error or f"{item.name}: cannot be read")
             return
+        kind = compression_of(item.path)
         try:
-            handle = open(item.path, "rb")  # noqa: SIM115 - closed by the with below, after the error check
+            raw = open(item.path, "rb")  # noqa: SIM115 - closed by the with below, after the error check
         except OSError as exc:
             self.messages.error(f"{item.name}: cannot read ({exc.strerror or exc})")
             return
-        with handle:
-            info = os.fstat(handle.fileno())
-            if self.dry:
-                self.stats.changed += self.stream(handle, item.name, None)
-                return
-            try:
-                if s.output_dir:
-                    target, expected = output_target(s.output_dir, item.relative), None
-                else:
-                    target, expected = Path(os.path.realpath(item.path)), Identity.of(info)
-                    problem = cannot_replace(expected if stat.S_ISREG(info.st_mode) else None, target)
-                    if problem:
-                        self.stream(handle, item.name, None)  # its records still count as originals
-                        self.messages.error(f"{item.name}: {problem}")
-                        return
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_writer(target, expected) as out:
-                    changed = self.stream(handle, item.name, out)
-                    if not changed and not s.output_dir:
-                        out.cancel()  # the same bytes: the file itself stays (inode, owner, times)
-            except WriteError as exc:
-                self.messages.error(f"{item.name}: {exc}")
-                return
-            except OSError as exc:
-                self.messages.error(f"{item.name}: cannot write {target} ({exc.strerror or exc})")
-                return
+        try:
+            with raw:
+                changed, target = self._file(item, raw, kind)
+        except CompressionError as exc:
+            self.messages.error(f"{item.name}: {exc}")
+            return
+        except read_errors() as exc:
+            self.messages.error(f"{item.name}: not a valid {kind} file ({exc}); left as it is")
+            return
+        if changed is None:
+            return
         self.stats.changed += changed
         if changed and not s.quiet:
             self.messages.say(f"cleaned {item.name}" + (f" -> {target}" if s.output_dir else ""))
 
-    def stream(self, handle: IO[bytes], name: str, out: Replacement | IO[bytes] | None) -> bool:
+    def _file(self, item: Found, raw: IO[bytes], kind: str | None) -> tuple[bool | None, Path | None]:
+        """Stream one open file through the cleaner into its replacement (or nowhere, for
+        --check and --diff); (whether it changed, where it went), or (None, None) when it
+        was not written."""
+        s = self.settings
+        assert item.path is not None
+        info = os.fstat(raw.fileno())
+        handle = reader(raw, kind)
+        if self.dry:
+            self.stats.changed += self.stream(handle, item.name, None)
+            return None, None
+        try:
+            if s.output_dir:
+                target, expected = output_target(s.output_dir, item.relative), None
+            else:
+                target, expected = Path(os.path.realpath(item.path)), Identity.of(info)
+                problem = cannot_replace(expected if stat.S_ISREG(info.st_mode) else None, target)
+                if problem:
+                    self.stream(handle, item.name, None)  # its records still count as originals
+                    self.messages.error(f"{item.name}: {problem}")
+                    return None, None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_writer(target, expected) as out:
+                with writer(out, kind) as sink:
+                    changed = self.stream(handle, item.name, sink)
+                if not changed and not s.output_dir:
+                    out.cancel()  # the same records: the file itself stays (inode, owner, times, bytes)
+        except WriteError as exc:
+            self.messages.error(f"{item.name}: {exc}")
+            return None, None
+        except OSError as exc:
+            if isinstance(exc, read_errors()):
+                raise
+            self.messages.error(f"{item.name}: cannot write {target} ({exc.strerror or exc})")
+            return None, None
+        return changed, target
+
+    def stream(self, handle: IO[bytes], name: str, out: Replacement | IO[bytes] | Any | None) -> bool:
         """Stream a JSONL collection through the cleaner, writing lines as results come;
         returns whether any record changed."""
         s = self.settings

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from .api import Cleaner
 from .cli_index import IndexProblem
+from .compressed import JSONL_GLOBS, compression_of, is_jsonl_name
 from .jsonl_output import JsonlOutput
 from .model import CleanResult
 from .outputs import DiffOutput, FileOutput, Findings, Messages
@@ -30,7 +31,7 @@ else:
     TaskID = int  # rich.progress is imported only when a bar is shown
 
 PROGRESS_MIN_FILES = 20
-JSONL_INCLUDE = ("*.jsonl", "*.ndjson")
+JSONL_INCLUDE = JSONL_GLOBS
 
 
 class Run:
@@ -240,9 +241,11 @@ class Run:
                 )
 
     def _is_jsonl(self, item: Found) -> bool:
+        if item.path is not None and compression_of(item.path) is not None:
+            return True  # a compressed collection is JSONL, whatever --input-format says
         if self.settings.input_format != "auto":
             return self.settings.input_format == "jsonl"
-        return item.path is not None and item.path.suffix.lower() in (".jsonl", ".ndjson")
+        return item.path is not None and is_jsonl_name(item.path)
 
     def _handle(self, source: Source, result: CleanResult) -> None:
         self.findings.add(source.encoding, source.bom, result)

@@ -123,7 +123,10 @@ def writing(directory: Path, wait: float = 600.0) -> Iterator[None]:
                     raise StoreError(f"{directory}: another dedup is still writing this index") from None
                 time.sleep(0.05)
         if not os.access(directory, os.W_OK):
-            raise StoreError(f"{directory}: the index is not writable")
+            raise StoreError(
+                f"{directory}: the index is not writable; build one where you may write with: "
+                "dedup index build PATH... --index DIR"
+            )
         yield
     finally:
         handle.close()

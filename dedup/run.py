@@ -19,6 +19,7 @@ from .compressed import JSONL_GLOBS, compression_of, is_jsonl_name
 from .jsonl_output import JsonlOutput
 from .model import CleanResult
 from .outputs import DiffOutput, FileOutput, Findings, Messages
+from .parquet_output import PARQUET_GLOBS, ParquetOutput, is_parquet_name
 from .read import DEFAULT_INCLUDE, Found, InputError, Source, discover, source_from_bytes
 from .report import RunStats
 from .reports import format_for
@@ -53,6 +54,7 @@ class Run:
         if settings.baseline is not None:
             self.cleaner.deduplicator.baseline = read_baseline(settings.baseline)
         self.jsonl = JsonlOutput(settings, self.cleaner, self.messages, self.stats, self.findings, self.diff)
+        self.parquet = ParquetOutput(settings, self.cleaner, self.messages, self.stats, self.findings, self.diff)
 
     def finish(self) -> None:
         """The report and the baseline, once every file is done."""
@@ -83,7 +85,7 @@ class Run:
 
     def files(self) -> None:
         s = self.settings
-        include = tuple(s.include or DEFAULT_INCLUDE + JSONL_INCLUDE)
+        include = tuple(s.include or DEFAULT_INCLUDE + JSONL_INCLUDE + PARQUET_GLOBS)
         notes: list[str] = []
         stale: list[Path] = []
         paths, against = list(s.paths), list(s.against)
@@ -128,7 +130,7 @@ class Run:
             # Runs of text files are cleaned together (batched); a JSONL file streams alone.
             run: list[Found] = []
             for item in found + [None]:
-                if item is not None and not self._is_jsonl(item):
+                if item is not None and not self._is_jsonl(item) and not self._is_parquet(item):
                     run.append(item)
                     continue
                 for outcome in self.cleaner.clean_files(run, s.encoding):
@@ -139,7 +141,10 @@ class Run:
                     progress.advance(task)
                 run = []
                 if item is not None:
-                    self.jsonl.file(item)
+                    if self._is_parquet(item):
+                        self.parquet.file(item)
+                    else:
+                        self.jsonl.file(item)
                     progress.advance(task)
         self.findings.print_verbose()
 
@@ -168,8 +173,8 @@ class Run:
         for item in found:
             if item.path is not None and os.path.realpath(item.path) in cleaning:
                 continue
-            if item.error is None and self._is_jsonl(item):
-                self.messages.note(f"{item.name}: a JSONL file cannot be a reference yet; skipped")
+            if item.error is None and (self._is_jsonl(item) or self._is_parquet(item)):
+                self.messages.note(f"{item.name}: a JSONL or Parquet file cannot be a reference yet; skipped")
                 continue
             references.append(item)
         for outcome in self.cleaner.clean_files(references, s.encoding):
@@ -239,6 +244,9 @@ class Run:
                 self.messages.error(
                     f"{path}: cannot remove this temporary file of an interrupted run ({exc.strerror or exc})"
                 )
+
+    def _is_parquet(self, item: Found) -> bool:
+        return item.path is not None and is_parquet_name(item.path)
 
     def _is_jsonl(self, item: Found) -> bool:
         if item.path is not None and compression_of(item.path) is not None:

@@ -183,7 +183,7 @@ class Run:
 
     def _use_index(self, directory: Path) -> None:
         """Stored kept units as the earliest originals (read-only, memory-mapped)."""
-        from .indexing import options_record
+        from .generation import options_record
         from .layered import Layered
         from .store import StoredIndex, StoreError
 

@@ -226,9 +226,9 @@ def test_update_without_paths_reads_the_paths_it_was_built_from(tmp_path, monkey
 
 
 def test_text_segments_are_gathered_and_a_reader_keeps_its_generation(tmp_path, monkeypatch):
-    from dedup import indexing
+    from dedup import generation
 
-    monkeypatch.setattr(indexing, "_MAX_SEGMENTS", 2)
+    monkeypatch.setattr(generation, "_MAX_SEGMENTS", 2)
     old, index = tmp_path / "old", tmp_path / "idx"
     corpus(old, {"a.txt": f"Title A\n\n{PARA}\n"})
     update(old, index, rebuild=True)

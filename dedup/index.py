@@ -50,6 +50,19 @@ def _as_array(values: array[int]) -> np.ndarray:
     )
 
 
+def stored_features(stored: tuple[bytes, int, int, int, int], words: int, headline: bool, suffix: bool) -> Features:
+    """A kept unit's features from its stored pieces: its block and where its text, compact
+    text (empty: the text's words lower-cased, rebuilt) and suffix-less compact text (when
+    ``suffix``: worked out; else ``Features`` works it out if asked) start, and the end."""
+    block, start, middle, suffix_start, end = stored
+    text = block[start:middle]
+    compact = block[middle:suffix_start].decode("utf-8") if suffix_start > middle else derivable_compact(text)
+    features = Features(text.decode("utf-8"), compact or "", words, headline)
+    if suffix:
+        features.suffix_compact = block[suffix_start:end].decode("utf-8")
+    return features
+
+
 class Column:
     """A growable numpy array (appended to a batch at a time)."""
 
@@ -318,13 +331,12 @@ class Index:
         if cached is not None:
             self._features.move_to_end(entry_id)
             return cached
-        chunk, start, middle, suffix, end = self._stored(entry_id)
-        headline = self.kinds[entry_id] == _HEADLINE
-        text = chunk[start:middle]
-        compact = chunk[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text)
-        features = Features(text.decode("utf-8"), compact or "", self.words[entry_id], headline)
-        if self.suffix_lengths[entry_id] >= 0:  # else Features works it out if asked
-            features.suffix_compact = chunk[suffix:end].decode("utf-8")
+        features = stored_features(
+            self._stored(entry_id),
+            self.words[entry_id],
+            self.kinds[entry_id] == _HEADLINE,
+            self.suffix_lengths[entry_id] >= 0,
+        )
         self._features[entry_id] = features
         if len(self._features) > FEATURE_CACHE:
             self._features.popitem(last=False)

@@ -11,38 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .api import Cleaner
 from .atomic import Identity, Replacement, WriteError, atomic_writer, output_target
 from .compressed import CompressionError, compression_of, read_errors, reader, writer
 from .jsonl import Line, byte_lines, read_lines, rewritten
 from .model import CleanResult
-from .outputs import DiffOutput, Findings, Messages, cannot_replace
+from .outputs import CollectionOutput, cannot_replace
 from .read import Found
-from .report import RunStats
-from .settings import Settings
 
 MAX_LINE_ERRORS = 20  # malformed lines of one JSONL file listed one by one
 
 
-class JsonlOutput:
+class JsonlOutput(CollectionOutput):
     """Cleans JSONL files and streams, sharing the run's cleaner (and so its index)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        cleaner: Cleaner,
-        messages: Messages,
-        stats: RunStats,
-        findings: Findings,
-        diff: DiffOutput,
-    ) -> None:
-        self.settings = settings
-        self.cleaner = cleaner
-        self.messages = messages
-        self.stats = stats
-        self.findings = findings
-        self.diff = diff
-        self.dry = settings.check or settings.show_diff
 
     def file(self, item: Found) -> None:
         """Clean one JSONL file (an error is reported and the run goes on)."""

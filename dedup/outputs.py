@@ -10,6 +10,7 @@ import stat
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -19,6 +20,9 @@ from .read import Source
 from .report import RunStats, check_lines, print_removals, printable, unified_diff
 from .reports import FileRecord, github_annotations, record, to_json, to_markdown, to_sarif
 from .settings import Settings, baseline_text
+
+if TYPE_CHECKING:
+    from .api import Cleaner
 
 
 class Messages:
@@ -164,6 +168,28 @@ def cannot_replace(read_as: Identity | None, target: Path) -> str | None:
     if not stat.S_IMODE(os.stat(target).st_mode) & stat.S_IWUSR:
         return "permission denied (the file is read-only), not written"
     return None
+
+
+class CollectionOutput:
+    """What a collection's writer (JSONL, Parquet) shares with its run: the cleaner (and so
+    its index), the messages, the counts, what reports gather, and the diff output."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cleaner: Cleaner,
+        messages: Messages,
+        stats: RunStats,
+        findings: Findings,
+        diff: DiffOutput,
+    ) -> None:
+        self.settings = settings
+        self.cleaner = cleaner
+        self.messages = messages
+        self.stats = stats
+        self.findings = findings
+        self.diff = diff
+        self.dry = settings.check or settings.show_diff
 
 
 class Findings:

@@ -10,13 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .api import Cleaner
 from .atomic import Identity, WriteError, atomic_writer, output_target
 from .model import CleanResult
-from .outputs import DiffOutput, Findings, Messages, cannot_replace
+from .outputs import CollectionOutput, cannot_replace
 from .read import Found
-from .report import RunStats, unified_diff
-from .settings import Settings
+from .report import unified_diff
 
 PARQUET_GLOBS = ("*.parquet",)
 
@@ -38,25 +36,8 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
-class ParquetOutput:
+class ParquetOutput(CollectionOutput):
     """Cleans Parquet files, sharing the run's cleaner (and so its index)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        cleaner: Cleaner,
-        messages: Messages,
-        stats: RunStats,
-        findings: Findings,
-        diff: DiffOutput,
-    ) -> None:
-        self.settings = settings
-        self.cleaner = cleaner
-        self.messages = messages
-        self.stats = stats
-        self.findings = findings
-        self.diff = diff
-        self.dry = settings.check or settings.show_diff
 
     def file(self, item: Found) -> None:
         """Clean one Parquet file (an error is reported and the run goes on)."""

@@ -14,8 +14,8 @@ from typing import BinaryIO
 import numpy as np
 
 from .fingerprint import Features
+from .index import stored_features
 from .model import UnitKind
-from .normalize import derivable_compact
 
 BLOCK_BYTES = 16384  # texts are compressed a block of about this many bytes at a time
 _BLOCK_CACHE = 256  # decompressed blocks kept (4 MB)
@@ -81,13 +81,12 @@ class StoredTexts:
         if cached is not None:
             self._features.move_to_end(entry_id)
             return cached
-        data, start, middle, suffix, end = self._stored(entry_id)
-        text = data[start:middle]
-        compact_text = data[middle:suffix].decode("utf-8") if suffix > middle else derivable_compact(text) or ""
-        headline = int(self.arrays["kinds"][entry_id]) == _HEADLINE
-        features = Features(text.decode("utf-8"), compact_text, int(self.arrays["words"][entry_id]), headline)
-        if self.arrays["suffix_lengths"][entry_id] >= 0:
-            features.suffix_compact = data[suffix:end].decode("utf-8")
+        features = stored_features(
+            self._stored(entry_id),
+            int(self.arrays["words"][entry_id]),
+            int(self.arrays["kinds"][entry_id]) == _HEADLINE,
+            bool(self.arrays["suffix_lengths"][entry_id] >= 0),
+        )
         self._features[entry_id] = features
         if len(self._features) > _FEATURE_CACHE:
             self._features.popitem(last=False)

@@ -264,3 +264,32 @@ def test_an_update_that_drops_every_file_keeps_one_bucket_per_key(tmp_path):
     keys = np.asarray(StoredIndex(index).arrays["bucket_keys"])
     assert len(keys) and (keys[1:] > keys[:-1]).all()  # sorted, each key once
     assert f"{PARA} Now changed." not in cleaned(tmp_path, index, f"Headline\n\n{PARA} Now changed.\n")
+
+
+def test_buckets_that_fill_across_the_index_and_the_run_fill_as_in_one_run(tmp_path, monkeypatch):
+    """Tiny buckets (3 slots, the first 2 members). Variants that differ only in their
+    last mark share every band: the index took 2 slots (an original and a removed variant),
+    so in the run an exact copy of the removed one takes none (its key was seen), the next
+    variant takes the last slot, and the one after finds the buckets full, as in one run.
+    A file a batch, so that the run's own slots are counted by the index it adds to."""
+    import dedup.api
+    import dedup.index
+    import dedup.lookup
+
+    for module in (dedup.index, dedup.lookup):
+        monkeypatch.setattr(module, "MAX_BUCKET", 2)
+        monkeypatch.setattr(module, "MAX_SLOTS", 3)
+    monkeypatch.setattr(dedup.api, "BATCH_CHARS", 1)  # a file a batch: the run's slots go through the index
+    stem = "The harbour council approved the summer ferry plan on Monday after a long debate about fares"
+    marks = [".", "!", "!", "?", "!!"]  # the third repeats the second exactly
+    texts = {f"{i}.txt": f"Title {i}\n\n{stem}{mark}\n" for i, mark in enumerate(marks)}
+    for name in ("whole", "split"):
+        corpus(tmp_path / name / "a", dict(list(texts.items())[:2]))
+        corpus(tmp_path / name / "b", dict(list(texts.items())[2:]))
+    assert run("clean", "--across-files", tmp_path / "whole" / "a", tmp_path / "whole" / "b").exit_code == 0
+    assert run("index", "build", tmp_path / "split" / "a", "--index", tmp_path / "idx", "--jobs", "1").exit_code == 0
+    assert run("clean", "--against", tmp_path / "idx", tmp_path / "split" / "b").exit_code == 0
+    names = ["2.txt", "3.txt", "4.txt"]
+    whole = [(tmp_path / "whole" / "b" / n).read_text() for n in names]
+    assert [(tmp_path / "split" / "b" / n).read_text() for n in names] == whole
+    assert [stem in text for text in whole] == [False, False, True]  # the last finds its buckets full

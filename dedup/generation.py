@@ -4,6 +4,7 @@ update (or a build) kept, merged into the sorted arrays ``store`` reads."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from hashlib import blake2b
 from pathlib import Path
 from typing import Any, Literal
@@ -102,7 +103,10 @@ def next_generation(
         else:  # mostly dead: the live texts move to the new segment, the old ones go
             blocks = [np.zeros((0, 3), dtype=np.int64)]
             writer.next_block = 0
-            _write_records(writer, [base.record(e) for e in np.flatnonzero(alive).tolist()], parts)
+            live = np.flatnonzero(alive)
+            offsets = np.asarray(a["text_offsets"])[live].astype(np.int64)
+            records = (base.record(e) for e in live.tolist())
+            _write_records(writer, records, len(live), parts, offsets - offsets[:, :1])
     _add_top(top, first_top, names, writer, parts)
     merged = base is not None  # the base's rows come first, sorted already
     size = writer.finish()
@@ -125,15 +129,14 @@ def next_generation(
     return Generation(arrays, files, segments, options_record(options), [stored_path(r, directory) for r in roots])
 
 
-def _write_records(writer: TextWriter, records: list[bytes], parts: Parts, offsets: np.ndarray | None = None) -> None:
-    """Records (text, compact and suffix-less compact, back to back) into the writer,
-    with their pieces' offsets (relative to each record) made relative to its block."""
-    blocks = np.empty(len(records), dtype=np.int64)
-    starts = np.empty(len(records), dtype=np.int64)
+def _write_records(writer: TextWriter, records: Iterable[bytes], count: int, parts: Parts, offsets: np.ndarray) -> None:
+    """``count`` records (text, compact and suffix-less compact, back to back) into the
+    writer, one at a time, with their pieces' offsets (relative to each record) made
+    relative to its block."""
+    blocks = np.empty(count, dtype=np.int64)
+    starts = np.empty(count, dtype=np.int64)
     for n, record in enumerate(records):
         blocks[n], starts[n] = writer.add(record)
-    if offsets is None:
-        offsets = np.zeros((len(records), 4), dtype=np.int64)
     parts["text_blocks"].append(blocks)
     parts["text_offsets"].append(offsets + starts[:, None])
 
@@ -157,8 +160,8 @@ def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, 
     parts["files"].append(document_files[top.document.values])
     offsets = np.frombuffer(top.offsets, dtype=np.int64).reshape(-1, 4)
     chunk_of = np.frombuffer(top.chunk, dtype=np.int64)
-    records = [top.chunks[c][s:e] for c, s, e in zip(chunk_of.tolist(), offsets[:, 0].tolist(), offsets[:, 3].tolist())]
-    _write_records(writer, records, parts, offsets - offsets[:, :1])
+    records = (top.chunks[c][s:e] for c, s, e in zip(chunk_of.tolist(), offsets[:, 0].tolist(), offsets[:, 3].tolist()))
+    _write_records(writer, records, n, parts, offsets - offsets[:, :1])
     for shard in range(top.exact.SHARDS):
         used = top.exact.keys[shard] != 0
         parts["exact_keys"].append(top.exact.keys[shard][used])

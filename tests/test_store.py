@@ -238,6 +238,10 @@ def test_text_segments_are_gathered_and_a_reader_keeps_its_generation(tmp_path, 
         update(old, index)
         assert len(list(index.glob("texts-*.z"))) <= 2
     assert PARA in [reader.text(e) for e in range(len(reader))]  # its segment is gone from the folder
+    now = StoredIndex(index)  # texts moved to a new segment keep their pieces
+    texts = {now.text(e) for e in range(len(now))}
+    assert PARA in texts and "Paragraph number 0 about nothing else at all, new." in texts
+    assert all(now.features(e).compact for e in range(len(now)))
     assert PARA not in cleaned(tmp_path, index, f"Headline\n\n{PARA}\n")
     assert "Paragraph number 3" not in cleaned(
         tmp_path, index, "Headline\n\nParagraph number 3 about nothing else at all, new.\n"

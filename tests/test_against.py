@@ -219,3 +219,32 @@ def test_the_hook_keeps_an_index_of_the_repository_in_dedup_cache(tmp_path, monk
     assert fresh not in Path("c.txt").read_text()  # b.txt, committed since, is a reference now
     cache = StoredIndex(Path(".dedup_cache/index"))
     assert [f.path for f in cache.files()] == ["../../a.txt", "../../b.txt"]
+
+
+def test_the_hook_rebuilds_a_damaged_cache_or_one_made_with_other_settings(tmp_path, monkeypatch):
+    from dedup.store import StoredIndex
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    git("init", "-q", cwd=tmp_path)
+    Path("a.txt").write_text(f"Title A\n\n{PARA}\n")
+    git("add", ".", cwd=tmp_path)
+    git("commit", "-qm", "a", cwd=tmp_path)
+
+    def staged_repeat() -> str:
+        Path("b.txt").write_text(f"Title B\n\n{PARA}\n")
+        git("add", "b.txt", cwd=tmp_path)
+        result = run("clean", "--across-files", "b.txt")
+        return result.output
+
+    staged_repeat()
+    manifest = Path(".dedup_cache/index/index.json")
+    manifest.write_text("{not json")
+    output = staged_repeat()
+    assert "building it again" in output and PARA not in Path("b.txt").read_text()
+    assert StoredIndex(Path(".dedup_cache/index")).options["threshold"] == 90.0
+    Path("b.txt").write_text(f"Title B\n\n{PARA}\n")
+    git("add", "b.txt", cwd=tmp_path)
+    output = run("clean", "--across-files", "--threshold", "95", "b.txt").output
+    assert "building it again" in output and PARA not in Path("b.txt").read_text()
+    assert StoredIndex(Path(".dedup_cache/index")).options["threshold"] == 95.0

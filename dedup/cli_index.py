@@ -51,11 +51,22 @@ def _index_option(function: Command) -> Command:
 def _corpus_options(function: Command) -> Command:
     for decorator in reversed(
         [
-            click.option("--threshold", type=click.FloatRange(0, 100), default=90.0, show_default=True),
+            click.option(
+                "--threshold",
+                type=click.FloatRange(0, 100),
+                default=90.0,
+                show_default=True,
+                help="Minimum similarity for a near repeat, as for clean.",
+            ),
             click.option("--ignore", multiple=True, metavar="REGEX", help="Never remove a unit matching this."),
             click.option("--include", multiple=True, metavar="GLOB", help="File names to read in folders."),
             click.option("--exclude", multiple=True, metavar="GLOB", help="Paths to leave out (gitignore style)."),
-            click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path)),
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                help="Read settings from this TOML file instead of the nearest pyproject.toml.",
+            ),
             click.option("--jobs", type=click.IntRange(min=0), default=0, help="Processes (0: one per core)."),
             click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
         ]

@@ -30,6 +30,7 @@ class PreparedBatch:
     layouts: list[str]
     frozen: list[tuple[tuple[int, int], ...]]
     unit_counts: list[int]
+    unit_indexes: np.ndarray  # each unit's index in its document (a document may hold only some units)
     spans: np.ndarray  # (units, 4) int64: start, end, first line, last line
     kinds: np.ndarray  # uint8, index into KINDS
     protected: np.ndarray  # bool
@@ -88,6 +89,7 @@ def prepare(documents: list[Document], keep_documents: bool = True, within_docum
         layouts=[d.layout for d in documents],
         frozen=[d.frozen for d in documents],
         unit_counts=[len(d.units) for d in documents],
+        unit_indexes=np.array([u.index for u in units], dtype=np.int64),
         spans=np.array([(u.start, u.end, u.first_line, u.last_line) for u in units], dtype=np.int64).reshape(-1, 4),
         kinds=np.array([KINDS.index(u.kind) for u in units], dtype=np.uint8),
         protected=np.array([u.protected for u in units], dtype=bool),
@@ -138,6 +140,7 @@ def documents_of(batch: PreparedBatch, texts: list[str]) -> list[Document]:
     starts, ends, first_lines, last_lines = batch.spans.T.tolist() if len(batch.spans) else ([],) * 4
     kinds = [KINDS[k] for k in batch.kinds.tolist()]
     protected = batch.protected.tolist()
+    indexes = batch.unit_indexes.tolist()
     documents = []
     at = 0
     for d, (name, text, count) in enumerate(zip(batch.names, texts, batch.unit_counts)):
@@ -147,7 +150,7 @@ def documents_of(batch: PreparedBatch, texts: list[str]) -> list[Document]:
             map(
                 Unit._make,
                 zip(
-                    range(count),
+                    indexes[at:end],
                     kinds[at:end],
                     starts[at:end],
                     ends[at:end],

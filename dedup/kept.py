@@ -20,11 +20,10 @@ def kept_units(
     with their texts, keys and where their band keys go in the index."""
     kept = np.flatnonzero(np.frombuffer(indexed, dtype=bool))
     document = unit_doc[kept]
-    first_unit = np.cumsum([0] + batch.unit_counts[:-1])
     spans = batch.spans[kept]
     refs = np.column_stack(
         [
-            kept - first_unit[document],
+            batch.unit_indexes[kept],
             spans[:, 2],
             spans[:, 3],
             spans[:, 0],

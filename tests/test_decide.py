@@ -218,3 +218,19 @@ def test_a_unit_an_indexed_unit_repeats_exactly_has_no_bucket_walked(monkeypatch
     assert [r.unit.index for r in results[1].removals] == [1]  # the exact repeat goes by its key
     assert 1 not in walked  # its buckets were not walked
     assert 2 in walked  # the look-alike's were (it is kept: the number differs)
+
+
+def test_a_document_holding_only_some_of_its_units_keeps_their_own_indexes():
+    """The kept units of a partial document (as a component of a corpus would be decided)
+    join the index under their indexes in the whole document, not their positions."""
+    from dedup.decide import Deduplicator, _BatchDecision
+    from dedup.model import Document
+
+    body = "The council approved the harbour budget on Monday after a long debate about ferries."
+    whole = segment_any(f"Title\n\nFirst paragraph of its own here today.\n\n{body}\n\nAnd a closing line.\n", "a")
+    part = Document(whole.name, whole.text, (whole.units[0], whole.units[2]), whole.frozen, whole.layout)
+    owner = Deduplicator(Options(across_files=True))
+    decision = _BatchDecision(owner, prepare([part]), [part])
+    decision.run()
+    owner.index.add(decision.kept())
+    assert [owner.index.ref(e).index for e in range(len(owner.index))] == [0, 2]

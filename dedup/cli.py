@@ -17,13 +17,12 @@ from rich.console import Console
 from . import __version__
 from .atomic import interrupt
 from .cli_index import IndexProblem, index
-from .config import ConfigError, find_pyproject, load
 from .model import Keep, Options
 from .patterns import PatternError, compile_ignore
 from .read import DEFAULT_INCLUDE, InputError, discover, read_source, source_from_bytes
 from .report import RunStats, printable, show_table, summary_line
 from .reports import FORMATS
-from .settings import check_encoding, config_path, settings_from
+from .settings import check_encoding, config_path, read_config, settings_from
 
 EXIT_OK = 0
 EXIT_WOULD_CHANGE = 1
@@ -336,16 +335,7 @@ def _explain_settings(
     ctx: click.Context, path: str, config_file: Path | None, params: dict[str, Any]
 ) -> dict[str, Any]:
     """``explain``'s options merged with the config ``clean`` would read (flags win)."""
-    try:
-        if config_file is not None:
-            found: Path | None = config_file
-            config = load(config_file, section_required=False)
-        else:
-            start = Path(path) if path != "-" else Path.cwd()
-            found = find_pyproject(start if start.exists() else Path.cwd())
-            config = load(found, section_required=True) if found else {}
-    except ConfigError as exc:
-        raise click.UsageError(f"config: {exc}") from None
+    found, config = read_config(config_file, path)
     for name in ("threshold", "ignore", "encoding", "input_format", "against"):
         if name in config and ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
             value = config[name]

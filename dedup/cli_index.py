@@ -13,10 +13,10 @@ from typing import IO, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from .config import ConfigError, find_pyproject, load
 from .model import Options
 from .patterns import PatternError, compile_ignore
 from .read import DEFAULT_INCLUDE, discover
+from .settings import read_config
 
 Command = TypeVar("Command", bound=Callable[..., Any])  # a command's function, before click wraps it
 
@@ -184,16 +184,7 @@ def _refresh(ctx: click.Context, paths: list[str], directory: Path, params: dict
 def _with_config(ctx: click.Context, paths: list[str], params: dict[str, Any]) -> dict[str, Any]:
     """The options merged with [tool.dedup] (flags win), as clean reads them."""
     config_file = params.pop("config_file")
-    try:
-        if config_file is not None:
-            found: Path | None = config_file
-            config = load(config_file, section_required=False)
-        else:
-            start = Path(paths[0]) if paths else Path.cwd()
-            found = find_pyproject(start if start.exists() else Path.cwd())
-            config = load(found, section_required=True) if found else {}
-    except ConfigError as exc:
-        raise click.UsageError(f"config: {exc}") from None
+    found, config = read_config(config_file, paths[0] if paths else None)
     for name in ("threshold", "ignore", "include", "exclude"):
         if name in config and ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
             params[name] = config[name]

@@ -37,7 +37,6 @@ from .settle import first_unstable, original_spans, settle
 __all__ = ["Decisions", "Deduplicator", "PreparedBatch", "baseline_key", "excerpt", "prepare", "unit_ref"]
 
 EXCERPT_CHARS = 80
-_BATCH, _PAIR, _HEADLINE = BATCH, PAIR, HEADLINE  # candidate codes (``lookup``)
 _NO_INDEX = Index()
 _SECTION_HEADING = re.compile(
     r" {0,3}#{2,6}(?:[ \t]|$)"
@@ -256,7 +255,7 @@ class _BatchDecision:
                 match = None
             if match is not None:
                 code, verdict = match
-                ref, twin_ref = self.ref(_BATCH + u), self.ref(code)
+                ref, twin_ref = self.ref(BATCH + u), self.ref(code)
                 self.indexed[u] = False
                 twin_text = self.text(code)
                 assert verdict.method is not None  # confirm() gives a match only with its method
@@ -272,7 +271,7 @@ class _BatchDecision:
                 )
                 decisions[self.unit_docs[u]].removals.append(removal)
                 removed.add(u)
-                if self.kinds[u] == _HEADLINE and twin_ref.index > 0 and _SECTION_HEADING.match(unit.text):
+                if self.kinds[u] == HEADLINE and twin_ref.index > 0 and _SECTION_HEADING.match(unit.text):
                     headings.append((u, removal))
                 if keep_longest:
                     self.owner._features[ref] = self.unit_features(u)
@@ -283,7 +282,7 @@ class _BatchDecision:
                     self.batch_exact.setdefault(self.exact_keys[u], u)
             for code, verdict in misses:
                 decisions[self.unit_docs[u]].near_misses.append(
-                    NearMiss(self.ref(_BATCH + u), self.ref(code), verdict.score, verdict.reason)
+                    NearMiss(self.ref(BATCH + u), self.ref(code), verdict.score, verdict.reason)
                 )
         self._keep_section_headings(decisions, removed, headings)
         return decisions
@@ -315,9 +314,9 @@ class _BatchDecision:
         if first < 0:
             return None
         if self.indexed[first]:
-            return _BATCH + first
+            return BATCH + first
         other = self.batch_exact.get(self.exact_keys[u])
-        return _BATCH + other if other is not None and other < u else None
+        return BATCH + other if other is not None and other < u else None
 
     def _candidates(self, u: int, threshold: float | None) -> list[int]:
         """Kept units sharing ``MIN_SHARED_BANDS`` non-full band buckets with unit ``u``,
@@ -326,7 +325,7 @@ class _BatchDecision:
         band candidates of most units already, so only the others are checked here)."""
         look, indexed = self.look, self.indexed
         lo, hi = look.cand_bounds.get(u, (0, 0))
-        screened = {c for c in look.cand_codes[lo:hi] if c < _BATCH or indexed[c - _BATCH]}
+        screened = {c for c in look.cand_codes[lo:hi] if c < BATCH or indexed[c - BATCH]}
         others: set[int] = set()
         batch = self.batch
         for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u])):
@@ -334,14 +333,14 @@ class _BatchDecision:
                 others.update(self.index.headline_entries(key))
             for p in look.batch_headlines.get(key, ()):
                 if p < u and self.indexed[p] and (self.across or self.unit_docs[p] == self.unit_docs[u]):
-                    others.add(_BATCH + p)
+                    others.add(BATCH + p)
         if threshold is not None and others:
             return sorted(screened.union(self._length_fits(u, others - screened, threshold)))
         return sorted(screened.union(others))
 
     def _screened(self, u: int, codes: list[int]) -> dict[int, float]:
         """The ratios ``_screen`` worked out for unit ``u`` and these candidates."""
-        known, base = self.look.screen_scores, u * _PAIR
+        known, base = self.look.screen_scores, u * PAIR
         return {c: known[base + c] for c in codes if base + c in known}
 
     def _length_fits(self, u: int, codes: Iterable[int], threshold: float) -> list[int]:
@@ -350,20 +349,20 @@ class _BatchDecision:
         batch, index = self.batch, self.index
         size, suffix = len(batch.compacts[u]), len(self.suffix(u))
         kinds = self.kinds
-        headline = kinds[u] == _HEADLINE
+        headline = kinds[u] == HEADLINE
         gap = threshold / (200 - threshold)
         kept = []
         for code in codes:
-            if code < _BATCH:
+            if code < BATCH:
                 other, other_suffix, other_headline = (
                     index.length(code),
                     index.suffix_length(code),
-                    index.kind(code) == _HEADLINE,
+                    index.kind(code) == HEADLINE,
                 )
             else:
-                p = code - _BATCH
+                p = code - BATCH
                 other, other_suffix = len(batch.compacts[p]), len(self.suffix(p))
-                other_headline = kinds[p] == _HEADLINE
+                other_headline = kinds[p] == HEADLINE
             if headline or other_headline:
                 if lengths_fit((size, suffix), (other, other_suffix), gap):
                     kept.append(code)
@@ -373,18 +372,18 @@ class _BatchDecision:
 
     def _removable_repeat(self, u: int, code: int) -> bool:
         """``match.removable`` for unit ``u`` and a candidate, from the arrays."""
-        twin_kind = self.index.kind(code) if code < _BATCH else self.kinds[code - _BATCH]
-        return may_remove(self.kinds[u] == _HEADLINE, self.words[u], twin_kind == _HEADLINE)
+        twin_kind = self.index.kind(code) if code < BATCH else self.kinds[code - BATCH]
+        return may_remove(self.kinds[u] == HEADLINE, self.words[u], twin_kind == HEADLINE)
 
     def text(self, code: int) -> str:
         """The text of a candidate (an entry of the index, or a batch unit)."""
-        return self.index.text(code) if code < _BATCH else self.units[code - _BATCH].text
+        return self.index.text(code) if code < BATCH else self.units[code - BATCH].text
 
     def features(self, code: int) -> Features:
-        """Features of a candidate: an entry of the index or (above ``_BATCH``) a batch unit."""
-        if code < _BATCH:
+        """Features of a candidate: an entry of the index or (above ``BATCH``) a batch unit."""
+        if code < BATCH:
             return self.index.features(code)
-        return self.unit_features(code - _BATCH)
+        return self.unit_features(code - BATCH)
 
     def suffix(self, u: int) -> str:
         return suffix_of(self.batch, self.units, u)
@@ -393,15 +392,15 @@ class _BatchDecision:
         cached = self._features.get(u)
         if cached is None:
             unit = self.units[u]
-            cached = Features(unit.text, self.batch.compacts[u], int(self.batch.words[u]), self.kinds[u] == _HEADLINE)
+            cached = Features(unit.text, self.batch.compacts[u], int(self.batch.words[u]), self.kinds[u] == HEADLINE)
             cached.suffix_compact = self.batch.suffix_compacts[u]
             self._features[u] = cached
         return cached
 
     def ref(self, code: int) -> UnitRef:
-        if code < _BATCH:
+        if code < BATCH:
             return self.index.ref(code)
-        u = code - _BATCH
+        u = code - BATCH
         return unit_ref(self.documents[self.unit_docs[u]], self.units[u])
 
     def kept(self) -> KeptUnits:

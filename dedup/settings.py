@@ -65,6 +65,20 @@ class Settings:
         )
 
 
+def read_config(config_file: Path | None, first_path: str | None) -> tuple[Path | None, dict[str, Any]]:
+    """The config file and its values: the one given with --config, else the nearest
+    pyproject.toml above the first path (or the current folder, for standard input);
+    a bad one is a usage error (exit 2)."""
+    try:
+        if config_file is not None:
+            return config_file, load(config_file, section_required=False)
+        start = Path(first_path) if first_path and first_path != "-" else Path.cwd()
+        found = find_pyproject(start if start.exists() else Path.cwd())
+        return found, load(found, section_required=True) if found else {}
+    except ConfigError as exc:
+        raise click.UsageError(f"config: {exc}") from None
+
+
 def settings_from(ctx: click.Context, config_file: Path | None, params: dict[str, Any]) -> Settings:
     """Merge config and command line (explicit flags win) and check the combination."""
     paths = params["paths"]
@@ -72,16 +86,7 @@ def settings_from(ctx: click.Context, config_file: Path | None, params: dict[str
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("no PATH given (use - to read standard input)")
         paths = params["paths"] = ("-",)
-    try:
-        if config_file is not None:
-            found: Path | None = config_file
-            config = load(config_file, section_required=False)
-        else:
-            start = Path(paths[0]) if paths[0] != "-" else Path.cwd()
-            found = find_pyproject(start if start.exists() else Path.cwd())
-            config = load(found, section_required=True) if found else {}
-    except ConfigError as exc:
-        raise click.UsageError(f"config: {exc}") from None
+    found, config = read_config(config_file, paths[0])
     given = {name for name in params if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
     for name, value in config.items():
         if name not in given and not (name in ("quiet", "verbose") and given & {"quiet", "verbose"}):

@@ -191,17 +191,23 @@ def test_against_from_the_config_is_relative_to_the_config(tmp_path, monkeypatch
     assert result.exit_code == 1 and "old.txt" in result.output
 
 
+def hook_repository(folder: Path, monkeypatch) -> None:
+    """A git repository in ``folder`` (the current folder now) with one committed file
+    holding PARA, and pre-commit's environment."""
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    git("init", "-q", cwd=folder)
+    Path("a.txt").write_text(f"Title A\n\n{PARA}\n")
+    git("add", ".", cwd=folder)
+    git("commit", "-qm", "a", cwd=folder)
+
+
 def test_the_hook_keeps_an_index_of_the_repository_in_dedup_cache(tmp_path, monkeypatch):
     """The references of a hook go through ``.dedup_cache/``: git ignores it, and the next
     commit reads only the files committed since."""
     from dedup.store import StoredIndex
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PRE_COMMIT", "1")
-    git("init", "-q", cwd=tmp_path)
-    Path("a.txt").write_text(f"Title A\n\n{PARA}\n")
-    git("add", ".", cwd=tmp_path)
-    git("commit", "-qm", "a", cwd=tmp_path)
+    hook_repository(tmp_path, monkeypatch)
     fresh = "A paragraph about the ferry timetable that nobody had printed anywhere before."
     Path("b.txt").write_text(f"Title B\n\n{PARA}\n\n{fresh}\n")
     git("add", "b.txt", cwd=tmp_path)
@@ -224,12 +230,7 @@ def test_the_hook_keeps_an_index_of_the_repository_in_dedup_cache(tmp_path, monk
 def test_the_hook_rebuilds_a_damaged_cache_or_one_made_with_other_settings(tmp_path, monkeypatch):
     from dedup.store import StoredIndex
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PRE_COMMIT", "1")
-    git("init", "-q", cwd=tmp_path)
-    Path("a.txt").write_text(f"Title A\n\n{PARA}\n")
-    git("add", ".", cwd=tmp_path)
-    git("commit", "-qm", "a", cwd=tmp_path)
+    hook_repository(tmp_path, monkeypatch)
 
     def staged_repeat() -> str:
         Path("b.txt").write_text(f"Title B\n\n{PARA}\n")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fingerprint import _mix, band_keys, exact_keys
+from .fingerprint import BANDS, _mix, band_keys, exact_keys
 from .index import KINDS
 from .match import HEADLINE_LOOKUP_WORDS
 from .model import Document, Unit, UnitKind
@@ -171,3 +171,89 @@ def _scoped(keys: np.ndarray, scope: np.ndarray) -> np.ndarray:
     scoped = _mix(keys ^ (scope * np.uint64(0x9E3779B97F4A7C15)))
     scoped[scoped == 0] = 1
     return scoped
+
+
+def select(parts: list[tuple[PreparedBatch, np.ndarray]]) -> PreparedBatch:
+    """Some units of prepared batches as one batch, in the order given (each part's rows
+    ascending): consecutive rows of one document make a partial document, whose units
+    keep their own indexes and places.  Units come from their batches as they are, so
+    the result is what ``prepare`` would give for those partial documents."""
+    names: list[str] = []
+    layouts: list[str] = []
+    frozen: list[tuple[tuple[int, int], ...]] = []
+    counts: list[int] = []
+    markup: dict[int, list[str]] = {}
+    compacts: list[str] = []
+    suffixes: list[str | None] = []
+    pieces: list[bytes] = []
+    arrays: dict[str, list[np.ndarray]] = {name: [] for name in _ROW_ARRAYS}
+    for source, rows in parts:
+        if not len(rows):
+            continue
+        for name in _ROW_ARRAYS:
+            arrays[name].append(getattr(source, name)[rows])
+        compacts += [source.compacts[r] for r in rows.tolist()]
+        suffixes += [source.suffix_compacts[r] for r in rows.tolist()]
+        offsets = source.blob_offsets[rows]
+        pieces += [bytes(source.blob[a:b]) for a, b in zip(offsets[:, 0].tolist(), offsets[:, 3].tolist())]
+        row_doc = np.repeat(np.arange(len(source.names)), source.unit_counts)[rows]
+        cuts = np.flatnonzero(np.r_[True, row_doc[1:] != row_doc[:-1]])
+        for lo, hi in zip(cuts.tolist(), cuts[1:].tolist() + [len(rows)]):
+            d = int(row_doc[lo])
+            markup[len(names)] = [
+                bytes(source.blob[a:b]).decode("utf-8")
+                for a, b in zip(offsets[lo:hi, 0].tolist(), offsets[lo:hi, 1].tolist())
+            ]
+            names.append(source.names[d])
+            layouts.append(source.layouts[d])
+            frozen.append(source.frozen[d])
+            counts.append(hi - lo)
+    joined = {name: np.concatenate(arrays[name]) if arrays[name] else _empty(name) for name in _ROW_ARRAYS}
+    sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    shift = np.cumsum(sizes) - sizes
+    offsets = np.concatenate([source.blob_offsets[rows] for source, rows in parts if len(rows)] or [_empty("spans")])
+    blob_offsets = offsets - (offsets[:, :1] - shift[:, None]) if len(offsets) else offsets
+    positions = np.flatnonzero(np.fromiter(map(bool, compacts), dtype=bool, count=len(compacts)))
+    exact, bands = joined["exact"], joined["bands"]
+    return PreparedBatch(
+        names=names,
+        layouts=layouts,
+        frozen=frozen,
+        unit_counts=counts,
+        unit_indexes=joined["unit_indexes"],
+        spans=joined["spans"],
+        kinds=joined["kinds"],
+        protected=joined["protected"],
+        markup_texts=markup,
+        compacts=compacts,
+        suffix_compacts=suffixes,
+        compact_lengths=joined["compact_lengths"],
+        suffix_lengths=joined["suffix_lengths"],
+        blob=b"".join(pieces),
+        blob_offsets=blob_offsets,
+        words=joined["words"],
+        exact=exact,
+        bands=bands,
+        within_documents=False,
+        exact_order=positions[np.argsort(exact[positions], kind="stable")],
+        band_order=np.argsort(bands[positions].ravel(), kind="stable").astype(np.int32),
+    )
+
+
+# The per-unit arrays ``select`` takes rows of, with their empty forms.
+_ROW_ARRAYS = {
+    "unit_indexes": ((0,), np.int64),
+    "spans": ((0, 4), np.int64),
+    "kinds": ((0,), np.uint8),
+    "protected": ((0,), bool),
+    "compact_lengths": ((0,), np.int64),
+    "suffix_lengths": ((0,), np.int64),
+    "words": ((0,), np.int64),
+    "exact": ((0,), np.uint64),
+    "bands": ((0, BANDS), np.uint64),
+}
+
+
+def _empty(name: str) -> np.ndarray:
+    shape, dtype = _ROW_ARRAYS[name]
+    return np.zeros(shape, dtype=dtype)

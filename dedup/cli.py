@@ -39,6 +39,7 @@ Examples:
   dedup clean --across-files feeds/    also drop units repeated from earlier files
   dedup clean --check --report report.html articles/
   dedup clean --check --output-format github articles/
+  dedup clean --across-files --engine ray --work-dir /shared/tmp feeds/
 
 \b
 Settings can live in pyproject.toml under [tool.dedup] (or a TOML file given with
@@ -171,6 +172,25 @@ def main() -> None:
     default=0,
     help="Processes to use: this one decides, the others fingerprint files ahead of it "
     "(0: one per core; 1: no workers). Output is the same for any value.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: the same run as stages over shards of the input, on a Ray cluster (--ray-address) "
+    "or a Ray instance started for the run; same output as local. Needs --across-files to be useful.",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDRESS",
+    help="--engine ray: the cluster to run on, e.g. ray://head:10001 (default: $RAY_ADDRESS, else a local Ray).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="--engine ray: where stages exchange files; on a cluster, a path every node sees "
+    "(default: a temporary folder).",
 )
 @click.option(
     "--against",

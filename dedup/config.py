@@ -56,6 +56,8 @@ KEYS: dict[str, Key] = {
     "against": Key("against", list),
     "respect-gitignore": Key("respect_gitignore", bool),
     "force-exclude": Key("force_exclude", bool),
+    "engine": Key("engine", str, ("local", "ray")),
+    "ray-address": Key("ray_address", str),
 }
 
 

@@ -133,6 +133,13 @@ class Deduplicator:
             done += self._decide(prepare(after, within_documents=within), after)
         return done
 
+    def replay(self, batch: PreparedBatch, documents: list[Document], allowed: np.ndarray) -> list[Decisions]:
+        """Decide whole components of a larger input (``engine``): the batch holds the
+        units of some components, in the input's order, as partial documents.  Band
+        candidates are limited to the input's own pairs (``allowed``, sorted pair codes in
+        this batch's positions); settling is left to the caller, who sees whole documents."""
+        return _BatchDecision(self, batch, documents, allowed).run()
+
     def _index(self, decision: _BatchDecision) -> None:
         if self.options.across_files and decision.valid.any():
             self.index.add(decision.kept())
@@ -186,8 +193,11 @@ class _BatchDecision:
     batch kept before them; the others are kept.  ``_kept`` then gives what joins the
     index."""
 
-    def __init__(self, owner: Deduplicator, batch: PreparedBatch, documents: list[Document]) -> None:
+    def __init__(
+        self, owner: Deduplicator, batch: PreparedBatch, documents: list[Document], allowed: np.ndarray | None = None
+    ) -> None:
         self.owner = owner
+        self.allowed = allowed
         self.batch = batch
         self.documents = documents
         self.units = [u for d in documents for u in d.units]
@@ -210,7 +220,14 @@ class _BatchDecision:
             return decisions
         options = self.owner.options
         self.look = look_up(
-            self.batch, self.units, self.unit_doc, self.index, self.across, options.threshold, self.owner.explain
+            self.batch,
+            self.units,
+            self.unit_doc,
+            self.index,
+            self.across,
+            options.threshold,
+            self.owner.explain,
+            self.allowed,
         )
         # Python sequences from here on: the loop reads them one unit at a time.
         self.global_exact: list[int] = self.look.global_exact.tolist()

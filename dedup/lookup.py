@@ -63,8 +63,10 @@ def look_up(
     across: bool,
     threshold: float,
     explain: bool,
+    allowed: np.ndarray | None = None,
 ) -> Lookup:
-    """Mark the units that may have an earlier twin, with their band candidates."""
+    """Mark the units that may have an earlier twin, with their band candidates (only
+    those in ``allowed``, sorted pair codes, when given)."""
     n = len(units)
     valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=n)
     exact, bands = batch.exact, batch.bands
@@ -79,31 +81,16 @@ def look_up(
     known = global_buckets >= 0
     global_count[known] = index.bucket_counts(global_buckets[known])
 
-    # Same exact key earlier in the batch: the first unit with it.
-    exact_first = np.full(n, -1, dtype=np.int64)
+    exact_first = first_with_key(exact, batch.exact_order)
     positions = np.flatnonzero(valid)
-    order = batch.exact_order
-    keys = exact[order]
-    repeat = np.r_[False, keys[1:] == keys[:-1]]
-    starts = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
-    exact_first[order[repeat]] = order[starts[repeat]]
     # A unit whose exact key is seen for the first time takes a slot in each of its
     # buckets, kept or not: whether a bucket is open for a unit is a matter of the input
     # alone (the slots taken before it), never of earlier decisions.
     first_seen = valid & ~seen & (exact_first < 0)
 
-    # Band keys: every (unit, band) of a valid unit, grouped by key, units in order.
-    order = batch.band_order  # into the valid units' bands, flattened
-    owner, band = positions[order // BANDS], order % BANDS
+    rows = band_rows(bands, positions, batch.band_order, first_seen)
+    owner, band, rank = rows.owner, rows.band, rows.rank
     flat = owner * BANDS + band  # (unit, band) in the (units, BANDS) arrays
-    keys = bands.ravel()[flat]
-    new_key = np.empty(len(keys), dtype=bool)
-    new_key[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
-    start = np.maximum.accumulate(np.where(new_key, np.arange(len(keys)), 0))
-    takes = first_seen[owner]
-    before_row = np.cumsum(takes) - takes  # slot-takers before each row, over all rows
-    rank = before_row - before_row[start]  # slot-takers of the batch before it, with its key
     before = global_count.ravel()[flat]
     open_ = before + rank < MAX_SLOTS
 
@@ -119,21 +106,16 @@ def look_up(
     )
     # ... and the earlier slot-takers of the batch in them (whether they are kept is
     # settled in order).
-    reps = np.clip(MAX_BUCKET - before, 0, rank)  # the earlier takers of member slots
-    pick = open_bands & (reps > 0)
-    reps = reps[pick]
-    takers = np.flatnonzero(takes)  # rows, in order
-    first_taker = np.searchsorted(takers, start[pick])  # the first slot-taker of each row's key
-    batch_owner = np.repeat(owner[pick], reps)
-    step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    partner = owner[takers[np.repeat(first_taker, reps) + step]]
+    batch_owner, partner = earlier_takers(rows, open_bands, before)
     codes = np.concatenate([pair_owner * PAIR + entry, batch_owner * PAIR + BATCH + partner])
     codes.sort()
     pairs = repeated(codes, MIN_SHARED_BANDS)
+    if allowed is not None:  # a replay: only the pairs the whole input has (``engine.pairs``)
+        pairs = pairs[np.isin(pairs, allowed)]
     cand_owner = pairs // PAIR
     cand_codes = pairs % PAIR
     if len(cand_owner):  # pairs that could never count, e.g. "Advertisement" lines
-        keep = _may_remove(batch, index, cand_owner, cand_codes)
+        keep = removable_pairs(batch, index, cand_owner, cand_codes)
         cand_owner, cand_codes = cand_owner[keep], cand_codes[keep]
     screen_scores: dict[int, float] = {}
     if not explain and len(cand_owner):  # explain reports the pairs that fail too
@@ -155,9 +137,66 @@ def look_up(
         screen_scores=screen_scores,
         sorted_owner=owner,
         sorted_band=band,
-        sorted_keys=keys,
+        sorted_keys=rows.keys,
         batch_headlines=batch_headlines,
     )
+
+
+def first_with_key(exact: np.ndarray, exact_order: np.ndarray) -> np.ndarray:
+    """For each unit, the first earlier unit with its exact key, or -1 (``exact_order``:
+    the units with words, stably sorted by key)."""
+    exact_first = np.full(len(exact), -1, dtype=np.int64)
+    keys = exact[exact_order]
+    repeat = np.r_[False, keys[1:] == keys[:-1]]
+    starts = np.maximum.accumulate(np.where(~repeat, np.arange(len(exact_order)), 0))
+    exact_first[exact_order[repeat]] = exact_order[starts[repeat]]
+    return exact_first
+
+
+@dataclass
+class BandRows:
+    """Every (unit, band) of the valid units, grouped by band key, units in order within a
+    key: the bucket rule's view of a batch."""
+
+    owner: np.ndarray  # the unit of each row
+    band: np.ndarray  # its band number
+    keys: np.ndarray  # its band key
+    start: np.ndarray  # the first row with the same key
+    takes: np.ndarray  # whether the row's unit takes a slot (its exact key is new)
+    rank: np.ndarray  # slot-takers with the same key before the row
+
+
+def band_rows(bands: np.ndarray, positions: np.ndarray, band_order: np.ndarray, first_seen: np.ndarray) -> BandRows:
+    """The rows of ``bands`` (units, BANDS) for the units at ``positions`` in key order
+    (``band_order``: into their bands flattened, stably sorted by key), with how many
+    slot-takers (``first_seen``) come before each row in its bucket."""
+    order = band_order.astype(np.int64)
+    owner, band = positions[order // BANDS], order % BANDS
+    return bucket_rows(owner, band, bands.ravel()[owner * BANDS + band], first_seen[owner])
+
+
+def bucket_rows(owner: np.ndarray, band: np.ndarray, keys: np.ndarray, takes: np.ndarray) -> BandRows:
+    """``BandRows`` from rows already grouped by key, units in order within a key."""
+    new_key = np.empty(len(keys), dtype=bool)
+    new_key[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
+    start = np.maximum.accumulate(np.where(new_key, np.arange(len(keys)), 0))
+    before_row = np.cumsum(takes) - takes  # slot-takers before each row, over all rows
+    return BandRows(owner, band, keys, start, takes, before_row - before_row[start])
+
+
+def earlier_takers(rows: BandRows, open_bands: np.ndarray, before: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (unit, earlier unit) through open buckets: the slot-takers of the
+    batch among a bucket's first ``MAX_BUCKET`` slots (``before`` of which the index holds)
+    that come before the unit.  One pair per shared bucket: ``repeated`` counts them."""
+    reps = np.clip(MAX_BUCKET - before, 0, rows.rank)
+    pick = open_bands & (reps > 0)
+    reps = reps[pick]
+    takers = np.flatnonzero(rows.takes)  # rows, in order
+    first_taker = np.searchsorted(takers, rows.start[pick])  # the first slot-taker of each row's key
+    owners = np.repeat(rows.owner[pick], reps)
+    step = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    return owners, rows.owner[takers[np.repeat(first_taker, reps) + step]]
 
 
 def _settled_by_exact_key(batch: PreparedBatch, index: IndexView, global_exact: np.ndarray) -> np.ndarray:
@@ -166,11 +205,11 @@ def _settled_by_exact_key(batch: PreparedBatch, index: IndexView, global_exact: 
     settled = global_exact >= 0
     units = np.flatnonzero(settled)
     if len(units):
-        settled[units] = _may_remove(batch, index, units, global_exact[units]) & ~batch.protected[units]
+        settled[units] = removable_pairs(batch, index, units, global_exact[units]) & ~batch.protected[units]
     return settled
 
 
-def _may_remove(batch: PreparedBatch, index: IndexView, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def removable_pairs(batch: PreparedBatch, index: IndexView, owners: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``match.may_remove`` for candidate pairs, from the arrays: a short line that is
     not a headline is removed only for repeating a headline."""
     possible: np.ndarray = (batch.words[owners] > SHORT_WORDS) | (batch.kinds[owners] == HEADLINE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from .api import Cleaner
+from .api import Cleaner, FileOutcome
 from .cli_index import IndexProblem
 from .compressed import JSONL_GLOBS, compression_of, is_jsonl_name
 from .jsonl_output import JsonlOutput
@@ -28,10 +29,15 @@ from .settings import Settings, check_outputs, included, read_baseline
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
+
+    from .engine import StagedRun
+    from .engine.executors import Executor
 else:
     TaskID = int  # rich.progress is imported only when a bar is shown
 
 PROGRESS_MIN_FILES = 20
+LARGE_COMPONENT = 0.05  # a component with more than this share of the units is named in a warning
+LARGE_COMPONENT_UNITS = 1_000
 JSONL_INCLUDE = JSONL_GLOBS
 
 
@@ -133,7 +139,7 @@ class Run:
                 if item is not None and not self._is_jsonl(item) and not self._is_parquet(item):
                     run.append(item)
                     continue
-                for outcome in self.cleaner.clean_files(run, s.encoding):
+                for outcome in self._clean_files(run):
                     if outcome.error or outcome.source is None or outcome.result is None:
                         self.messages.error(outcome.error or f"{outcome.name}: cannot be read")
                     else:
@@ -141,12 +147,57 @@ class Run:
                     progress.advance(task)
                 run = []
                 if item is not None:
+                    if s.engine == "ray":
+                        raise click.UsageError(
+                            f"{item.name}: --engine ray takes text, Markdown and HTML files only yet"
+                        )
                     if self._is_parquet(item):
                         self.parquet.file(item)
                     else:
                         self.jsonl.file(item)
                     progress.advance(task)
         self.findings.print_verbose()
+
+    def _clean_files(self, files: list[Found]) -> Iterator[FileOutcome]:
+        """A run of text files through the engine the settings name."""
+        if self.settings.engine != "ray" or not files:
+            return self.cleaner.clean_files(files, self.settings.encoding)
+        from .engine import StagedRun
+
+        staged = StagedRun(
+            self.options,
+            self._ray(),
+            work_dir=str(self.settings.work_dir) if self.settings.work_dir else None,
+            encoding=self.settings.encoding,
+            layout=self.cleaner.layout,
+            progress=StageProgress(self.messages),
+        )
+        outcomes = list(staged.clean_files(files))
+        self._component_report(staged)
+        return iter(outcomes)
+
+    def _ray(self) -> Executor:
+        from .engine import EngineError, OnRay
+
+        try:
+            return OnRay(self.settings.ray_address, num_cpus=self.settings.jobs)
+        except EngineError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    def _component_report(self, staged: StagedRun) -> None:
+        """How the units fell apart; a warning when one component holds a large share."""
+        sizes = staged.report.components
+        if sizes is None:
+            return
+        self.messages.note(
+            f"components: {sizes.units:,} units, {sizes.alone:,} alone, {sizes.components:,} groups, "
+            f"largest {sizes.largest:,} ({sizes.largest_share:.1%}); {staged.report.passes} pass(es)"
+        )
+        if sizes.largest_share > LARGE_COMPONENT and sizes.largest >= LARGE_COMPONENT_UNITS:
+            self.messages.say(
+                f"warning: one component holds {sizes.largest_share:.1%} of the units ({sizes.largest:,}), "
+                f"starting at {staged.report.largest_at}: boilerplate repeated everywhere decides in one task"
+            )
 
     def _read_references(self, against: list[str], cleaning: set[str]) -> None:
         """Decide the reference files first, as earlier files of the run, and drop what
@@ -266,6 +317,28 @@ def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("dedup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True
     )
+
+
+class StageProgress:
+    """``--engine ray``: one line per stage on stderr when it ends, and while a long one
+    runs, every few seconds."""
+
+    EVERY = 5.0
+
+    def __init__(self, messages: Messages) -> None:
+        self.messages = messages
+        self.started = self.said = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if done == 0:
+            self.started = self.said = now
+            return
+        if done == total or now - self.said >= self.EVERY:
+            self.said = now
+            self.messages.note(f"{stage}: {done}/{total} tasks ({now - self.started:.1f} s)")
 
 
 class NoProgress:

@@ -53,6 +53,9 @@ class Settings:
     force_exclude: bool = False
     baseline: Path | None = None
     write_baseline: Path | None = None
+    engine: str = "local"
+    ray_address: str | None = None
+    work_dir: Path | None = None
     project: Path | None = None  # where exclude patterns are relative to (``ignore.project_root``)
 
     @property
@@ -122,7 +125,23 @@ def settings_from(ctx: click.Context, config_file: Path | None, params: dict[str
         except PatternError as exc:
             raise click.UsageError(str(exc)) from None
     settings.jobs = min(settings.jobs or cores(), cores())
+    if settings.engine == "ray":
+        check_ray(settings)
     return settings
+
+
+def check_ray(settings: Settings) -> None:
+    """What ``--engine ray`` does not do yet: a usage error, before anything is read."""
+    unsupported = [
+        ("standard input", settings.paths == ("-",)),
+        ("--against", bool(settings.against)),
+        ("--baseline", settings.baseline is not None or settings.write_baseline is not None),
+        ("-v/--verbose (near misses)", settings.verbose),
+        ("--format jsonl", settings.input_format == "jsonl"),
+    ]
+    for what, given in unsupported:
+        if given:
+            raise click.UsageError(f"--engine ray does not take {what} yet; use --engine local")
 
 
 def config_path(config: Path | None, name: str, value: str) -> Path:

@@ -1,0 +1,8 @@
+"""The staged engine: ``dedup clean`` as stages over shards of the input (map, pairs,
+screen, components, replay, join), each a set of tasks that an executor runs here or on
+Ray, giving the single-machine run's output byte for byte."""
+
+from .driver import Report, StagedRun
+from .executors import EngineError, InProcess, OnRay
+
+__all__ = ["EngineError", "InProcess", "OnRay", "Report", "StagedRun"]

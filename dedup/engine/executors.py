@@ -1,0 +1,87 @@
+"""Where the stages' tasks run: in this process one after another, or on Ray.
+
+A task is a module-level function and its arguments; what crosses between stages goes
+through files in the work folder, so a task's result is small (counts, paths) except
+where a stage says otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+
+class Executor(Protocol):
+    """Runs tasks, and gives their results in the order of the tasks."""
+
+    workers: int
+
+    def run(self, function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """Every task here, in order: the reference the other executors must agree with."""
+
+    workers = 1
+
+    def run(self, function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
+        for arguments in tasks:
+            yield function(*arguments)
+
+    def close(self) -> None:
+        return None
+
+
+class EngineError(Exception):
+    """A problem the user can act on (Ray missing, a cluster not reachable)."""
+
+
+class OnRay:
+    """Tasks as Ray remote functions, on a cluster (``address``) or on a Ray instance
+    started for the run on this machine.  Results come back in task order, each as soon
+    as it and those before it are done; at most ``2 * workers`` tasks are in flight, so
+    that a stage of many tasks does not hold every result in the object store."""
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise EngineError("--engine ray needs Ray: pip install 'dedup-articles[ray]'") from None
+        self.ray = ray
+        self.started = not ray.is_initialized()
+        if self.started:
+            address = address or os.environ.get("RAY_ADDRESS") or None
+            try:
+                ray.init(
+                    address=address,
+                    num_cpus=None if address else num_cpus,
+                    include_dashboard=False,
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,
+                    configure_logging=False,
+                    runtime_env=None,
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise EngineError(f"cannot connect to Ray at {address}: {exc}") from None
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+        self._remote: dict[Callable[..., Any], Any] = {}
+
+    def run(self, function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
+        remote = self._remote.get(function)
+        if remote is None:
+            remote = self._remote[function] = self.ray.remote(function)
+        pending: list[Any] = []
+        window = 2 * self.workers
+        for arguments in tasks:
+            pending.append(remote.remote(*arguments))
+            if len(pending) > window:
+                yield self.ray.get(pending.pop(0))
+        for reference in pending:
+            yield self.ray.get(reference)
+
+    def close(self) -> None:
+        if self.started and self.ray.is_initialized():
+            self.ray.shutdown()

@@ -1,0 +1,126 @@
+"""Candidate pairs of the whole input, and the ones that may be repeats (links).
+
+The bucket rule is ``lookup``'s, over the input as one batch: a unit takes a slot in
+each of its band buckets when its exact key is new, sees a bucket while fewer than
+``MAX_SLOTS`` units took slots before it, and is paired with the slot-takers before it
+among the bucket's first ``MAX_BUCKET``; a pair needs ``MIN_SHARED_BANDS`` buckets.
+Buckets are dealt to tasks by band-key partition (a key lives in one partition), so a
+task holds one partition's rows.  Pairs are then screened (lengths and ratios, as
+``lookup.screen``) in tasks that fetch the two units' texts by id: a pair that fails
+could never be confirmed, so it joins nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..batch import PreparedBatch, documents_of, select
+from ..fingerprint import BANDS
+from ..index import MAX_SLOTS, Index
+from ..lookup import BATCH, bucket_rows, earlier_takers, removable_pairs, repeated, screen
+from ..match import MIN_SHARED_BANDS
+from .shards import StoredShard, load
+
+SHIFT = np.int64(32)  # pair codes: unit << 32 | earlier unit (ids below 2**31)
+_NO_INDEX = Index()
+
+
+def first_seen(exact: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which units take bucket slots (the first with their exact key), and each unit's
+    first unit with its key (itself for the first; -1 without words)."""
+    units = np.flatnonzero(valid)
+    order = units[np.argsort(exact[units], kind="stable")]
+    keys = exact[order]
+    new = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(new, np.arange(len(order)), 0))
+    first = np.full(len(exact), -1, dtype=np.int64)
+    first[order] = order[start]
+    takes = np.zeros(len(exact), dtype=bool)
+    takes[order[new]] = True
+    return takes, first
+
+
+def band_partition(folders: list[str], offsets: list[int], partition: int, takes_path: str, out: str) -> int:
+    """One partition's candidate pairs, one code per shared bucket (``repeated`` counts
+    them later), sorted, written to ``out``; returns how many."""
+    owners, bands, keys = [], [], []
+    for folder, offset in zip(folders, offsets):
+        parts = load(folder, "band_parts")
+        lo, hi = int(parts[partition]), int(parts[partition + 1])
+        rows = np.asarray(load(folder, "band_rows", mmap=True)[lo:hi])
+        owners.append(rows // BANDS + offset)
+        bands.append(rows % BANDS)
+        keys.append(np.asarray(load(folder, "band_keys", mmap=True)[lo:hi]))
+    owner, band, key = np.concatenate(owners), np.concatenate(bands), np.concatenate(keys)
+    order = np.argsort(key, kind="stable")  # rows came in (unit, band) order
+    takes = np.load(takes_path, mmap_mode="r")
+    bucket = bucket_rows(owner[order], band[order], key[order], np.asarray(takes[owner[order]]))
+    unit, earlier = earlier_takers(bucket, bucket.rank < MAX_SLOTS, 0)
+    codes = (unit << SHIFT) | earlier
+    codes.sort()
+    np.save(out, codes)
+    return len(codes)
+
+
+def candidate_pairs(paths: list[str]) -> np.ndarray:
+    """Pairs sharing ``MIN_SHARED_BANDS`` open buckets, over the partitions' codes."""
+    codes = np.concatenate([np.load(path) for path in paths]) if paths else np.zeros(0, dtype=np.int64)
+    codes.sort()
+    found: np.ndarray = repeated(codes, MIN_SHARED_BANDS)
+    return found
+
+
+def headline_pairs(owner: np.ndarray, key: np.ndarray, head: np.ndarray, exact_first: np.ndarray) -> np.ndarray:
+    """Pairs (short unit, earlier headline with one of its headline keys), one per
+    exact text of headline (the first): units with one exact key are linked anyway."""
+    order = np.lexsort((owner, key))
+    owner, key, head = owner[order], key[order], head[order]
+    cuts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    codes: list[np.ndarray] = []
+    for lo, hi in zip(cuts.tolist(), cuts[1:].tolist() + [len(key)]):
+        heads = owner[lo:hi][head[lo:hi]]
+        if not len(heads):
+            continue
+        heads = np.unique(exact_first[heads])  # one headline per text, the first
+        members = owner[lo:hi]
+        unit = np.repeat(members, len(heads))
+        earlier = np.tile(heads, len(members))
+        keep = earlier < unit
+        codes.append((unit[keep] << SHIFT) | earlier[keep])
+    if not codes:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(codes))
+
+
+def gather(folders: list[str], offsets: np.ndarray, ids: np.ndarray) -> PreparedBatch:
+    """The units with these ids (ascending), fetched from their shards as one batch."""
+    shard = np.searchsorted(offsets, ids, side="right") - 1
+    parts = []
+    for number in np.unique(shard).tolist():
+        stored = StoredShard(folders[number])
+        parts.append((stored.batch, ids[shard == number] - offsets[number]))
+    return select(parts)
+
+
+def screen_pairs(folders: list[str], offsets: np.ndarray, codes: np.ndarray, threshold: float) -> np.ndarray:
+    """The pairs (codes) that may be repeats: removable, and lengths and ratios that
+    reach the threshold (``lookup.screen``, which the decider runs on the same pairs)."""
+    if not len(codes):
+        return codes
+    unit, earlier = codes >> SHIFT, codes & ((1 << SHIFT) - 1)
+    ids = np.unique(np.concatenate([unit, earlier]))
+    batch = gather(folders, offsets, ids)
+    units = [u for d in documents_of(batch, [""] * len(batch.names)) for u in d.units]
+    owners = np.searchsorted(ids, unit)
+    others = np.searchsorted(ids, earlier) + BATCH
+    keep = removable_pairs(batch, _NO_INDEX, owners, others)
+    owners, others, codes = owners[keep], others[keep], codes[keep]
+    passed = screen(batch, units, _NO_INDEX, owners, others, threshold, {})
+    linked: np.ndarray = codes[passed]
+    return linked
+
+
+def save(path: Path, array: np.ndarray) -> str:
+    np.save(path, array)
+    return str(path)

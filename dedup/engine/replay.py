@@ -1,0 +1,47 @@
+"""The replay stage: components decided by the unchanged decider, in input order.
+
+A task gets whole components.  Their units are fetched from the shards as one batch of
+partial documents (``batch.select``), and ``Deduplicator.replay`` decides them with its
+band candidates limited to the input's own pairs, so the decisions are the ones a
+single run over the whole input makes.  ``keep=longest`` re-aims each duplicate group
+here: a group lies inside one component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..batch import documents_of
+from ..decide import Deduplicator
+from ..lookup import BATCH, PAIR
+from ..model import Keep, NearMiss, Options, Removal
+from .pairs import SHIFT, gather
+
+
+@dataclass
+class Replayed:
+    """A document's removals and near misses from one task (units of other components
+    of the document may come from other tasks)."""
+
+    name: str
+    removals: list[Removal]
+    near_misses: list[NearMiss]
+
+
+def replay_task(
+    folders: list[str], offsets: np.ndarray, ids: np.ndarray, links: np.ndarray, options: Options
+) -> list[Replayed]:
+    """Decide the units ``ids`` (whole components, ascending), with the band pairs
+    ``links`` (codes: unit << 32 | earlier) among them."""
+    batch = gather(folders, offsets, ids)
+    documents = documents_of(batch, [""] * len(batch.names))
+    unit, earlier = links >> SHIFT, links & ((1 << SHIFT) - 1)
+    inside = np.isin(unit, ids) & np.isin(earlier, ids)
+    allowed = np.searchsorted(ids, unit[inside]) * PAIR + BATCH + np.searchsorted(ids, earlier[inside])
+    allowed.sort()
+    deduplicator = Deduplicator(options)
+    decisions = deduplicator.replay(batch, documents, allowed)
+    if options.keep is Keep.LONGEST:
+        deduplicator.prefer_longest(decisions)
+    return [Replayed(d.document.name, d.removals, d.near_misses) for d in decisions if d.removals or d.near_misses]

@@ -1,0 +1,184 @@
+"""The map stage: each shard of files (a run of the sorted listing) is read, segmented,
+normalised and fingerprinted once, where its task runs, and left in the work folder.
+
+A shard's folder holds its prepared batch (``batch.pkl``, without the texts), the texts
+as one memory-mapped block (``blob.npy``: a unit's text, compact text and suffix-less
+compact text, as ``batch.prepare`` lays them out), and the keys the later stages read
+without the texts: exact keys and unit facts, and band rows split by band-key partition
+(the shuffle), headline keys, section headings.  A unit's global id is its shard's first
+id plus its row: ids follow the listing, so id order is input order."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..batch import PreparedBatch, prepare
+from ..decide import _SECTION_HEADING
+from ..fingerprint import BANDS, exact_keys
+from ..layouts import segment_any
+from ..lookup import HEADLINE
+from ..match import HEADLINE_LOOKUP_WORDS, headline_keys
+from ..model import Document
+from ..normalize import derivable_compact
+from ..read import Found, InputError, read_source
+
+
+@dataclass
+class ShardPlan:
+    """One shard: its files (positions in the listing) and where its outputs go."""
+
+    number: int
+    files: list[Found]
+    first_file: int  # the position of its first file in the listing
+    folder: str
+    partitions: int  # band-key partitions of the shuffle
+    replaced: dict[int, Document] = field(default_factory=dict)  # file position -> a later round's text
+
+
+@dataclass
+class ShardSummary:
+    """What the driver learns of a mapped shard (its arrays stay in the folder)."""
+
+    number: int
+    units: int
+    documents: list[int]  # file positions of the documents, in order (files that failed are not there)
+    unit_counts: list[int]
+    errors: dict[int, str]  # file position -> one-line error
+
+
+def plan_shards(files: list[Found], work: Path, shard_files: int, partitions: int) -> list[ShardPlan]:
+    """Runs of ``shard_files`` files, in listing order."""
+    return [
+        ShardPlan(number, files[start : start + shard_files], start, str(work / f"shard-{number:06d}"), partitions)
+        for number, start in enumerate(range(0, len(files), shard_files))
+    ]
+
+
+def map_shard(plan: ShardPlan, encoding: str | None, layout: str) -> ShardSummary:
+    """Read, segment and fingerprint a shard's files, and write its folder."""
+    documents: list[Document] = []
+    positions: list[int] = []
+    errors: dict[int, str] = {}
+    for offset, found in enumerate(plan.files):
+        position = plan.first_file + offset
+        if position in plan.replaced:
+            documents.append(plan.replaced[position])
+            positions.append(position)
+            continue
+        if found.error or found.path is None:
+            errors[position] = found.error or f"{found.name}: cannot be read"
+            continue
+        try:
+            source = read_source(found.path, found.name, found.relative, encoding)
+        except InputError as exc:
+            errors[position] = str(exc)
+            continue
+        documents.append(segment_any(source.text, found.name, layout))
+        positions.append(position)
+    batch = prepare(documents, keep_documents=False)
+    write_shard(Path(plan.folder), batch, documents, plan.partitions)
+    return ShardSummary(plan.number, len(batch.exact), positions, batch.unit_counts, errors)
+
+
+def write_shard(folder: Path, batch: PreparedBatch, documents: list[Document], partitions: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=len(batch.compacts))
+    np.save(folder / "blob.npy", np.frombuffer(batch.blob, dtype=np.uint8))
+    light = replace(batch, blob=b"", compacts=[], suffix_compacts=[], exact_order=batch.exact_order[:0])
+    with open(folder / "batch.pkl", "wb") as out:
+        pickle.dump(light, out, protocol=pickle.HIGHEST_PROTOCOL)
+    np.save(folder / "valid.npy", valid)
+    np.save(folder / "exact.npy", batch.exact)
+    # Band rows of the valid units in (unit, band) order, split by key partition.
+    rows = np.flatnonzero(np.repeat(valid, BANDS))
+    keys = batch.bands.ravel()[rows]
+    part = (keys % np.uint64(partitions)).astype(np.int64)
+    order = np.argsort(part, kind="stable")
+    np.save(folder / "band_keys.npy", keys[order])
+    np.save(folder / "band_rows.npy", rows[order])
+    np.save(folder / "band_parts.npy", np.searchsorted(part[order], np.arange(partitions + 1)))
+    # Headline keys: of headlines (which may be repeated) and short units (which may repeat one).
+    owners, hashes, heads = [], [], []
+    for u in np.flatnonzero(valid & ((batch.words <= HEADLINE_LOOKUP_WORDS) | (batch.kinds == HEADLINE))).tolist():
+        for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u])):
+            owners.append(u)
+            hashes.append(key)
+            heads.append(batch.kinds[u] == HEADLINE)
+    np.save(folder / "headline_rows.npy", np.array(owners, dtype=np.int64))
+    np.save(folder / "headline_keys.npy", exact_keys(hashes) if hashes else np.zeros(0, dtype=np.uint64))
+    np.save(folder / "headline_heads.npy", np.array(heads, dtype=bool))
+    # Section headings (Markdown level 2 or deeper) followed by a unit of their document:
+    # whether one repeating stays depends on that unit, so the two are decided together.
+    sections = []
+    row = 0
+    for document in documents:
+        for k, unit in enumerate(document.units[:-1]):
+            if batch.kinds[row + k] == HEADLINE and _SECTION_HEADING.match(unit.text):
+                sections.append(row + k)
+        row += len(document.units)
+    np.save(folder / "sections.npy", np.array(sections, dtype=np.int64))
+
+
+def load(folder: str, name: str, mmap: bool = False) -> np.ndarray:
+    array: np.ndarray = np.load(Path(folder) / f"{name}.npy", mmap_mode="r" if mmap else None)
+    return array
+
+
+class StoredShard:
+    """A mapped shard opened for reading some of its units (``batch.select``): the arrays
+    load at once, the texts stay memory-mapped and are decoded row by row."""
+
+    def __init__(self, folder: str) -> None:
+        with open(Path(folder) / "batch.pkl", "rb") as data:
+            self.batch: PreparedBatch = pickle.load(data)
+        blob = load(folder, "blob", mmap=True)
+        valid = load(folder, "valid")
+        self.batch.blob = _Blob(blob)  # sliced like bytes
+        self.batch.compacts = _Compacts(blob, self.batch.blob_offsets, valid)
+        self.batch.suffix_compacts = _Suffixes(blob, self.batch.blob_offsets, self.batch.suffix_lengths)
+
+
+class _Blob:
+    def __init__(self, blob: np.ndarray) -> None:
+        self.blob = blob
+
+    def __getitem__(self, span: slice) -> bytes:
+        return bytes(self.blob[span])
+
+
+class _Compacts(Sequence[str]):
+    """A shard's compact texts, decoded when asked for (stored, or rebuilt from the text)."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> None:
+        self.blob, self.offsets, self.valid = blob, offsets, valid
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, row: Any) -> Any:
+        if not self.valid[row]:
+            return ""
+        text, middle, suffix, _ = self.offsets[row].tolist()
+        if suffix > middle:
+            return bytes(self.blob[middle:suffix]).decode("utf-8")
+        return derivable_compact(bytes(self.blob[text:middle])) or ""
+
+
+class _Suffixes(Sequence[str | None]):
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+        self.blob, self.offsets, self.lengths = blob, offsets, lengths
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, row: Any) -> Any:
+        if self.lengths[row] < 0:
+            return None
+        _, _, suffix, end = self.offsets[row].tolist()
+        return bytes(self.blob[suffix:end]).decode("utf-8")

@@ -1,0 +1,187 @@
+"""The staged engine (``dedup.engine``) gives the single-machine run's output: the same
+texts, removals and near misses, however the input is sharded."""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dedup.engine.pairs
+import dedup.index
+import dedup.lookup
+from dedup.api import Cleaner
+from dedup.batch import documents_of, prepare, select
+from dedup.engine import InProcess, StagedRun
+from dedup.engine.components import components, deal, sizes
+from dedup.layouts import segment_any
+from dedup.model import Keep, Options
+from dedup.read import DEFAULT_INCLUDE, discover
+
+from test_decide import corpora
+from test_properties import structured
+
+SUFFIX = {"text": ".txt", "markdown": ".md", "html": ".html"}
+
+
+def write_corpus(folder: Path, texts: list[str], suffix: str = ".txt") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts):
+        (folder / f"{i:03d}{suffix}").write_text(text, newline="")
+
+
+def outcomes(found, options, engine=None):
+    cleaned = engine.clean_files(found) if engine else Cleaner(options).clean_files(found)
+    return [
+        (o.name, o.error, o.result and (o.result.text, o.result.removals, o.result.near_misses, o.result.deleted))
+        for o in cleaned
+    ]
+
+
+def same_as_local(folder: Path, options: Options, shard_files: int) -> StagedRun:
+    found = discover([str(folder)], tuple(DEFAULT_INCLUDE), ())
+    staged = StagedRun(options, InProcess(), shard_files=shard_files)
+    assert outcomes(found, options, staged) == outcomes(found, options)
+    return staged
+
+
+CASES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@CASES
+@given(texts=corpora(), shard_files=st.integers(1, 4), longest=st.booleans(), small=st.booleans())
+def test_staged_runs_give_the_local_result_however_the_input_is_sharded(texts, shard_files, longest, small, monkeypatch):
+    """Crowded buckets (``small``: buckets of 2 slots of 3) exercise the bucket rule."""
+    if small:
+        for module in (dedup.index, dedup.lookup, dedup.engine.pairs):
+            monkeypatch.setattr(module, "MAX_SLOTS", 3)
+        for module in (dedup.index, dedup.lookup):
+            monkeypatch.setattr(module, "MAX_BUCKET", 2)
+    options = Options(across_files=True, keep=Keep.LONGEST if longest else Keep.FIRST)
+    with tempfile.TemporaryDirectory() as folder:
+        write_corpus(Path(folder), texts)
+        same_as_local(Path(folder), options, shard_files)
+
+
+@CASES
+@given(
+    st.sampled_from(["text", "markdown", "html"]).flatmap(
+        lambda layout: st.tuples(st.just(layout), st.lists(structured(layout), min_size=2, max_size=5))
+    ),
+    st.integers(1, 3),
+)
+def test_documents_that_settle_over_rounds_settle_as_in_one_run(case, shard_files):
+    """Bold lines, titles and list items whose removal changes how the rest reads: such a
+    document is decided again, in as many passes as the single-machine run's rounds."""
+    layout, texts = case
+    with tempfile.TemporaryDirectory() as folder:
+        write_corpus(Path(folder), texts, SUFFIX[layout])
+        same_as_local(Path(folder), Options(across_files=True), shard_files)
+
+
+def test_a_document_that_settles_takes_more_than_one_pass(tmp_path):
+    """The case ``test_against`` keeps: a reference settles over rounds, and the files
+    after it are decided against its final units."""
+    council = "The the the the the council.\n" * 8
+    texts = [
+        "Big News Today\nBig News Today\n",
+        "The the the the the the.\nThe the the the the the.\n",
+        "The the the the the the.\nThe the the the the the.\n",
+        "The the the the the the.\nThe the the the the the.\n",
+        council + "Big News Today\n",
+        "The the the the the the.\n**Big News Today**\n" + "The the the the the the.\n" * 4,
+    ]
+    write_corpus(tmp_path, texts)
+    staged = same_as_local(tmp_path, Options(across_files=True), 2)
+    assert staged.report.passes > 1
+
+
+def test_without_across_files_each_shard_decides_its_own_documents(tmp_path):
+    write_corpus(tmp_path, ["A\n\nSame paragraph here, long enough to count as one.\n" * 2] * 3)
+    same_as_local(tmp_path, Options(), 2)
+
+
+def test_files_that_cannot_be_read_are_reported_in_their_place(tmp_path):
+    write_corpus(tmp_path, ["A\n\nOne paragraph that says a thing or two.\n"] * 3)
+    (tmp_path / "001.txt").write_bytes(b"\x00\x01binary\xff")
+    found = discover([str(tmp_path)], tuple(DEFAULT_INCLUDE), ())
+    staged = outcomes(found, Options(across_files=True), StagedRun(Options(across_files=True), InProcess()))
+    assert staged == outcomes(found, Options(across_files=True))
+    assert staged[1][1] is not None and staged[2][2][1]  # the error, and the third file's removal
+
+
+def test_selected_rows_prepare_as_their_partial_documents():
+    texts = ["Title\n\nFirst paragraph of words.\n\nSecond one, **bold**.\n\nThird.\n", "Other\n\nMore words here.\n"]
+    documents = [segment_any(t, f"{i}.md") for i, t in enumerate(texts)]
+    batch = prepare(documents, keep_documents=False)
+    rows = np.array([1, 3, 5])
+    chosen = select([(batch, rows)])
+    parts = documents_of(chosen, ["", ""])
+    assert [d.name for d in parts] == ["0.md", "1.md"]
+    assert [[u.index for u in d.units] for d in parts] == [[1, 3], [1]]
+    whole = [u for d in documents for u in d.units]
+    assert [u for d in parts for u in d.units] == [whole[r] for r in rows.tolist()]
+    again = prepare(parts, keep_documents=False)
+    for name in ("exact", "bands", "words", "kinds", "compact_lengths", "exact_order", "band_order"):
+        assert np.array_equal(getattr(chosen, name), getattr(again, name)), name
+    assert chosen.compacts == again.compacts
+
+
+def test_components_join_units_through_chains_of_links():
+    edges = np.array([[5, 1], [1, 3], [7, 8], [3, 0]])
+    labels = components(10, edges)
+    assert labels.tolist() == [0, 0, 2, 0, 4, 0, 6, 7, 7, 9]
+    report = sizes(labels)
+    assert (report.largest, report.largest_first, report.alone, report.components) == (4, 0, 4, 2)
+    tasks = deal(labels, 3)
+    assert [t.tolist() for t in tasks] == [[0, 1, 3, 5], [7, 8]]
+
+
+ARTICLE = "Harbour council votes\n\nThe harbour council approved the summer ferry plan on Monday after a long debate.\n"
+
+
+def test_engine_ray_refuses_what_it_cannot_do_yet(tmp_path):
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-v", str(tmp_path)])
+    assert result.exit_code == 2 and "--engine ray does not take -v" in result.output
+    result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-"], input=ARTICLE)
+    assert result.exit_code == 2 and "standard input" in result.output
+
+
+
+
+
+def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
+    """A real local Ray instance (the command starts one, on the machine's cores)."""
+    pytest.importorskip("ray")
+    texts = [ARTICLE.replace("Monday", day) for day in ("Monday", "Tuesday")] * 3
+    texts += [f"Note {i}\n\nA paragraph {i} that only this file has, about the {i} tickets.\n" for i in range(4)]
+    texts += ["Harbour council votes\n\n**Harbour council votes**\nThe summer timetable follows.\n"]
+    write_corpus(tmp_path / "in", texts)
+    outputs = {}
+    for engine in ("local", "ray"):
+        out, report = tmp_path / engine, tmp_path / f"{engine}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "dedup", "clean", "--across-files", "--engine", engine, "-o", str(out)]
+            + ["--report", str(report), str(tmp_path / "in")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        removals = [(f["path"], f["removals"]) for f in json.loads(report.read_text())["files"]]
+        outputs[engine] = (files, removals, done.stderr)
+    assert outputs["ray"][:2] == outputs["local"][:2]
+    assert any(removals for _, removals in outputs["ray"][1])
+    stderr = outputs["ray"][2]
+    assert "replay: " in stderr and "components: " in stderr

@@ -185,3 +185,29 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
     assert any(removals for _, removals in outputs["ray"][1])
     stderr = outputs["ray"][2]
     assert "replay: " in stderr and "components: " in stderr
+
+
+def _unstable(position: int, text: str) -> "Checked":
+    from dedup.engine.join import Checked
+
+    return Checked(position, [], [], [], again=segment_any(text, f"{position}.txt"))
+
+
+def test_a_change_before_a_round_it_touched_undoes_that_round_and_what_it_touched():
+    """Rounds are taken optimistically; one that read a key a later-found change before
+    it touches is undone, and so are rounds after it that read what it changed."""
+    from dedup.engine.join import Round, Rounds
+
+    keys = lambda *values: np.array(values, dtype=np.uint64)  # noqa: E731
+    rounds = Rounds()
+    original = {p: segment_any(f"Doc {p}\n\nA paragraph of doc {p}.\n", f"{p}.txt") for p in (1, 5, 7, 9)}
+    rounds.advance(_unstable(5, "Doc 5\n"), original[5], Round(1, keys(10, 11), keys(20), None))
+    rounds.advance(_unstable(7, "Doc 7\n"), original[7], Round(2, keys(20, 30), keys(40), None))
+    rounds.advance(_unstable(9, "Doc 9\n"), original[9], Round(2, keys(50), keys(60), None))
+    assert set(rounds.replaced()) == {5, 7, 9} and not rounds.rolled_back
+    # Pass 3: document 1, before them all, changes key 11, which document 5's round read:
+    # that round goes, and document 7's, which read key 20 that document 5 had changed.
+    rounds.advance(_unstable(1, "Doc 1\n"), original[1], Round(3, keys(1), keys(11), None))
+    assert rounds.rolled_back == {5, 7}
+    assert set(rounds.replaced()) == {1, 9} and rounds.history[5] == [] and rounds.history[7] == []
+    assert rounds.replaced()[9].text == "Doc 9\n"

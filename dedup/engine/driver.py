@@ -20,12 +20,13 @@ import numpy as np
 from ..api import FileOutcome
 from ..batch import documents_of
 from ..layouts import segment_any
-from ..model import CleanResult, Keep, NearMiss, Options, Removal, UnitRef
+from ..model import CleanResult, Document, Keep, NearMiss, Options, Removal, UnitRef
 from ..read import Found, InputError, read_source
 from ..rewrite import cut
 from .components import ComponentSizes, components, deal, sizes
 from .executors import Executor
-from .join import Checked, Rounds, check_shard
+from .footprints import Footprints, touches
+from .join import Checked, Round, Rounds, check_shard
 from .pairs import SHIFT, band_partition, candidate_pairs, first_seen, gather, headline_pairs, save, screen_pairs
 from .replay import replay_task
 from .shards import ShardPlan, ShardSummary, load, map_shard, plan_shards
@@ -43,11 +44,14 @@ class Report:
     """What the run measured, for the messages: passes, and the components' sizes."""
 
     passes: int = 0
+    rounds: int = 0  # rounds of documents settled over passes
+    undone: int = 0  # rounds undone because a change before them touched what they read
     pairs: int = 0
     links: int = 0
     components: ComponentSizes | None = None
     largest_at: str = ""  # where the largest component starts: file, line and excerpt
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_peaks: dict[str, int] = field(default_factory=dict)  # the largest peak memory of one task, bytes
 
 
 @dataclass
@@ -62,6 +66,7 @@ class StagedRun:
     shard_files: int = SHARD_FILES
     progress: Progress | None = None
     report: Report = field(default_factory=Report)
+    _footprints: Footprints | None = None
 
     def clean_files(self, files: list[Found]) -> Iterator[FileOutcome]:
         """Each file's outcome, in order, as ``Cleaner.clean_files`` gives it."""
@@ -95,22 +100,46 @@ class StagedRun:
                 summaries[summary.number] = summary
             ordered = [summaries[n] for n in range(len(plans))]
             checked = self._join(plans, ordered, self._decisions(plans, ordered, work))
-            unstable = next((c for c in checked if not rounds.settles(c)), None)
-            if unstable is None:
+            unstable = [c for c in checked if not rounds.settles(c)]
+            if not unstable:
                 errors = {p: e for s in ordered for p, e in s.errors.items()}
                 return self._final(checked, rounds), errors
-            original = rounds.states[unstable.position].original if unstable.position in rounds.states else None
-            if original is None:
-                item = files[unstable.position]
-                assert item.path is not None
-                text = read_source(item.path, item.name, item.relative, self.encoding).text
-                original = segment_any(text, item.name, self.layout)
-            rounds.advance(unstable, original)
-            remap = [
-                n
-                for n, plan in enumerate(plans)
-                if plan.first_file <= unstable.position < plan.first_file + len(plan.files)
-            ]
+            moved = self._advance(files, unstable, rounds)
+            remap = sorted({self._shard_of(plans, position) for position in moved})
+
+    def _advance(self, files: list[Found], unstable: list[Checked], rounds: Rounds) -> set[int]:
+        """A round for each unstable document whose decisions no earlier change of this
+        pass can have touched (the first one always); returns the documents whose text
+        changed, rounds undone included."""
+        assert self._footprints is not None
+        changed: list[np.ndarray] = []
+        rounds.rolled_back.clear()
+        moved: set[int] = set()
+        for checked in unstable:
+            reads = self._footprints.reads(checked.position)
+            if any(touches(reads, change) for change in changed):
+                continue  # decided again next pass, after the change before it
+            state = rounds.states.get(checked.position)
+            original = state.original if state is not None else self._document(files[checked.position])
+            assert checked.again is not None
+            change = self._footprints.changes(checked.position, checked.again)
+            rounds.advance(checked, original, Round(self.report.passes, reads, change, None))
+            changed.append(change)
+            moved.add(checked.position)
+        self.report.rounds += len(moved)
+        self.report.undone += len(rounds.rolled_back)
+        return moved | rounds.rolled_back
+
+    def _document(self, item: Found) -> Document:
+        assert item.path is not None
+        text = read_source(item.path, item.name, item.relative, self.encoding).text
+        return segment_any(text, item.name, self.layout)
+
+    @staticmethod
+    def _shard_of(plans: list[ShardPlan], position: int) -> int:
+        return next(
+            n for n, plan in enumerate(plans) if plan.first_file <= position < plan.first_file + len(plan.files)
+        )
 
     def _decisions(self, plans: list[ShardPlan], summaries: list[ShardSummary], work: Path) -> ReplayFound:
         """Pairs, screening, components and replay: removals by file position."""
@@ -131,7 +160,8 @@ class StagedRun:
             )
         )
         band = candidate_pairs(paths)
-        heads = headline_pairs(*_headline_rows(folders, starts), exact_first)
+        headlines = _headline_rows(folders, starts)
+        heads = headline_pairs(*headlines, exact_first)
         self.report.pairs = len(band) + len(heads)
         chunks = [band[i : i + SCREEN_PAIRS] for i in range(0, len(band), SCREEN_PAIRS)]
         chunks += [heads[i : i + SCREEN_PAIRS] for i in range(0, len(heads), SCREEN_PAIRS)]
@@ -156,6 +186,11 @@ class StagedRun:
             ]
         ).astype(np.int64)
         labels = components(units, edges)
+        documents: dict[int, tuple[int, int]] = {}
+        for summary, start in zip(summaries, starts):
+            ends = np.cumsum(summary.unit_counts) + start
+            documents.update(zip(summary.documents, zip((ends - summary.unit_counts).tolist(), ends.tolist())))
+        self._footprints = Footprints(folders, offsets, labels, exact, headlines[:2], documents)
         self.report.components = sizes(labels)
         if self.report.components.largest > 1:
             self.report.largest_at = _describe(folders, offsets, self.report.components.largest_first)
@@ -189,7 +224,9 @@ class StagedRun:
         return [c for part in self._stage("join", check_shard, tasks) for c in part]
 
     def _final(self, checked: list[Checked], rounds: Rounds) -> dict[int, Checked]:
-        """Each document's result; twins in a settled document are placed in its original."""
+        """Each document's result; twins in a settled document are placed in its original
+        (every recorded round read its final text: a change after a round touches the
+        round's twin, which undoes the round)."""
         final = {c.position: rounds.final(c) for c in checked}
         if rounds.states:
             states = {state.original.name: state for state in rounds.states.values()}
@@ -202,10 +239,14 @@ class StagedRun:
                 return replace(ref, start=start, end=end, first_line=first_line, last_line=last_line)
 
             for position, result in final.items():
-                if position in rounds.states:
-                    continue
-                result.removals = [replace(r, twin=placed(r.twin)) for r in result.removals]
-                result.near_misses = [replace(m, twin=placed(m.twin)) for m in result.near_misses]
+                # A settled document's twins in itself are placed already (``settle._record``).
+                own = rounds.states[position].original.name if position in rounds.states else None
+                result.removals = [
+                    r if r.twin.document == own else replace(r, twin=placed(r.twin)) for r in result.removals
+                ]
+                result.near_misses = [
+                    m if m.twin.document == own else replace(m, twin=placed(m.twin)) for m in result.near_misses
+                ]
         return final
 
     def _outcome(self, item: Found, result: Checked | None, error: str | None) -> FileOutcome:
@@ -235,6 +276,7 @@ class StagedRun:
                 self.progress(name, done, len(tasks))
             yield result
         self.report.stage_seconds[name] = self.report.stage_seconds.get(name, 0.0) + time.perf_counter() - started
+        self.report.stage_peaks[name] = max(self.report.stage_peaks.get(name, 0), self.executor.peak)
 
 
 @dataclass

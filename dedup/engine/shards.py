@@ -103,16 +103,10 @@ def write_shard(folder: Path, batch: PreparedBatch, documents: list[Document], p
     np.save(folder / "band_keys.npy", keys[order])
     np.save(folder / "band_rows.npy", rows[order])
     np.save(folder / "band_parts.npy", np.searchsorted(part[order], np.arange(partitions + 1)))
-    # Headline keys: of headlines (which may be repeated) and short units (which may repeat one).
-    owners, hashes, heads = [], [], []
-    for u in np.flatnonzero(valid & ((batch.words <= HEADLINE_LOOKUP_WORDS) | (batch.kinds == HEADLINE))).tolist():
-        for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u])):
-            owners.append(u)
-            hashes.append(key)
-            heads.append(batch.kinds[u] == HEADLINE)
-    np.save(folder / "headline_rows.npy", np.array(owners, dtype=np.int64))
-    np.save(folder / "headline_keys.npy", exact_keys(hashes) if hashes else np.zeros(0, dtype=np.uint64))
-    np.save(folder / "headline_heads.npy", np.array(heads, dtype=bool))
+    owners, hashes, heads = headline_rows(batch, valid)
+    np.save(folder / "headline_rows.npy", owners)
+    np.save(folder / "headline_keys.npy", hashes)
+    np.save(folder / "headline_heads.npy", heads)
     # Section headings (Markdown level 2 or deeper) followed by a unit of their document:
     # whether one repeating stays depends on that unit, so the two are decided together.
     sections = []
@@ -123,6 +117,22 @@ def write_shard(folder: Path, batch: PreparedBatch, documents: list[Document], p
                 sections.append(row + k)
         row += len(document.units)
     np.save(folder / "sections.npy", np.array(sections, dtype=np.int64))
+
+
+def headline_rows(batch: PreparedBatch, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Headline keys (hashed) of headlines, which may be repeated, and of short units,
+    which may repeat one: each key's unit, the key, and whether the unit is a headline."""
+    owners, keys, heads = [], [], []
+    for u in np.flatnonzero(valid & ((batch.words <= HEADLINE_LOOKUP_WORDS) | (batch.kinds == HEADLINE))).tolist():
+        for key in headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u])):
+            owners.append(u)
+            keys.append(key)
+            heads.append(batch.kinds[u] == HEADLINE)
+    return (
+        np.array(owners, dtype=np.int64),
+        exact_keys(keys) if keys else np.zeros(0, dtype=np.uint64),
+        np.array(heads, dtype=bool),
+    )
 
 
 def load(folder: str, name: str, mmap: bool = False) -> np.ndarray:

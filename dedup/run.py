@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -164,25 +164,36 @@ class Run:
             return self.cleaner.clean_files(files, self.settings.encoding)
         from .engine import StagedRun
 
+        executor, progress = self._ray(), StageProgress(self.messages)
+        progress.peaks = lambda: executor.peak
         staged = StagedRun(
             self.options,
-            self._ray(),
+            executor,
             work_dir=str(self.settings.work_dir) if self.settings.work_dir else None,
             encoding=self.settings.encoding,
             layout=self.cleaner.layout,
-            progress=StageProgress(self.messages),
+            progress=progress,
         )
-        outcomes = list(staged.clean_files(files))
+        try:
+            decided = staged.decide(files)
+        finally:
+            executor.close()
         self._component_report(staged)
-        return iter(outcomes)
+        return staged.outcomes(files, decided)
 
     def _ray(self) -> Executor:
+        import time
+
         from .engine import EngineError, OnRay
 
+        started = time.monotonic()
         try:
-            return OnRay(self.settings.ray_address, num_cpus=self.settings.jobs)
+            executor = OnRay(self.settings.ray_address, num_cpus=self.settings.jobs)
         except EngineError as exc:
             raise click.UsageError(str(exc)) from None
+        where = "a Ray started for this run" if executor.local else "the Ray cluster"
+        self.messages.note(f"ray: {where}, {executor.workers} CPUs ({time.monotonic() - started:.1f} s)")
+        return executor
 
     def _component_report(self, staged: StagedRun) -> None:
         """How the units fell apart; a warning when one component holds a large share."""
@@ -320,14 +331,15 @@ def progress_bar(console: Console) -> Progress:
 
 
 class StageProgress:
-    """``--engine ray``: one line per stage on stderr when it ends, and while a long one
-    runs, every few seconds."""
+    """``--engine ray``: one line per stage on stderr when it ends (with the largest peak
+    memory of one of its tasks), and while a long one runs, every few seconds."""
 
     EVERY = 5.0
 
     def __init__(self, messages: Messages) -> None:
         self.messages = messages
         self.started = self.said = 0.0
+        self.peaks: Callable[[], int] = lambda: 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         import time
@@ -336,7 +348,12 @@ class StageProgress:
         if done == 0:
             self.started = self.said = now
             return
-        if done == total or now - self.said >= self.EVERY:
+        if done == total:
+            self.messages.note(
+                f"{stage}: {total}/{total} tasks, {now - self.started:.1f} s, "
+                f"{self.peaks() / 2**20:,.0f} MB peak per task"
+            )
+        elif now - self.said >= self.EVERY:
             self.said = now
             self.messages.note(f"{stage}: {done}/{total} tasks ({now - self.started:.1f} s)")
 

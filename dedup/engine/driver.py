@@ -19,6 +19,7 @@ import numpy as np
 
 from ..api import FileOutcome
 from ..batch import documents_of
+from ..fingerprint import _mix
 from ..layouts import segment_any
 from ..model import CleanResult, Document, Keep, NearMiss, Options, Removal, UnitRef
 from ..read import Found, InputError, read_source
@@ -27,8 +28,18 @@ from .components import ComponentSizes, components, deal, sizes
 from .executors import Executor
 from .footprints import Footprints, touches
 from .join import Checked, Round, Rounds, check_shard
-from .pairs import SHIFT, band_partition, candidate_pairs, first_seen, gather, headline_pairs, save, screen_pairs
-from .replay import replay_task
+from .pairs import (
+    SHIFT,
+    band_partition,
+    candidate_pairs,
+    first_seen,
+    gather,
+    headline_pairs,
+    pair_keys,
+    save,
+    screen_pairs,
+)
+from .replay import Replayed, replay_task
 from .shards import ShardPlan, ShardSummary, load, map_shard, plan_shards
 
 Progress = Callable[[str, int, int], None]  # stage, tasks done, tasks in all
@@ -55,6 +66,25 @@ class Report:
 
 
 @dataclass
+class Decided:
+    """A staged run's decisions: each file's result, or why it could not be read."""
+
+    results: dict[int, Checked]
+    errors: dict[int, str]
+
+
+@dataclass
+class PassCache:
+    """What a pass found that the next one reuses where its inputs are the same: screen
+    results by the pair's texts, replays by component, checks by document."""
+
+    screened: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # pair keys screened
+    passed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # those that passed
+    replayed: dict[int, list[Replayed]] = field(default_factory=dict)  # component key -> what it gave
+    joined: dict[int, tuple[tuple[list[Removal], list[NearMiss]], Checked]] = field(default_factory=dict)
+
+
+@dataclass
 class StagedRun:
     """One staged run over files in listing order."""
 
@@ -67,16 +97,27 @@ class StagedRun:
     progress: Progress | None = None
     report: Report = field(default_factory=Report)
     _footprints: Footprints | None = None
+    _cache: PassCache = field(default_factory=lambda: PassCache())
+    _moved: set[int] = field(default_factory=set)  # documents whose text changed since the last pass
 
     def clean_files(self, files: list[Found]) -> Iterator[FileOutcome]:
         """Each file's outcome, in order, as ``Cleaner.clean_files`` gives it."""
+        return self.outcomes(files, self.decide(files))
+
+    def decide(self, files: list[Found]) -> Decided:
+        """Every stage, until each document is settled: what each file loses (the
+        executor is not needed after this)."""
         work = Path(tempfile.mkdtemp(prefix="dedup-run-", dir=self.work_dir))
         try:
             final, errors = self._decide(files, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        return Decided(final, errors)
+
+    def outcomes(self, files: list[Found], decided: Decided) -> Iterator[FileOutcome]:
+        """The files read again one at a time, with what they lose."""
         for position, item in enumerate(files):
-            yield self._outcome(item, final.get(position), errors.get(position))
+            yield self._outcome(item, decided.results.get(position), decided.errors.get(position))
 
     def _decide(self, files: list[Found], work: Path) -> tuple[dict[int, Checked], dict[int, str]]:
         partitions = max(1, min(64, (len(files) + self.shard_files - 1) // self.shard_files))
@@ -104,8 +145,8 @@ class StagedRun:
             if not unstable:
                 errors = {p: e for s in ordered for p, e in s.errors.items()}
                 return self._final(checked, rounds), errors
-            moved = self._advance(files, unstable, rounds)
-            remap = sorted({self._shard_of(plans, position) for position in moved})
+            self._moved = self._advance(files, unstable, rounds)
+            remap = sorted({self._shard_of(plans, position) for position in self._moved})
 
     def _advance(self, files: list[Found], unstable: list[Checked], rounds: Rounds) -> set[int]:
         """A round for each unstable document whose decisions no earlier change of this
@@ -144,40 +185,25 @@ class StagedRun:
     def _decisions(self, plans: list[ShardPlan], summaries: list[ShardSummary], work: Path) -> ReplayFound:
         """Pairs, screening, components and replay: removals by file position."""
         folders = [plan.folder for plan in plans]
-        counts = [s.units for s in summaries]
-        offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        offsets = np.r_[0, np.cumsum([s.units for s in summaries])].astype(np.int64)
+        starts = offsets[:-1].tolist()
         units = int(offsets[-1])
-        exact = np.concatenate([load(f, "exact") for f in folders]) if folders else np.zeros(0, np.uint64)
-        valid = np.concatenate([load(f, "valid") for f in folders]) if folders else np.zeros(0, bool)
+        exact, valid, content, placed = (_joined(folders, name) for name in ("exact", "valid", "content", "placed"))
         takes, exact_first = first_seen(exact, valid)
         takes_path = save(work / "takes.npy", takes)
         partitions = plans[0].partitions if plans else 1
         paths = [str(work / f"pairs-{p:04d}.npy") for p in range(partitions)]
-        starts = offsets[:-1].tolist()
-        list(
-            self._stage(
-                "pairs", band_partition, [(folders, starts, p, takes_path, paths[p]) for p in range(partitions)]
-            )
-        )
+        tasks = [(folders, starts, p, takes_path, paths[p]) for p in range(partitions)]
+        list(self._stage("pairs", band_partition, tasks))
         band = candidate_pairs(paths)
         headlines = _headline_rows(folders, starts)
         heads = headline_pairs(*headlines, exact_first)
         self.report.pairs = len(band) + len(heads)
-        chunks = [band[i : i + SCREEN_PAIRS] for i in range(0, len(band), SCREEN_PAIRS)]
-        chunks += [heads[i : i + SCREEN_PAIRS] for i in range(0, len(heads), SCREEN_PAIRS)]
-        screened = list(
-            self._stage("screen", screen_pairs, [(folders, offsets, c, self.options.threshold) for c in chunks])
-        )
-        band_chunks = (len(band) + SCREEN_PAIRS - 1) // SCREEN_PAIRS
-        band_links = np.concatenate(screened[:band_chunks]) if band_chunks else np.zeros(0, np.int64)
-        links = np.concatenate(screened) if screened else np.zeros(0, np.int64)
+        band_links, head_links = self._screen([band, heads], content, folders, offsets)
+        links = np.concatenate([band_links, head_links])
         self.report.links = len(links)
         repeats = np.flatnonzero((exact_first >= 0) & (exact_first != np.arange(units)))
-        sections = (
-            np.concatenate([load(f, "sections") + s for f, s in zip(folders, starts)])
-            if folders
-            else np.zeros(0, np.int64)
-        )
+        sections = np.concatenate([load(f, "sections") + s for f, s in zip(folders, starts)] or [np.zeros(0, np.int64)])
         edges = np.concatenate(
             [
                 np.column_stack([repeats, exact_first[repeats]]),
@@ -194,34 +220,87 @@ class StagedRun:
         self.report.components = sizes(labels)
         if self.report.components.largest > 1:
             self.report.largest_at = _describe(folders, offsets, self.report.components.largest_first)
-        tasks = deal(labels, REPLAY_UNITS)
-        by_name = {
-            plans[s.number].files[p - plans[s.number].first_file].name: p for s in summaries for p in s.documents
-        }
+        names = {plans[s.number].files[p - plans[s.number].first_file].name: p for s in summaries for p in s.documents}
         found: ReplayFound = {}
-        for replayed in self._stage(
-            "replay", replay_task, [(folders, offsets, ids, band_links, self.options) for ids in tasks]
-        ):
-            for item in replayed:
-                removals, near_misses = found.setdefault(by_name[item.name], ([], []))
-                removals += item.removals
-                near_misses += item.near_misses
+        for parts in self._replay(labels, band_links, placed, folders, offsets):
+            for part in parts:
+                removals, near_misses = found.setdefault(names[part.name], ([], []))
+                removals += part.removals
+                near_misses += part.near_misses
         return found
 
-    def _join(self, plans: list[ShardPlan], summaries: list[ShardSummary], found: ReplayFound) -> list[Checked]:
-        settle = self.options.keep is not Keep.LONGEST
-        tasks = [
-            (
-                plan,
-                summary.documents,
-                {p: found[p] for p in summary.documents if p in found},
-                self.encoding,
-                self.layout,
-                settle,
-            )
-            for plan, summary in zip(plans, summaries)
+    def _screen(
+        self, lists: list[np.ndarray], content: np.ndarray, folders: list[str], offsets: np.ndarray
+    ) -> list[np.ndarray]:
+        """The pairs of each list that pass the screen; pairs of texts screened in an earlier
+        pass are not screened again."""
+        cache = self._cache
+        keys = [pair_keys(codes, content) for codes in lists]
+        todo = [codes[~np.isin(k, cache.screened)] for codes, k in zip(lists, keys)]
+        chunks = [
+            (n, codes[i : i + SCREEN_PAIRS]) for n, codes in enumerate(todo) for i in range(0, len(codes), SCREEN_PAIRS)
         ]
-        return [c for part in self._stage("join", check_shard, tasks) for c in part]
+        tasks = [(folders, offsets, chunk, self.options.threshold) for _, chunk in chunks]
+        fresh: list[list[np.ndarray]] = [[] for _ in lists]
+        for (n, _), linked in zip(chunks, list(self._stage("screen", screen_pairs, tasks))):
+            fresh[n].append(linked)
+        found = []
+        for codes, k, new, todo_codes in zip(lists, keys, fresh, todo):
+            known = np.isin(k, cache.passed)
+            linked = np.concatenate([codes[known], *new]) if new or known.any() else codes[:0]
+            found.append(np.sort(linked))
+            cache.screened = np.union1d(cache.screened, pair_keys(todo_codes, content))
+            cache.passed = np.union1d(cache.passed, pair_keys(np.concatenate(new) if new else codes[:0], content))
+        return found
+
+    def _replay(
+        self, labels: np.ndarray, band_links: np.ndarray, placed: np.ndarray, folders: list[str], offsets: np.ndarray
+    ) -> Iterator[list[Replayed]]:
+        """Each component's removals and near misses; a component whose units and pairs
+        are the same as in an earlier pass is not decided again."""
+        roots, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        keys = np.zeros(len(roots), dtype=np.uint64)
+        np.add.at(keys, inverse, _mix(placed))
+        unit, earlier = band_links >> SHIFT, band_links & ((1 << SHIFT) - 1)
+        np.add.at(keys, inverse[unit], _mix(placed[unit] ^ _mix(placed[earlier])))
+        shared = counts > 1
+        key_of = dict(zip(roots[shared].tolist(), keys[shared].tolist()))
+        known = {label for label, key in key_of.items() if key in self._cache.replayed}
+        replayed = {key_of[label]: self._cache.replayed[key_of[label]] for label in known}
+        tasks = []
+        for ids in deal(labels, REPLAY_UNITS, skip=np.array(sorted(known), dtype=np.int64)):
+            inside = np.isin(unit, ids)
+            tasks.append((folders, offsets, ids, labels[ids], band_links[inside], self.options))
+        for done in self._stage("replay", replay_task, tasks):
+            replayed.update((key_of[label], parts) for label, parts in done.items())
+        self._cache.replayed = replayed  # what this pass's components gave, for the next pass
+        for key in key_of.values():
+            yield replayed.get(key, [])
+
+    def _join(self, plans: list[ShardPlan], summaries: list[ShardSummary], found: ReplayFound) -> list[Checked]:
+        """Each document with its removals, checked; one whose text and removals are those
+        of the last pass keeps its check."""
+        settle = self.options.keep is not Keep.LONGEST
+        joined, kept = self._cache.joined, {}
+        tasks = []
+        for plan, summary in zip(plans, summaries):
+            todo = []
+            for position in summary.documents:
+                given = found.get(position, ([], []))
+                earlier = joined.get(position)
+                if earlier is not None and position not in self._moved and earlier[0] == given:
+                    kept[position] = earlier[1]
+                else:
+                    todo.append(position)
+            if todo:
+                tasks.append(
+                    (plan, todo, {p: found[p] for p in todo if p in found}, self.encoding, self.layout, settle)
+                )
+        for part in self._stage("join", check_shard, tasks):
+            for checked in part:
+                kept[checked.position] = checked
+        self._cache.joined = {p: (found.get(p, ([], [])), c) for p, c in kept.items()}
+        return [kept[p] for p in sorted(kept)]
 
     def _final(self, checked: list[Checked], rounds: Rounds) -> dict[int, Checked]:
         """Each document's result; twins in a settled document are placed in its original
@@ -310,6 +389,11 @@ def _describe(folders: list[str], offsets: np.ndarray, unit: int) -> str:
     batch = gather(folders, offsets, np.array([unit], dtype=np.int64))
     document = documents_of(batch, [""])[0]
     return f"{document.name}:{document.units[0].first_line} {excerpt(document.units[0].text)!r}"
+
+
+def _joined(folders: list[str], name: str) -> np.ndarray:
+    """One per-unit array of every shard, end to end: unit ids index it."""
+    return np.concatenate([load(folder, name) for folder in folders])
 
 
 def _headline_rows(folders: list[str], starts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

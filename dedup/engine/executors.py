@@ -84,8 +84,9 @@ class OnRay:
             raise EngineError("--engine ray needs Ray: pip install 'dedup-articles[ray]'") from None
         self.ray = ray
         self.started = not ray.is_initialized()
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        self.local = self.started and address is None  # a Ray started for this run, on this machine
         if self.started:
-            address = address or os.environ.get("RAY_ADDRESS") or None
             try:
                 ray.init(
                     address=address,

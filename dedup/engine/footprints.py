@@ -12,7 +12,7 @@ import numpy as np
 
 from ..batch import prepare
 from ..model import Document
-from .shards import StoredShard, headline_rows
+from .shards import headline_rows, load
 
 
 class Footprints:
@@ -69,7 +69,7 @@ class Footprints:
     def _shard_bands(self, number: int) -> np.ndarray:
         bands = self._bands.get(number)
         if bands is None:
-            bands = self._bands[number] = StoredShard(self.folders[number]).batch.bands
+            bands = self._bands[number] = load(self.folders[number], "bands", mmap=True)
         return bands
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..batch import PreparedBatch, documents_of, select
-from ..fingerprint import BANDS
+from ..fingerprint import BANDS, _mix
 from ..index import MAX_SLOTS, Index
 from ..lookup import BATCH, bucket_rows, earlier_takers, removable_pairs, repeated, screen
 from ..match import MIN_SHARED_BANDS
@@ -119,6 +119,14 @@ def screen_pairs(folders: list[str], offsets: np.ndarray, codes: np.ndarray, thr
     passed = screen(batch, units, _NO_INDEX, owners, others, threshold, {})
     linked: np.ndarray = codes[passed]
     return linked
+
+
+def pair_keys(codes: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """A pair's key by the two units' texts and kinds (``shards.content``): what screening
+    depends on."""
+    unit, earlier = codes >> SHIFT, codes & ((1 << SHIFT) - 1)
+    keys: np.ndarray = _mix(content[unit] ^ _mix(content[earlier] + np.uint64(1)))
+    return keys
 
 
 def save(path: Path, array: np.ndarray) -> str:

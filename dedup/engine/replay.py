@@ -30,10 +30,11 @@ class Replayed:
 
 
 def replay_task(
-    folders: list[str], offsets: np.ndarray, ids: np.ndarray, links: np.ndarray, options: Options
-) -> list[Replayed]:
-    """Decide the units ``ids`` (whole components, ascending), with the band pairs
-    ``links`` (codes: unit << 32 | earlier) among them."""
+    folders: list[str], offsets: np.ndarray, ids: np.ndarray, labels: np.ndarray, links: np.ndarray, options: Options
+) -> dict[int, list[Replayed]]:
+    """Decide the units ``ids`` (whole components, ascending; ``labels``: each one's
+    component), with the band pairs ``links`` (codes: unit << 32 | earlier) among them;
+    the removals and near misses by component."""
     batch = gather(folders, offsets, ids)
     documents = documents_of(batch, [""] * len(batch.names))
     unit, earlier = links >> SHIFT, links & ((1 << SHIFT) - 1)
@@ -44,4 +45,19 @@ def replay_task(
     decisions = deduplicator.replay(batch, documents, allowed)
     if options.keep is Keep.LONGEST:
         deduplicator.prefer_longest(decisions)
-    return [Replayed(d.document.name, d.removals, d.near_misses) for d in decisions if d.removals or d.near_misses]
+    found: dict[int, list[Replayed]] = {}
+    at = 0
+    for decided in decisions:
+        units = decided.document.units
+        label_of = dict(zip((u.index for u in units), labels[at : at + len(units)].tolist()))
+        at += len(units)
+        by_label: dict[int, Replayed] = {}
+        for removal in decided.removals:
+            part = by_label.setdefault(label_of[removal.unit.index], Replayed(decided.document.name, [], []))
+            part.removals.append(removal)
+        for miss in decided.near_misses:
+            part = by_label.setdefault(label_of[miss.unit.index], Replayed(decided.document.name, [], []))
+            part.near_misses.append(miss)
+        for label, part in by_label.items():
+            found.setdefault(label, []).append(part)
+    return found

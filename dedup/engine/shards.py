@@ -20,7 +20,7 @@ import numpy as np
 
 from ..batch import PreparedBatch, prepare
 from ..decide import _SECTION_HEADING
-from ..fingerprint import BANDS, exact_keys
+from ..fingerprint import BANDS, _mix, exact_keys
 from ..layouts import segment_any
 from ..lookup import HEADLINE
 from ..match import HEADLINE_LOOKUP_WORDS, headline_keys
@@ -83,6 +83,8 @@ def map_shard(plan: ShardPlan, encoding: str | None, layout: str) -> ShardSummar
         positions.append(position)
     batch = prepare(documents, keep_documents=False)
     write_shard(Path(plan.folder), batch, documents, plan.partitions)
+    rows = np.repeat(np.array(positions, dtype=np.int64), batch.unit_counts)
+    np.save(Path(plan.folder) / "placed.npy", placed(batch, rows))
     return ShardSummary(plan.number, len(batch.exact), positions, batch.unit_counts, errors)
 
 
@@ -90,11 +92,21 @@ def write_shard(folder: Path, batch: PreparedBatch, documents: list[Document], p
     folder.mkdir(parents=True, exist_ok=True)
     valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=len(batch.compacts))
     np.save(folder / "blob.npy", np.frombuffer(batch.blob, dtype=np.uint8))
-    light = replace(batch, blob=b"", compacts=[], suffix_compacts=[], exact_order=batch.exact_order[:0])
+    np.save(folder / "bands.npy", batch.bands)
+    light = replace(
+        batch,
+        blob=b"",
+        compacts=[],
+        suffix_compacts=[],
+        bands=batch.bands[:0],
+        exact_order=batch.exact_order[:0],
+        band_order=batch.band_order[:0],
+    )
     with open(folder / "batch.pkl", "wb") as out:
         pickle.dump(light, out, protocol=pickle.HIGHEST_PROTOCOL)
     np.save(folder / "valid.npy", valid)
     np.save(folder / "exact.npy", batch.exact)
+    np.save(folder / "content.npy", content(batch.exact, batch.kinds))
     # Band rows of the valid units in (unit, band) order, split by key partition.
     rows = np.flatnonzero(np.repeat(valid, BANDS))
     keys = batch.bands.ravel()[rows]
@@ -119,6 +131,22 @@ def write_shard(folder: Path, batch: PreparedBatch, documents: list[Document], p
     np.save(folder / "sections.npy", np.array(sections, dtype=np.int64))
 
 
+def content(exact: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """What a unit says, as one key: its text (the exact key) and its kind.  Whether a pair
+    passes the screen depends on nothing else."""
+    mixed: np.ndarray = _mix(exact ^ (kinds.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
+    return mixed
+
+
+def placed(batch: PreparedBatch, positions: np.ndarray) -> np.ndarray:
+    """What a unit says and where it is (file position, index, span, line), as one key:
+    a component whose units and pairs keep their keys is decided as before."""
+    key = content(batch.exact, batch.kinds)
+    for column in (positions, batch.unit_indexes, *batch.spans.T):
+        key = _mix(key ^ column.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
+    return key
+
+
 def headline_rows(batch: PreparedBatch, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Headline keys (hashed) of headlines, which may be repeated, and of short units,
     which may repeat one: each key's unit, the key, and whether the unit is a headline."""
@@ -141,14 +169,15 @@ def load(folder: str, name: str, mmap: bool = False) -> np.ndarray:
 
 
 class StoredShard:
-    """A mapped shard opened for reading some of its units (``batch.select``): the arrays
-    load at once, the texts stay memory-mapped and are decoded row by row."""
+    """A mapped shard opened for reading some of its units (``batch.select``): the small
+    arrays load at once; band keys and texts stay memory-mapped, texts decoded row by row."""
 
     def __init__(self, folder: str) -> None:
         with open(Path(folder) / "batch.pkl", "rb") as data:
             self.batch: PreparedBatch = pickle.load(data)
         blob = load(folder, "blob", mmap=True)
         valid = load(folder, "valid")
+        self.batch.bands = load(folder, "bands", mmap=True)
         self.batch.blob = _Blob(blob)  # sliced like bytes
         self.batch.compacts = _Compacts(blob, self.batch.blob_offsets, valid)
         self.batch.suffix_compacts = _Suffixes(blob, self.batch.blob_offsets, self.batch.suffix_lengths)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGE = re.compile(r"note: (\w+): (\d+)/\d+ tasks, ([\d.]+) s, ([\d,]+) MB peak per task")
+STAGE = re.compile(r"note: (\w+): (\d+)/\d+ tasks, ([\d.]+) s, largest task peak ([\d,]+) MB")
 START = re.compile(r"note: ray: .*\(([\d.]+) s\)")
 COMPONENTS = re.compile(r"note: components: (.*)")
 

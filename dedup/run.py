@@ -119,6 +119,14 @@ class Run:
             else []
         )
         check_outputs(s, found)
+        if s.engine == "ray":  # refused before anything is read or written
+            if repository is not None:
+                raise click.UsageError("--engine ray does not run as a pre-commit hook; use --engine local")
+            collection = next((f for f in found if self._is_jsonl(f) or self._is_parquet(f)), None)
+            if collection is not None:
+                raise click.UsageError(
+                    f"{collection.name}: --engine ray takes text, Markdown and HTML files only yet; use --engine local"
+                )
         if against:  # real paths only when there are references to tell apart
             self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
         for message in notes:
@@ -147,10 +155,6 @@ class Run:
                     progress.advance(task)
                 run = []
                 if item is not None:
-                    if s.engine == "ray":
-                        raise click.UsageError(
-                            f"{item.name}: --engine ray takes text, Markdown and HTML files only yet"
-                        )
                     if self._is_parquet(item):
                         self.parquet.file(item)
                     else:
@@ -351,7 +355,7 @@ class StageProgress:
         if done == total:
             self.messages.note(
                 f"{stage}: {total}/{total} tasks, {now - self.started:.1f} s, "
-                f"{self.peaks() / 2**20:,.0f} MB peak per task"
+                f"largest task peak {self.peaks() / 2**20:,.0f} MB"
             )
         elif now - self.said >= self.EVERY:
             self.said = now

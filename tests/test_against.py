@@ -157,19 +157,22 @@ def test_a_bad_baseline_is_one_line_with_the_command_that_rebuilds_it(tmp_path):
     assert result.exit_code == 2 and "dedup baseline write" in result.output
 
 
+# A reference whose first round leaves a short line that a later round merges away.
+SETTLES_OVER_ROUNDS = [
+    "Big News Today\nBig News Today\n",
+    "The the the the the the.\nThe the the the the the.\n",
+    "The the the the the the.\nThe the the the the the.\n",
+    "The the the the the the.\nThe the the the the the.\n",
+    "The the the the the council.\n" * 8 + "Big News Today\n",
+    "The the the the the the.\n**Big News Today**\n" + "The the the the the the.\n" * 4,
+]
+
+
 def test_against_rule_when_a_reference_settles_over_rounds(tmp_path):
     """A case the property found: a reference whose first round left a short line that a
     later round merged away; the file after it must be decided against the final units,
     in one run over both as with --against."""
-    council = "The the the the the council.\n" * 8
-    texts = [
-        "Big News Today\nBig News Today\n",
-        "The the the the the the.\nThe the the the the the.\n",
-        "The the the the the the.\nThe the the the the the.\n",
-        "The the the the the the.\nThe the the the the the.\n",
-        council + "Big News Today\n",
-        "The the the the the the.\n**Big News Today**\n" + "The the the the the the.\n" * 4,
-    ]
+    texts = SETTLES_OVER_ROUNDS
     for name in ("whole", "split"):
         write(tmp_path / name / "a_ref", texts[:5])
         write(tmp_path / name / "b_new", texts[5:])

@@ -2,6 +2,9 @@
 texts, removals and near misses, however the input is sharded."""
 
 import json
+import os
+import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -11,6 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_against import SETTLES_OVER_ROUNDS
+from test_decide import corpora
+from test_properties import structured
 
 import dedup.engine.pairs
 import dedup.index
@@ -19,12 +25,10 @@ from dedup.api import Cleaner
 from dedup.batch import documents_of, prepare, select
 from dedup.engine import InProcess, StagedRun
 from dedup.engine.components import components, deal, sizes
+from dedup.engine.join import Checked
 from dedup.layouts import segment_any
 from dedup.model import Keep, Options
 from dedup.read import DEFAULT_INCLUDE, discover
-
-from test_decide import corpora
-from test_properties import structured
 
 SUFFIX = {"text": ".txt", "markdown": ".md", "html": ".html"}
 
@@ -55,7 +59,9 @@ CASES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCh
 
 @CASES
 @given(texts=corpora(), shard_files=st.integers(1, 4), longest=st.booleans(), small=st.booleans())
-def test_staged_runs_give_the_local_result_however_the_input_is_sharded(texts, shard_files, longest, small, monkeypatch):
+def test_staged_runs_give_the_local_result_however_the_input_is_sharded(
+    texts, shard_files, longest, small, monkeypatch
+):
     """Crowded buckets (``small``: buckets of 2 slots of 3) exercise the bucket rule."""
     if small:
         for module in (dedup.index, dedup.lookup, dedup.engine.pairs):
@@ -87,15 +93,7 @@ def test_documents_that_settle_over_rounds_settle_as_in_one_run(case, shard_file
 def test_a_document_that_settles_takes_more_than_one_pass(tmp_path):
     """The case ``test_against`` keeps: a reference settles over rounds, and the files
     after it are decided against its final units."""
-    council = "The the the the the council.\n" * 8
-    texts = [
-        "Big News Today\nBig News Today\n",
-        "The the the the the the.\nThe the the the the the.\n",
-        "The the the the the the.\nThe the the the the the.\n",
-        "The the the the the the.\nThe the the the the the.\n",
-        council + "Big News Today\n",
-        "The the the the the the.\n**Big News Today**\n" + "The the the the the the.\n" * 4,
-    ]
+    texts = SETTLES_OVER_ROUNDS
     write_corpus(tmp_path, texts)
     staged = same_as_local(tmp_path, Options(across_files=True), 2)
     assert staged.report.passes > 1
@@ -155,9 +153,12 @@ def test_engine_ray_refuses_what_it_cannot_do_yet(tmp_path):
     assert result.exit_code == 2 and "--engine ray does not take -v" in result.output
     result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-"], input=ARTICLE)
     assert result.exit_code == 2 and "standard input" in result.output
-
-
-
+    # A collection among the files: refused before the text file before it is written.
+    (tmp_path / "b.jsonl").write_text('{"text": "x"}\n')
+    (tmp_path / "a.txt").write_text(ARTICLE + ARTICLE)
+    result = CliRunner().invoke(main, ["clean", "--across-files", "--engine", "ray", str(tmp_path)])
+    assert result.exit_code == 2 and "b.jsonl: --engine ray takes text" in result.output
+    assert (tmp_path / "a.txt").read_text() == ARTICLE + ARTICLE
 
 
 def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
@@ -187,9 +188,7 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
     assert "replay: " in stderr and "components: " in stderr
 
 
-def _unstable(position: int, text: str) -> "Checked":
-    from dedup.engine.join import Checked
-
+def _unstable(position: int, text: str) -> Checked:
     return Checked(position, [], [], [], again=segment_any(text, f"{position}.txt"))
 
 
@@ -211,3 +210,80 @@ def test_a_change_before_a_round_it_touched_undoes_that_round_and_what_it_touche
     assert rounds.rolled_back == {5, 7}
     assert set(rounds.replaced()) == {1, 9} and rounds.history[5] == [] and rounds.history[7] == []
     assert rounds.replaced()[9].text == "Doc 9\n"
+
+
+def test_the_work_folder_holds_the_stages_files_and_is_left_empty(tmp_path, monkeypatch):
+    """``--work-dir``: the stages' exchanges go there, into a folder of the run's own,
+    removed at the end; the large-component warning names where that component starts."""
+    from click.testing import CliRunner
+
+    import dedup.run
+    from dedup.cli import main
+
+    seen: list[str] = []
+
+    class Watching(InProcess):
+        def run(self, function, tasks):
+            for result in super().run(function, tasks):
+                seen.extend(str(p) for p in (tmp_path / "work").iterdir())
+                yield result
+
+    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: Watching())
+    monkeypatch.setattr(dedup.run, "LARGE_COMPONENT_UNITS", 2)
+    write_corpus(tmp_path / "in", [ARTICLE] * 4)
+    (tmp_path / "work").mkdir()
+    result = CliRunner().invoke(
+        main,
+        [
+            "clean",
+            "--across-files",
+            "--engine",
+            "ray",
+            "--check",
+            "--work-dir",
+            str(tmp_path / "work"),
+            str(tmp_path / "in"),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert seen and all(Path(p).name.startswith("dedup-run-") for p in seen)
+    assert list((tmp_path / "work").iterdir()) == []
+    assert "warning: one component holds" in result.output and "000.txt:1 'Harbour council votes'" in result.output
+
+
+def test_the_same_command_runs_on_a_cluster_given_by_address(tmp_path):
+    """``ray start --head`` makes a cluster (one machine here); ``--ray-address`` joins it."""
+    pytest.importorskip("ray")
+    ray_cli = Path(sys.executable).parent / "ray"
+    if not ray_cli.exists():
+        pytest.skip("the ray command is not installed beside this Python")
+    with socket.socket() as probe:  # a free port, outside the range Ray keeps for its workers
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Ray authenticates by token: one secret on every node and where the command runs.
+    env = dict(os.environ, RAY_ADDRESS="", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))
+    started = subprocess.run(
+        [str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        write_corpus(tmp_path / "in", [ARTICLE] * 3)
+        done = subprocess.run(
+            [sys.executable, "-m", "dedup", "clean", "--across-files", "--engine", "ray"]
+            + ["--ray-address", f"127.0.0.1:{port}", "--work-dir", str(tmp_path), "-o", str(tmp_path / "out")]
+            + [str(tmp_path / "in")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "note: ray: the Ray cluster" in done.stderr
+        assert (tmp_path / "out" / "001.txt").read_text() == "\n"
+        assert (tmp_path / "out" / "000.txt").read_text() == ARTICLE
+    finally:
+        subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=env, timeout=300)

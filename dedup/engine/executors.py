@@ -89,13 +89,12 @@ class OnRay:
         if self.started:
             try:
                 ray.init(
-                    address=address,
+                    address=address or "local",  # "local": a new Ray, even when one runs on this machine
                     num_cpus=None if address else num_cpus,
                     include_dashboard=False,
                     logging_level=logging.ERROR,
                     log_to_driver=False,
                     configure_logging=False,
-                    runtime_env=None,
                 )
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise EngineError(f"cannot connect to Ray at {address}: {exc}") from None

@@ -19,7 +19,7 @@ from ..decide import Decisions
 from ..layouts import segment_any
 from ..model import Document, NearMiss, Removal
 from ..read import InputError, read_source
-from ..rewrite import cut
+from ..rewrite import cut, deleted_spans
 from ..settle import MAX_ROUNDS, OffsetMap, Settled, _record, first_unstable
 from .footprints import touches
 from .shards import ShardPlan
@@ -65,10 +65,8 @@ def check_shard(
             sorted(near_misses, key=lambda m: m.unit.index),
         )
         unstable = settle and first_unstable([decided], segmenter) == 0
-        deleted = decided.deleted if decided.deleted is not None else []
-        if decided.deleted is None:
-            from ..rewrite import deleted_spans
-
+        deleted = decided.deleted  # worked out on the way by first_unstable
+        if deleted is None:
             deleted = deleted_spans(document, [r.unit.index for r in decided.removals])
         again = segmenter(cut(document.text, deleted), document.name) if unstable else None
         checked.append(Checked(position, decided.removals, decided.near_misses, deleted, again))

@@ -1,0 +1,224 @@
+"""One pass of the staged engine after the map: pairs, screen, components, replay and
+join, each a stage of tasks.  A pass after the first redoes only what changed: screen
+results are kept by the pair's texts, replays by component, checks by document
+(``PassCache``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..batch import documents_of
+from ..fingerprint import _mix
+from ..model import Keep, NearMiss, Options, Removal
+from .components import ComponentSizes, components, deal, sizes
+from .footprints import Footprints
+from .join import Checked, check_shard
+from .pairs import (
+    SHIFT,
+    band_partition,
+    candidate_pairs,
+    first_seen,
+    gather,
+    headline_pairs,
+    pair_keys,
+    save,
+    screen_pairs,
+)
+from .replay import Replayed, replay_task
+from .shards import ShardPlan, ShardSummary, load
+
+RunStage = Callable[[str, Callable[..., Any], Sequence[tuple[Any, ...]]], Iterator[Any]]
+# file position -> the removals and near misses the replay found
+ReplayFound = dict[int, tuple[list[Removal], list[NearMiss]]]
+SCREEN_PAIRS = 200_000  # pairs per screening task
+REPLAY_UNITS = 20_000  # units per replay task (a bigger component is one task)
+
+
+@dataclass
+class Report:
+    """What the run measured, for the messages: passes, and the components' sizes."""
+
+    passes: int = 0
+    rounds: int = 0  # rounds of documents settled over passes
+    undone: int = 0  # rounds undone because a change before them touched what they read
+    pairs: int = 0
+    links: int = 0
+    components: ComponentSizes | None = None
+    largest_at: str = ""  # where the largest component starts: file, line and excerpt
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_peaks: dict[str, int] = field(default_factory=dict)  # the largest peak memory of one task, bytes
+
+
+@dataclass
+class PassCache:
+    """What a pass found that the next one reuses where its inputs are the same: screen
+    results by the pair's texts, replays by component, checks by document."""
+
+    screened: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # pair keys screened
+    passed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # those that passed
+    replayed: dict[int, list[Replayed]] = field(default_factory=dict)  # component key -> what it gave
+    joined: dict[int, tuple[tuple[list[Removal], list[NearMiss]], Checked]] = field(default_factory=dict)
+
+
+@dataclass
+class Stages:
+    """The stages of a pass, run by ``stage`` (the driver's: progress and timing), with
+    what earlier passes found."""
+
+    options: Options
+    encoding: str | None
+    layout: str
+    stage: RunStage
+    report: Report
+    footprints: Footprints | None = None
+    moved: set[int] = field(default_factory=set)  # documents whose text changed since the last pass
+    _cache: PassCache = field(default_factory=lambda: PassCache())
+
+    def decisions(self, plans: list[ShardPlan], summaries: list[ShardSummary], work: Path) -> ReplayFound:
+        """Pairs, screening, components and replay: removals by file position."""
+        folders = [plan.folder for plan in plans]
+        offsets = np.r_[0, np.cumsum([s.units for s in summaries])].astype(np.int64)
+        starts = offsets[:-1].tolist()
+        units = int(offsets[-1])
+        exact, valid, content, placed = (_joined(folders, name) for name in ("exact", "valid", "content", "placed"))
+        takes, exact_first = first_seen(exact, valid)
+        takes_path = save(work / "takes.npy", takes)
+        partitions = plans[0].partitions if plans else 1
+        paths = [str(work / f"pairs-{p:04d}.npy") for p in range(partitions)]
+        tasks = [(folders, starts, p, takes_path, paths[p]) for p in range(partitions)]
+        list(self.stage("pairs", band_partition, tasks))
+        band = candidate_pairs(paths)
+        headlines = _headline_rows(folders, starts)
+        heads = headline_pairs(*headlines, exact_first)
+        self.report.pairs = len(band) + len(heads)
+        band_links, head_links = self._screen([band, heads], content, folders, offsets)
+        links = np.concatenate([band_links, head_links])
+        self.report.links = len(links)
+        repeats = np.flatnonzero((exact_first >= 0) & (exact_first != np.arange(units)))
+        sections = np.concatenate([load(f, "sections") + s for f, s in zip(folders, starts)] or [np.zeros(0, np.int64)])
+        edges = np.concatenate(
+            [
+                np.column_stack([repeats, exact_first[repeats]]),
+                np.column_stack([links >> SHIFT, links & ((1 << SHIFT) - 1)]),
+                np.column_stack([sections, sections + 1]),
+            ]
+        ).astype(np.int64)
+        labels = components(units, edges)
+        documents: dict[int, tuple[int, int]] = {}
+        for summary, start in zip(summaries, starts):
+            ends = np.cumsum(summary.unit_counts) + start
+            documents.update(zip(summary.documents, zip((ends - summary.unit_counts).tolist(), ends.tolist())))
+        self.footprints = Footprints(folders, offsets, labels, exact, headlines[:2], documents)
+        self.report.components = sizes(labels)
+        if self.report.components.largest > 1:
+            self.report.largest_at = _describe(folders, offsets, self.report.components.largest_first)
+        names = {plans[s.number].files[p - plans[s.number].first_file].name: p for s in summaries for p in s.documents}
+        found: ReplayFound = {}
+        for parts in self._replay(labels, band_links, placed, folders, offsets):
+            for part in parts:
+                removals, near_misses = found.setdefault(names[part.name], ([], []))
+                removals += part.removals
+                near_misses += part.near_misses
+        return found
+
+    def _screen(
+        self, lists: list[np.ndarray], content: np.ndarray, folders: list[str], offsets: np.ndarray
+    ) -> list[np.ndarray]:
+        """The pairs of each list that pass the screen; pairs of texts screened in an earlier
+        pass are not screened again."""
+        cache = self._cache
+        keys = [pair_keys(codes, content) for codes in lists]
+        todo = [codes[~np.isin(k, cache.screened)] for codes, k in zip(lists, keys)]
+        chunks = [
+            (n, codes[i : i + SCREEN_PAIRS]) for n, codes in enumerate(todo) for i in range(0, len(codes), SCREEN_PAIRS)
+        ]
+        tasks = [(folders, offsets, chunk, self.options.threshold) for _, chunk in chunks]
+        fresh: list[list[np.ndarray]] = [[] for _ in lists]
+        for (n, _), linked in zip(chunks, list(self.stage("screen", screen_pairs, tasks))):
+            fresh[n].append(linked)
+        found = []
+        for codes, k, new, todo_codes in zip(lists, keys, fresh, todo):
+            known = np.isin(k, cache.passed)
+            linked = np.concatenate([codes[known], *new]) if new or known.any() else codes[:0]
+            found.append(np.sort(linked))
+            cache.screened = np.union1d(cache.screened, pair_keys(todo_codes, content))
+            cache.passed = np.union1d(cache.passed, pair_keys(np.concatenate(new) if new else codes[:0], content))
+        return found
+
+    def _replay(
+        self, labels: np.ndarray, band_links: np.ndarray, placed: np.ndarray, folders: list[str], offsets: np.ndarray
+    ) -> Iterator[list[Replayed]]:
+        """Each component's removals and near misses; a component whose units and pairs
+        are the same as in an earlier pass is not decided again."""
+        roots, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        keys = np.zeros(len(roots), dtype=np.uint64)
+        np.add.at(keys, inverse, _mix(placed))
+        unit, earlier = band_links >> SHIFT, band_links & ((1 << SHIFT) - 1)
+        np.add.at(keys, inverse[unit], _mix(placed[unit] ^ _mix(placed[earlier])))
+        shared = counts > 1
+        key_of = dict(zip(roots[shared].tolist(), keys[shared].tolist()))
+        known = {label for label, key in key_of.items() if key in self._cache.replayed}
+        replayed = {key_of[label]: self._cache.replayed[key_of[label]] for label in known}
+        tasks = []
+        for ids in deal(labels, REPLAY_UNITS, skip=np.array(sorted(known), dtype=np.int64)):
+            inside = np.isin(unit, ids)
+            tasks.append((folders, offsets, ids, labels[ids], band_links[inside], self.options))
+        for done in self.stage("replay", replay_task, tasks):
+            replayed.update((key_of[label], parts) for label, parts in done.items())
+        self._cache.replayed = replayed  # what this pass's components gave, for the next pass
+        for key in key_of.values():
+            yield replayed.get(key, [])
+
+    def join(self, plans: list[ShardPlan], summaries: list[ShardSummary], found: ReplayFound) -> list[Checked]:
+        """Each document with its removals, checked; one whose text and removals are those
+        of the last pass keeps its check."""
+        settle = self.options.keep is not Keep.LONGEST
+        joined, kept = self._cache.joined, {}
+        tasks = []
+        for plan, summary in zip(plans, summaries):
+            todo = []
+            for position in summary.documents:
+                given = found.get(position, ([], []))
+                earlier = joined.get(position)
+                if earlier is not None and position not in self.moved and earlier[0] == given:
+                    kept[position] = earlier[1]
+                else:
+                    todo.append(position)
+            if todo:
+                tasks.append(
+                    (plan, todo, {p: found[p] for p in todo if p in found}, self.encoding, self.layout, settle)
+                )
+        for part in self.stage("join", check_shard, tasks):
+            for checked in part:
+                kept[checked.position] = checked
+        self._cache.joined = {p: (found.get(p, ([], [])), c) for p, c in kept.items()}
+        return [kept[p] for p in sorted(kept)]
+
+
+def _describe(folders: list[str], offsets: np.ndarray, unit: int) -> str:
+    """A unit as the user finds it: file, line and the start of its text."""
+    from ..decide import excerpt
+
+    batch = gather(folders, offsets, np.array([unit], dtype=np.int64))
+    document = documents_of(batch, [""])[0]
+    return f"{document.name}:{document.units[0].first_line} {excerpt(document.units[0].text)!r}"
+
+
+def _joined(folders: list[str], name: str) -> np.ndarray:
+    """One per-unit array of every shard, end to end: unit ids index it."""
+    return np.concatenate([load(folder, name) for folder in folders])
+
+
+def _headline_rows(folders: list[str], starts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not folders:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros(0, bool)
+    return (
+        np.concatenate([load(f, "headline_rows") + s for f, s in zip(folders, starts)]),
+        np.concatenate([load(f, "headline_keys") for f in folders]),
+        np.concatenate([load(f, "headline_heads") for f in folders]),
+    )

@@ -197,6 +197,11 @@ class Run:
             raise click.UsageError(str(exc)) from None
         where = "a Ray started for this run" if executor.local else "the Ray cluster"
         self.messages.note(f"ray: {where}, {executor.workers} CPUs ({time.monotonic() - started:.1f} s)")
+        if not executor.local and self.settings.work_dir is None:
+            self.messages.note(
+                "no --work-dir: the stages exchange files in this machine's temporary folder, "
+                "which other machines of the cluster do not see"
+            )
         return executor
 
     def _component_report(self, staged: StagedRun) -> None:

@@ -282,8 +282,18 @@ def test_the_same_command_runs_on_a_cluster_given_by_address(tmp_path):
             timeout=300,
         )
         assert done.returncode == 0, done.stderr
-        assert "note: ray: the Ray cluster" in done.stderr
+        assert "note: ray: the Ray cluster" in done.stderr and "no --work-dir" not in done.stderr
         assert (tmp_path / "out" / "001.txt").read_text() == "\n"
         assert (tmp_path / "out" / "000.txt").read_text() == ARTICLE
+        # Without --work-dir on a cluster, the user hears where the exchanges would go.
+        done = subprocess.run(
+            [sys.executable, "-m", "dedup", "clean", "--across-files", "--engine", "ray", "--check"]
+            + ["--ray-address", f"127.0.0.1:{port}", str(tmp_path / "in")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 1 and "no --work-dir: the stages exchange files" in done.stderr
     finally:
         subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=env, timeout=300)

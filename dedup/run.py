@@ -209,9 +209,12 @@ class Run:
         sizes = staged.report.components
         if sizes is None:
             return
+        report = staged.report
         self.messages.note(
             f"components: {sizes.units:,} units, {sizes.alone:,} alone, {sizes.components:,} groups, "
-            f"largest {sizes.largest:,} ({sizes.largest_share:.1%}); {staged.report.passes} pass(es)"
+            f"largest {sizes.largest:,} ({sizes.largest_share:.1%}); {report.pairs:,} candidate pairs, "
+            f"{report.links:,} passed the screen; {report.passes} pass(es), {report.rounds} settling round(s)"
+            + (f", {report.undone} undone" if report.undone else "")
         )
         if sizes.largest_share > LARGE_COMPONENT and sizes.largest >= LARGE_COMPONENT_UNITS:
             self.messages.say(

@@ -248,6 +248,7 @@ def test_the_work_folder_holds_the_stages_files_and_is_left_empty(tmp_path, monk
     assert result.exit_code == 1, result.output
     assert seen and all(Path(p).name.startswith("dedup-run-") for p in seen)
     assert list((tmp_path / "work").iterdir()) == []
+    assert "candidate pairs" in result.output and "1 pass(es), 0 settling round(s)" in result.output
     assert "warning: one component holds" in result.output and "000.txt:1 'Harbour council votes'" in result.output
 
 

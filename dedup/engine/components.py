@@ -50,7 +50,6 @@ class ComponentSizes:
     components: int  # components of two units or more
     largest: int
     largest_first: int  # the first unit of the largest component
-    histogram: dict[str, int]  # size range -> components
 
     @property
     def largest_share(self) -> float:
@@ -60,11 +59,6 @@ class ComponentSizes:
 def sizes(labels: np.ndarray) -> ComponentSizes:
     roots, counts = np.unique(labels, return_counts=True)
     shared = counts > 1
-    histogram: dict[str, int] = {}
-    for lo, hi in ((2, 2), (3, 9), (10, 99), (100, 999), (1000, 9999), (10000, None)):
-        chosen = (counts >= lo) & (counts <= hi if hi is not None else True)
-        if chosen.any():
-            histogram[f"{lo}" if lo == hi else f"{lo}+" if hi is None else f"{lo}-{hi}"] = int(chosen.sum())
     biggest = int(np.argmax(counts)) if len(counts) else 0
     return ComponentSizes(
         units=len(labels),
@@ -72,7 +66,6 @@ def sizes(labels: np.ndarray) -> ComponentSizes:
         components=int(shared.sum()),
         largest=int(counts[biggest]) if len(counts) else 0,
         largest_first=int(roots[biggest]) if len(roots) else 0,
-        histogram=histogram,
     )
 
 

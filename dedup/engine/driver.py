@@ -181,17 +181,12 @@ class StagedRun:
         return outcome
 
     def _stage(self, name: str, function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
-        import time
-
-        started = time.perf_counter()
         if self.progress is not None:
             self.progress(name, 0, len(tasks))
         for done, result in enumerate(self.executor.run(function, tasks), start=1):
             if self.progress is not None:
                 self.progress(name, done, len(tasks))
             yield result
-        self.report.stage_seconds[name] = self.report.stage_seconds.get(name, 0.0) + time.perf_counter() - started
-        self.report.stage_peaks[name] = max(self.report.stage_peaks.get(name, 0), self.executor.peak)
 
 
 @dataclass

@@ -178,17 +178,9 @@ class StoredShard:
         blob = load(folder, "blob", mmap=True)
         valid = load(folder, "valid")
         self.batch.bands = load(folder, "bands", mmap=True)
-        self.batch.blob = _Blob(blob)  # sliced like bytes
+        self.batch.blob = blob  # memory-mapped: ``select`` makes bytes of each slice
         self.batch.compacts = _Compacts(blob, self.batch.blob_offsets, valid)
         self.batch.suffix_compacts = _Suffixes(blob, self.batch.blob_offsets, self.batch.suffix_lengths)
-
-
-class _Blob:
-    def __init__(self, blob: np.ndarray) -> None:
-        self.blob = blob
-
-    def __getitem__(self, span: slice) -> bytes:
-        return bytes(self.blob[span])
 
 
 class _Compacts(Sequence[str]):

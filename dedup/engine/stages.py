@@ -46,12 +46,10 @@ class Report:
     passes: int = 0
     rounds: int = 0  # rounds of documents settled over passes
     undone: int = 0  # rounds undone because a change before them touched what they read
-    pairs: int = 0
-    links: int = 0
+    pairs: int = 0  # candidate pairs of the last pass
+    links: int = 0  # those that passed the screen
     components: ComponentSizes | None = None
     largest_at: str = ""  # where the largest component starts: file, line and excerpt
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    stage_peaks: dict[str, int] = field(default_factory=dict)  # the largest peak memory of one task, bytes
 
 
 @dataclass

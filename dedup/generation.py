@@ -160,7 +160,9 @@ def _add_top(top: Index, first: int, names: dict[str, int], writer: TextWriter, 
     parts["files"].append(document_files[top.document.values])
     offsets = np.frombuffer(top.offsets, dtype=np.int64).reshape(-1, 4)
     chunk_of = np.frombuffer(top.chunk, dtype=np.int64)
-    records = (top.chunks[c][s:e] for c, s, e in zip(chunk_of.tolist(), offsets[:, 0].tolist(), offsets[:, 3].tolist()))
+    records = (
+        top.chunks.piece(c, s, e) for c, s, e in zip(chunk_of.tolist(), offsets[:, 0].tolist(), offsets[:, 3].tolist())
+    )
     _write_records(writer, records, n, parts, offsets - offsets[:, :1])
     for shard in range(top.exact.SHARDS):
         used = top.exact.keys[shard] != 0

@@ -2,7 +2,8 @@
 
 Two hash tables map 64-bit keys to kept units: exact keys to the first unit with that
 key, and LSH band keys to a bucket of up to ``MAX_BUCKET`` units (a chain through
-``Index.chain``, newest first).  Kept texts live in per-batch UTF-8 chunks.  This keeps
+``Index.chain``, newest first).  Kept texts live in per-batch UTF-8 blocks (in a
+temporary file once there are many: ``kept_texts``).  This keeps
 an indexed paragraph at a few hundred bytes besides its text, with no Python object per
 unit, and lets a whole batch be looked up with a handful of array operations.
 """
@@ -18,6 +19,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .fingerprint import BANDS, Features
+from .kept_texts import KeptTexts
 from .keytable import KeyTable, _planned
 from .model import UnitKind, UnitRef
 from .normalize import derivable_compact, derivable_compacts
@@ -171,7 +173,7 @@ class Index:
         self.chunk = array("l")
         self.offsets = array("q")  # per entry: starts of text, compact, suffix-less compact; end
         self.names: list[str] = []
-        self.chunks: list[bytes] = []
+        self.chunks = KeptTexts()
         self.chars = 0  # of text in the batches added so far, kept or not
         self.expected_chars = 0  # the text expected in all (``expect``)
         self._features: OrderedDict[int, Features] = OrderedDict()
@@ -209,8 +211,7 @@ class Index:
         for row, keys in kept.headline_keys:
             for key in keys:
                 self.headlines.setdefault(key, []).append(first + row)
-        _append(self.chunk, np.full(rows, len(self.chunks)))
-        self.chunks.append(kept.blob)
+        _append(self.chunk, np.full(rows, self.chunks.append(kept.blob)))
         _append(self.offsets, kept.offsets.ravel())
         self.refs.extend(kept.refs, self._projected(first + rows))
         _append(self.words, kept.words)
@@ -347,8 +348,8 @@ class Index:
         cached = self._features.get(entry_id)
         if cached is not None:
             return cached.text
-        chunk, start, middle, _, _ = self._stored(entry_id)
-        return chunk[start:middle].decode("utf-8")
+        record, start, middle, _, _ = self._stored(entry_id)
+        return record[start:middle].decode("utf-8")
 
     def compacts(self, entry_ids: list[int]) -> dict[int, str]:
         """The compact texts of several kept units at once (what ``features`` would give)."""
@@ -358,9 +359,9 @@ class Index:
         chunks, found, derivable = self.chunks, {}, []
         for entry_id, chunk, (start, middle, suffix) in zip(entry_ids, chunk_of, pieces):
             if suffix > middle:
-                found[entry_id] = chunks[chunk][middle:suffix].decode("utf-8")
+                found[entry_id] = chunks.piece(chunk, middle, suffix).decode("utf-8")
             else:
-                derivable.append((entry_id, chunks[chunk][start:middle]))
+                derivable.append((entry_id, chunks.piece(chunk, start, middle)))
         if derivable:
             found.update(zip([e for e, _ in derivable], derivable_compacts([t for _, t in derivable])))
         return found
@@ -379,14 +380,16 @@ class Index:
         if self.suffix_lengths[entry_id] < 0:
             stripped = self.features(entry_id).without_suffix
             return stripped.compact if stripped is not None else ""
-        chunk, _, _, suffix, end = self._stored(entry_id)
-        return chunk[suffix:end].decode("utf-8")
+        record, _, _, suffix, end = self._stored(entry_id)
+        return record[suffix:end].decode("utf-8")
 
     def _stored(self, entry_id: int) -> tuple[bytes, int, int, int, int]:
-        """A kept unit's chunk and where its text, compact and suffix-less compact start
+        """A kept unit's record and where its text, compact and suffix-less compact start
         in it, and where the last ends."""
         at, offsets = 4 * entry_id, self.offsets
-        return self.chunks[self.chunk[entry_id]], offsets[at], offsets[at + 1], offsets[at + 2], offsets[at + 3]
+        start = offsets[at]
+        record = self.chunks.piece(self.chunk[entry_id], start, offsets[at + 3])
+        return record, 0, offsets[at + 1] - start, offsets[at + 2] - start, offsets[at + 3] - start
 
     def suffix_length(self, entry_id: int) -> int:
         length = self.suffix_lengths[entry_id]

@@ -92,6 +92,7 @@ def _only_whitespace_after(
 
 def read_lines(lines: Iterator[bytes], source: str, text_field: str, id_field: str | None) -> Iterator[Line]:
     """Parse byte lines (each with its ending) of a UTF-8 JSONL stream."""
+    ids: set[str | int] = set()
     for number, data in enumerate(lines, 1):
         line = Line(number, data)
         if number == 1 and data.startswith(b"\xef\xbb\xbf"):
@@ -127,7 +128,9 @@ def read_lines(lines: Iterator[bytes], source: str, text_field: str, id_field: s
         if id_field:
             record_id = _top_level_value(line.raw, id_field)
             if record_id is not None:
-                line.name = f"{source}#{record_id}"
+                # A name says which record: an id seen before in the file gets the line too.
+                line.name = f"{source}#{record_id}" if record_id not in ids else f"{source}#{record_id}:{number}"
+                ids.add(record_id)
         yield line
 
 

@@ -17,6 +17,7 @@ from .jsonl import Line, byte_lines, read_lines, rewritten
 from .model import CleanResult
 from .outputs import CollectionOutput, cannot_replace
 from .read import Found
+from .records import is_binary, is_record
 
 MAX_LINE_ERRORS = 20  # malformed lines of one JSONL file listed one by one
 
@@ -95,7 +96,7 @@ class JsonlOutput(CollectionOutput):
         waiting: deque[Line] = deque()  # lines read but not yet written, in order
         diff: list[str] = []
         state = {"changed": 0, "dropped": 0, "problems": 0}
-        if b"\x00" in _peek(handle):
+        if is_binary(handle):
             self.stats.files += 1
             self.messages.error(f"{name}: binary file (contains NUL bytes), skipped")
             return False
@@ -108,7 +109,8 @@ class JsonlOutput(CollectionOutput):
                     what = "dropped" if s.drop_bad_lines else "passed through"
                     if state["problems"] <= MAX_LINE_ERRORS:
                         self.messages.error(f"{name}:{line.number}: {line.problem}, {what}")
-                if line.name is not None and line.text is not None:
+                if is_record(line):
+                    assert line.name is not None and line.text is not None
                     yield line.name, line.text
 
         def release(result: CleanResult | None) -> None:
@@ -151,12 +153,6 @@ class JsonlOutput(CollectionOutput):
         if changed and s.check and not s.quiet:
             self.messages.say(f"would clean {name}")
         return changed
-
-
-def _peek(handle: IO[bytes]) -> bytes:
-    """The first bytes of a stream, left to be read (a buffered reader's peek)."""
-    peek = getattr(handle, "peek", None)
-    return peek(4096)[:4096] if peek is not None else b""
 
 
 def diff_text(data: bytes) -> str:

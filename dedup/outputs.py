@@ -10,7 +10,7 @@ import stat
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console
 
@@ -22,7 +22,14 @@ from .reports import FileRecord, github_annotations, record, to_json, to_markdow
 from .settings import Settings, baseline_text
 
 if TYPE_CHECKING:
-    from .api import Cleaner
+    from collections.abc import Iterable, Iterator
+
+
+class CleansTexts(Protocol):
+    """What a collection's writer asks for its records' results: the run's cleaner, or
+    what the staged engine decided (``engine.driver.DecidedRecords``)."""
+
+    def clean(self, items: Iterable[tuple[str, str]]) -> Iterator[CleanResult]: ...
 
 
 class Messages:
@@ -177,7 +184,7 @@ class CollectionOutput:
     def __init__(
         self,
         settings: Settings,
-        cleaner: Cleaner,
+        cleaner: CleansTexts,
         messages: Messages,
         stats: RunStats,
         findings: Findings,

@@ -14,6 +14,7 @@ from .atomic import Identity, WriteError, atomic_writer, output_target
 from .model import CleanResult
 from .outputs import CollectionOutput, cannot_replace
 from .read import Found
+from .records import row_records
 from .report import unified_diff
 
 PARQUET_GLOBS = ("*.parquet",)
@@ -108,16 +109,12 @@ class ParquetOutput(CollectionOutput):
         s = self.settings
         field = source.schema_arrow.field(column)
         ids = source.schema_arrow.get_field_index(s.id_field) if s.id_field else -1
-        row = 0
+        row, seen = 0, set[Any]()
         for number in range(source.metadata.num_row_groups):
             table = source.read_row_group(number)
             texts = table.column(column).to_pylist()
             names = table.column(ids).to_pylist() if ids >= 0 else None
-            items = [
-                (f"{item.name}#{names[i]}" if names is not None else f"{item.name}:{row + i + 1}", text)
-                for i, text in enumerate(texts)
-                if isinstance(text, str)
-            ]
+            items = row_records(item.name, texts, names, row, seen)
             results = iter(self.cleaner.clean(items))
             cleaned: list[Any] = []
             changed = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -18,10 +18,11 @@ from .api import Cleaner, FileOutcome
 from .cli_index import IndexProblem
 from .compressed import JSONL_GLOBS, compression_of, is_jsonl_name
 from .jsonl_output import JsonlOutput
-from .model import CleanResult
+from .model import CleanResult, Keep
 from .outputs import DiffOutput, FileOutput, Findings, Messages
 from .parquet_output import PARQUET_GLOBS, ParquetOutput, is_parquet_name
 from .read import DEFAULT_INCLUDE, Found, InputError, Source, discover, source_from_bytes
+from .records import Fields
 from .report import RunStats
 from .reports import format_for
 from .repository import Repository, cache_folder, open_repository, references
@@ -123,9 +124,12 @@ class Run:
             if repository is not None:
                 raise click.UsageError("--engine ray does not run as a pre-commit hook; use --engine local")
             collection = next((f for f in found if self._is_jsonl(f) or self._is_parquet(f)), None)
-            if collection is not None:
+            if collection is not None and len(found) > 1 and s.options.keep is Keep.LONGEST:
+                # The local engine prefers the longest copy within each collection and each
+                # run of text files; the staged engine across all of them.
                 raise click.UsageError(
-                    f"{collection.name}: --engine ray takes text, Markdown and HTML files only yet; use --engine local"
+                    f"{collection.name}: --engine ray takes --keep longest with one collection file alone; "
+                    "use --engine local"
                 )
         if against:  # real paths only when there are references to tell apart
             self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
@@ -141,49 +145,74 @@ class Run:
         bar: Progress | NoProgress = progress_bar(self.console) if show else NoProgress()
         with bar as progress:
             task = progress.add_task("clean", total=len(found))
-            # Runs of text files are cleaned together (batched); a JSONL file streams alone.
-            run: list[Found] = []
-            for item in found + [None]:
-                if item is not None and not self._is_jsonl(item) and not self._is_parquet(item):
-                    run.append(item)
-                    continue
-                for outcome in self._clean_files(run):
-                    if outcome.error or outcome.source is None or outcome.result is None:
-                        self.messages.error(outcome.error or f"{outcome.name}: cannot be read")
-                    else:
-                        self._handle(outcome.source, outcome.result)
-                    progress.advance(task)
-                run = []
-                if item is not None:
-                    if self._is_parquet(item):
-                        self.parquet.file(item)
-                    else:
-                        self.jsonl.file(item)
-                    progress.advance(task)
+            if s.engine == "ray":
+                self._staged(found, lambda: progress.advance(task))
+            else:
+                self._local(found, lambda: progress.advance(task))
         self.findings.print_verbose()
 
-    def _clean_files(self, files: list[Found]) -> Iterator[FileOutcome]:
-        """A run of text files through the engine the settings name."""
-        if self.settings.engine != "ray" or not files:
-            return self.cleaner.clean_files(files, self.settings.encoding)
+    def _local(self, found: list[Found], advance: Callable[[], None]) -> None:
+        """Runs of text files are cleaned together (batched); a collection streams alone."""
+        run: list[Found] = []
+        for item in found + [None]:
+            if item is not None and not self._is_jsonl(item) and not self._is_parquet(item):
+                run.append(item)
+                continue
+            for outcome in self.cleaner.clean_files(run, self.settings.encoding) if run else []:
+                self._take(outcome)
+                advance()
+            run = []
+            if item is not None:
+                self._collection(item).file(item)
+                advance()
+
+    def _staged(self, found: list[Found], advance: Callable[[], None]) -> None:
+        """Everything decided by the staged engine first, then each file written in turn
+        (a collection's writer reads its records again and takes their results)."""
         from .engine import StagedRun
 
+        if not found:
+            return
+        collections = {
+            rank: "parquet" if self._is_parquet(item) else "jsonl"
+            for rank, item in enumerate(found)
+            if self._is_jsonl(item) or self._is_parquet(item)
+        }
         executor, progress = self._ray(), StageProgress(self.messages)
         progress.peaks = lambda: executor.peak
+        s = self.settings
         staged = StagedRun(
             self.options,
             executor,
-            work_dir=str(self.settings.work_dir) if self.settings.work_dir else None,
-            encoding=self.settings.encoding,
+            work_dir=str(s.work_dir) if s.work_dir else None,
+            encoding=s.encoding,
             layout=self.cleaner.layout,
+            fields=Fields(s.text_field, s.id_field),
             progress=progress,
         )
         try:
-            decided = staged.decide(files)
+            decided = staged.decide(found, collections)
         finally:
             executor.close()
         self._component_report(staged)
-        return staged.outcomes(files, decided)
+        for rank, item in enumerate(found):
+            if rank in collections:
+                output = self._collection(item)
+                output.cleaner = staged.records(rank, decided)
+                output.file(item)
+            else:
+                self._take(staged.outcome(rank, item, decided))
+            advance()
+
+    def _take(self, outcome: FileOutcome) -> None:
+        """A text file's outcome to its writer, or its error to the messages."""
+        if outcome.error or outcome.source is None or outcome.result is None:
+            self.messages.error(outcome.error or f"{outcome.name}: cannot be read")
+        else:
+            self._handle(outcome.source, outcome.result)
+
+    def _collection(self, item: Found) -> JsonlOutput | ParquetOutput:
+        return self.parquet if self._is_parquet(item) else self.jsonl
 
     def _ray(self) -> Executor:
         import time

@@ -137,7 +137,6 @@ def check_ray(settings: Settings) -> None:
         ("--against", bool(settings.against)),
         ("--baseline", settings.baseline is not None or settings.write_baseline is not None),
         ("-v/--verbose (near misses)", settings.verbose),
-        ("--format jsonl", settings.input_format == "jsonl"),
     ]
     for what, given in unsupported:
         if given:

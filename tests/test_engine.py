@@ -1,6 +1,7 @@
 """The staged engine (``dedup.engine``) gives the single-machine run's output: the same
 texts, removals and near misses, however the input is sharded."""
 
+import gzip
 import json
 import os
 import secrets
@@ -153,12 +154,6 @@ def test_engine_ray_refuses_what_it_cannot_do_yet(tmp_path):
     assert result.exit_code == 2 and "--engine ray does not take -v" in result.output
     result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-"], input=ARTICLE)
     assert result.exit_code == 2 and "standard input" in result.output
-    # A collection among the files: refused before the text file before it is written.
-    (tmp_path / "b.jsonl").write_text('{"text": "x"}\n')
-    (tmp_path / "a.txt").write_text(ARTICLE + ARTICLE)
-    result = CliRunner().invoke(main, ["clean", "--across-files", "--engine", "ray", str(tmp_path)])
-    assert result.exit_code == 2 and "b.jsonl: --engine ray takes text" in result.output
-    assert (tmp_path / "a.txt").read_text() == ARTICLE + ARTICLE
 
 
 def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
@@ -168,6 +163,9 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
     texts += [f"Note {i}\n\nA paragraph {i} that only this file has, about the {i} tickets.\n" for i in range(4)]
     texts += ["Harbour council votes\n\n**Harbour council votes**\nThe summer timetable follows.\n"]
     write_corpus(tmp_path / "in", texts)
+    # A gzipped JSONL collection among them: its records are documents of the same run.
+    with gzip.open(tmp_path / "in" / "004.jsonl.gz", "wt") as collection:
+        collection.write("".join(json.dumps({"text": t, "n": k}) + "\n" for k, t in enumerate(texts[:3])))
     outputs = {}
     for engine in ("local", "ray"):
         out, report = tmp_path / engine, tmp_path / f"{engine}.json"
@@ -184,6 +182,7 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
         outputs[engine] = (files, removals, done.stderr)
     assert outputs["ray"][:2] == outputs["local"][:2]
     assert any(removals for _, removals in outputs["ray"][1])
+    assert any(path.endswith("004.jsonl.gz:2") and removals for path, removals in outputs["ray"][1])
     stderr = outputs["ray"][2]
     assert "replay: " in stderr and "components: " in stderr
 

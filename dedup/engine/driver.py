@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from ..api import FileOutcome
 from ..layouts import segment_any
 from ..model import CleanResult, Document, Options, UnitRef
 from ..read import Found, InputError, read_source
+from ..records import Fields, read_records
 from ..rewrite import cut
 from .executors import Executor
 from .footprints import Footprints, touches
 from .join import Checked, Round, Rounds
-from .shards import ShardPlan, ShardSummary, map_shard, plan_shards
+from .shards import ShardPlan, ShardSummary, map_shard, plan_shards, position, rank_of, record_of
 from .stages import Report, Stages
 
 Progress = Callable[[str, int, int], None]  # stage, tasks done, tasks in all
@@ -50,17 +51,21 @@ class StagedRun:
     encoding: str | None = None
     layout: str = "auto"
     shard_files: int = SHARD_FILES
+    fields: Fields = field(default_factory=Fields)  # a collection's text and id fields
     progress: Progress | None = None
     report: Report = field(default_factory=Report)
+    _collections: dict[int, str] = field(default_factory=dict, init=False, repr=False)
 
     def clean_files(self, files: list[Found]) -> Iterator[FileOutcome]:
         """Each file's outcome, in order, as ``Cleaner.clean_files`` gives it."""
         return self.outcomes(files, self.decide(files))
 
-    def decide(self, files: list[Found]) -> Decided:
-        """Every stage, until each document is settled: what each file loses (the
-        executor is not needed after this)."""
+    def decide(self, files: list[Found], collections: dict[int, str] | None = None) -> Decided:
+        """Every stage, until each document is settled: what each document loses (the
+        executor is not needed after this).  ``collections``: the files (by rank) whose
+        records are the documents, and their kind ("jsonl" or "parquet")."""
         work = Path(tempfile.mkdtemp(prefix="dedup-run-", dir=self.work_dir))
+        self._collections = collections or {}
         try:
             final, errors = self._decide(files, work)
         finally:
@@ -68,13 +73,21 @@ class StagedRun:
         return Decided(final, errors)
 
     def outcomes(self, files: list[Found], decided: Decided) -> Iterator[FileOutcome]:
-        """The files read again one at a time, with what they lose."""
-        for position, item in enumerate(files):
-            yield self._outcome(item, decided.results.get(position), decided.errors.get(position))
+        """The text files read again one at a time, with what they lose."""
+        for rank, item in enumerate(files):
+            yield self.outcome(rank, item, decided)
+
+    def outcome(self, rank: int, item: Found, decided: Decided) -> FileOutcome:
+        """A text file read again, with what it loses."""
+        at = position(rank)
+        return self._outcome(item, decided.results.get(at), decided.errors.get(at))
+
+    def records(self, rank: int, decided: Decided) -> DecidedRecords:
+        """What a collection file's records lose, for its writer."""
+        return DecidedRecords(rank, decided)
 
     def _decide(self, files: list[Found], work: Path) -> tuple[dict[int, Checked], dict[int, str]]:
-        partitions = max(1, min(64, (len(files) + self.shard_files - 1) // self.shard_files))
-        plans = plan_shards(files, work, self.shard_files, partitions)
+        plans = plan_shards(files, work, self.shard_files, self._collections, self.fields)
         if not self.options.across_files:
             tasks = [(plan, self.options, self.encoding, self.layout) for plan in plans]
             decided: list[Alone] = list(self._stage("decide", decide_alone, tasks))
@@ -88,9 +101,7 @@ class StagedRun:
             self.report.passes += 1
             replaced = rounds.replaced()
             for plan in plans:
-                plan.replaced = {
-                    p: d for p, d in replaced.items() if plan.first_file <= p < plan.first_file + len(plan.files)
-                }
+                plan.replaced = {p: d for p, d in replaced.items() if plan.holds(p)}
             for summary in self._stage("map", map_shard, [(plans[n], self.encoding, self.layout) for n in remap]):
                 summaries[summary.number] = summary
             ordered = [summaries[n] for n in range(len(plans))]
@@ -117,7 +128,7 @@ class StagedRun:
             if any(touches(reads, change) for change in changed):
                 continue  # decided again next pass, after the change before it
             state = rounds.states.get(checked.position)
-            original = state.original if state is not None else self._document(files[checked.position])
+            original = state.original if state is not None else self._document(files, checked.position)
             assert checked.again is not None
             change = footprints.changes(checked.position, checked.again)
             rounds.advance(checked, original, Round(self.report.passes, reads, change, None))
@@ -127,16 +138,23 @@ class StagedRun:
         self.report.undone += len(rounds.rolled_back)
         return moved | rounds.rolled_back
 
-    def _document(self, item: Found) -> Document:
+    def _document(self, files: list[Found], at: int) -> Document:
+        """A document's own text (a file's, or a collection's record), segmented."""
+        rank = rank_of(at)
+        kind = self._collections.get(rank)
+        if kind is not None:
+            for record, (name, text) in enumerate(read_records(files[rank], kind, self.fields)):
+                if record == record_of(at):
+                    return segment_any(text, name, self.layout)
+            raise InputError(f"{files[rank].name}: changed while it was cleaned")
+        item = files[rank]
         assert item.path is not None
         text = read_source(item.path, item.name, item.relative, self.encoding).text
         return segment_any(text, item.name, self.layout)
 
     @staticmethod
-    def _shard_of(plans: list[ShardPlan], position: int) -> int:
-        return next(
-            n for n, plan in enumerate(plans) if plan.first_file <= position < plan.first_file + len(plan.files)
-        )
+    def _shard_of(plans: list[ShardPlan], at: int) -> int:
+        return next(n for n, plan in enumerate(plans) if plan.holds(at))
 
     def _final(self, checked: list[Checked], rounds: Rounds) -> dict[int, Checked]:
         """Each document's result; twins in a settled document are placed in its original
@@ -199,15 +217,44 @@ class Alone:
 
 def decide_alone(plan: ShardPlan, options: Options, encoding: str | None, layout: str) -> Alone:
     """Without ``across_files`` each document is matched only against itself: a shard's
-    files are cleaned where they lie, by the single-machine cleaner."""
+    documents are cleaned where they lie, by the single-machine cleaner."""
     from ..api import Cleaner
 
     done = Alone([], {})
-    for k, outcome in enumerate(Cleaner(options, layout=layout).clean_files(plan.files, encoding)):
-        position = plan.first_file + k
+    cleaner = Cleaner(options, layout=layout)
+    if plan.kind is not None:
+        records = read_records(plan.files[0], plan.kind, plan.fields)
+        for record, result in enumerate(cleaner.clean(records)):
+            at = position(plan.first_file, record)
+            done.checked.append(Checked(at, result.removals, result.near_misses, result.deleted))
+        return done
+    for k, outcome in enumerate(cleaner.clean_files(plan.files, encoding)):
+        at = position(plan.first_file + k)
         if outcome.result is None:
-            done.errors[position] = outcome.error or f"{outcome.name}: cannot be read"
+            done.errors[at] = outcome.error or f"{outcome.name}: cannot be read"
             continue
         r = outcome.result
-        done.checked.append(Checked(position, r.removals, r.near_misses, r.deleted))
+        done.checked.append(Checked(at, r.removals, r.near_misses, r.deleted))
     return done
+
+
+@dataclass
+class DecidedRecords:
+    """A collection's records with what the staged run decided, for its writer (which
+    reads the records again, in the same order, and asks for their results, in one call
+    or several)."""
+
+    rank: int
+    decided: Decided
+    given: int = 0  # records given so far (a writer asks a row group at a time)
+
+    def clean(self, items: Iterable[tuple[str, str]]) -> Iterator[CleanResult]:
+        for name, text in items:
+            checked = self.decided.results.get(position(self.rank, self.given))
+            self.given += 1
+            if checked is None:  # not seen by the map stage (the file changed): left as it is
+                yield CleanResult(name, text, text, [], [], [])
+                continue
+            yield CleanResult(
+                name, text, cut(text, checked.deleted), checked.removals, checked.near_misses, checked.deleted
+            )

@@ -18,7 +18,6 @@ import numpy as np
 from ..decide import Decisions
 from ..layouts import segment_any
 from ..model import Document, NearMiss, Removal
-from ..read import InputError, read_source
 from ..rewrite import cut, deleted_spans
 from ..settle import MAX_ROUNDS, OffsetMap, Settled, _record, first_unstable
 from .footprints import touches
@@ -48,16 +47,9 @@ def check_shard(
     stability unless ``settle`` is off (``keep=longest`` never settles)."""
     segmenter = partial(segment_any, layout=layout)
     checked = []
-    for position in positions:
-        document = plan.replaced.get(position)
-        if document is None:
-            item = plan.files[position - plan.first_file]
-            assert item.path is not None  # the map stage read it
-            try:
-                text = read_source(item.path, item.name, item.relative, encoding).text
-            except InputError:  # it was read a moment ago: keep what the map stage saw
-                continue
-            document = segmenter(text, item.name)
+    for position, document, _ in plan.documents(encoding, layout, set(positions)):
+        if document is None:  # it was read a moment ago: keep what the map stage saw
+            continue
         removals, near_misses = found.get(position, ([], []))
         decided = Decisions(
             document,

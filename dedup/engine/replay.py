@@ -24,17 +24,23 @@ class Replayed:
     """A document's removals and near misses from one task (units of other components
     of the document may come from other tasks)."""
 
-    name: str
+    position: int  # the document's (its name need not be unique)
     removals: list[Removal]
     near_misses: list[NearMiss]
 
 
 def replay_task(
-    folders: list[str], offsets: np.ndarray, ids: np.ndarray, labels: np.ndarray, links: np.ndarray, options: Options
+    folders: list[str],
+    offsets: np.ndarray,
+    ids: np.ndarray,
+    labels: np.ndarray,
+    owners: np.ndarray,
+    links: np.ndarray,
+    options: Options,
 ) -> dict[int, list[Replayed]]:
     """Decide the units ``ids`` (whole components, ascending; ``labels``: each one's
-    component), with the band pairs ``links`` (codes: unit << 32 | earlier) among them;
-    the removals and near misses by component."""
+    component, ``owners``: each one's document position), with the band pairs ``links``
+    (codes: unit << 32 | earlier) among them; the removals and near misses by component."""
     batch = gather(folders, offsets, ids)
     documents = documents_of(batch, [""] * len(batch.names))
     unit, earlier = links >> SHIFT, links & ((1 << SHIFT) - 1)
@@ -49,14 +55,15 @@ def replay_task(
     at = 0
     for decided in decisions:
         units = decided.document.units
+        owner = int(owners[at])
         label_of = dict(zip((u.index for u in units), labels[at : at + len(units)].tolist()))
         at += len(units)
         by_label: dict[int, Replayed] = {}
         for removal in decided.removals:
-            part = by_label.setdefault(label_of[removal.unit.index], Replayed(decided.document.name, [], []))
+            part = by_label.setdefault(label_of[removal.unit.index], Replayed(owner, [], []))
             part.removals.append(removal)
         for miss in decided.near_misses:
-            part = by_label.setdefault(label_of[miss.unit.index], Replayed(decided.document.name, [], []))
+            part = by_label.setdefault(label_of[miss.unit.index], Replayed(owner, [], []))
             part.near_misses.append(miss)
         for label, part in by_label.items():
             found.setdefault(label, []).append(part)

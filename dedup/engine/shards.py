@@ -11,7 +11,7 @@ id plus its row: ids follow the listing, so id order is input order."""
 from __future__ import annotations
 
 import pickle
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,18 +27,75 @@ from ..match import HEADLINE_LOOKUP_WORDS, headline_keys
 from ..model import Document
 from ..normalize import derivable_compact
 from ..read import Found, InputError, read_source
+from ..records import Fields, read_records
+
+RECORD_BITS = 32  # a document's position: its file's rank in the listing, then its record
+
+
+def position(rank: int, record: int = 0) -> int:
+    """Where a document is in input order: a file's rank, and a record of a collection."""
+    return (rank << RECORD_BITS) | record
+
+
+def rank_of(position: int) -> int:
+    return position >> RECORD_BITS
+
+
+def record_of(position: int) -> int:
+    return position & ((1 << RECORD_BITS) - 1)
 
 
 @dataclass
 class ShardPlan:
-    """One shard: its files (positions in the listing) and where its outputs go."""
+    """One shard: a run of text files, or one collection file (JSONL or Parquet, ``kind``)
+    whose records are its documents, and where its outputs go."""
 
     number: int
     files: list[Found]
-    first_file: int  # the position of its first file in the listing
+    first_file: int  # the rank of its first file in the listing
     folder: str
     partitions: int  # band-key partitions of the shuffle
-    replaced: dict[int, Document] = field(default_factory=dict)  # file position -> a later round's text
+    replaced: dict[int, Document] = field(default_factory=dict)  # position -> a later round's text
+    kind: str | None = None  # "jsonl" or "parquet": a collection
+    fields: Fields = field(default_factory=Fields)
+
+    def holds(self, at: int) -> bool:
+        """Whether a document's position is in this shard."""
+        return self.first_file <= rank_of(at) < self.first_file + len(self.files)
+
+    def documents(self, encoding: str | None, layout: str, wanted: set[int] | None = None) -> Iterator[Sourced]:
+        """The shard's documents in order (only those at ``wanted`` positions, when given),
+        a later round's text in place of the original; a file that cannot be read comes
+        as its error."""
+        for at, name, text, error in self._texts(encoding, wanted):
+            if wanted is not None and at not in wanted:
+                continue
+            document = self.replaced.get(at)
+            if document is None and text is not None:
+                document = segment_any(text, name, layout)
+            yield at, document, error
+
+    def _texts(
+        self, encoding: str | None, wanted: set[int] | None
+    ) -> Iterator[tuple[int, str, str | None, str | None]]:
+        if self.kind is not None:
+            for record, (name, text) in enumerate(read_records(self.files[0], self.kind, self.fields)):
+                yield position(self.first_file, record), name, text, None
+            return
+        for offset, found in enumerate(self.files):
+            at = position(self.first_file + offset)
+            if at in self.replaced or (wanted is not None and at not in wanted):
+                yield at, found.name, None, None
+            elif found.error or found.path is None:
+                yield at, found.name, None, found.error or f"{found.name}: cannot be read"
+            else:
+                try:
+                    yield at, found.name, read_source(found.path, found.name, found.relative, encoding).text, None
+                except InputError as exc:
+                    yield at, found.name, None, str(exc)
+
+
+Sourced = tuple[int, Document | None, str | None]  # position, document (None: failed), error
 
 
 @dataclass
@@ -47,40 +104,49 @@ class ShardSummary:
 
     number: int
     units: int
-    documents: list[int]  # file positions of the documents, in order (files that failed are not there)
+    documents: list[int]  # positions of the documents, in order (files that failed are not there)
     unit_counts: list[int]
-    errors: dict[int, str]  # file position -> one-line error
+    errors: dict[int, str]  # position -> one-line error
 
 
-def plan_shards(files: list[Found], work: Path, shard_files: int, partitions: int) -> list[ShardPlan]:
-    """Runs of ``shard_files`` files, in listing order."""
+def plan_shards(
+    files: list[Found],
+    work: Path,
+    shard_files: int,
+    collections: dict[int, str] | None = None,
+    fields: Fields | None = None,
+) -> list[ShardPlan]:
+    """Runs of up to ``shard_files`` text files, and each collection file (rank -> kind in
+    ``collections``) alone, in listing order."""
+    collections, fields = collections or {}, fields or Fields()
+    spans: list[tuple[int, int, str | None]] = []  # (first rank, end rank, kind)
+    start = 0
+    for rank in range(len(files) + 1):
+        if rank == len(files) or rank in collections or rank - start == shard_files:
+            if rank > start:
+                spans.append((start, rank, None))
+            start = rank
+        if rank in collections:
+            spans.append((rank, rank + 1, collections[rank]))
+            start = rank + 1
+    partitions = max(1, min(64, len(spans)))
     return [
-        ShardPlan(number, files[start : start + shard_files], start, str(work / f"shard-{number:06d}"), partitions)
-        for number, start in enumerate(range(0, len(files), shard_files))
+        ShardPlan(number, files[a:b], a, str(work / f"shard-{number:06d}"), partitions, kind=kind, fields=fields)
+        for number, (a, b, kind) in enumerate(spans)
     ]
 
 
 def map_shard(plan: ShardPlan, encoding: str | None, layout: str) -> ShardSummary:
-    """Read, segment and fingerprint a shard's files, and write its folder."""
+    """Read, segment and fingerprint a shard's documents, and write its folder."""
     documents: list[Document] = []
     positions: list[int] = []
     errors: dict[int, str] = {}
-    for offset, found in enumerate(plan.files):
-        position = plan.first_file + offset
-        if position in plan.replaced:
-            documents.append(plan.replaced[position])
-            positions.append(position)
+    for at, document, error in plan.documents(encoding, layout):
+        if document is None:
+            errors[at] = error or "cannot be read"
             continue
-        if found.error or found.path is None:
-            errors[position] = found.error or f"{found.name}: cannot be read"
-            continue
-        try:
-            source = read_source(found.path, found.name, found.relative, encoding)
-        except InputError as exc:
-            errors[position] = str(exc)
-            continue
-        documents.append(segment_any(source.text, found.name, layout))
-        positions.append(position)
+        documents.append(document)
+        positions.append(at)
     batch = prepare(documents, keep_documents=False)
     write_shard(Path(plan.folder), batch, documents, plan.partitions)
     rows = np.repeat(np.array(positions, dtype=np.int64), batch.unit_counts)

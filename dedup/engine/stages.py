@@ -33,7 +33,7 @@ from .replay import Replayed, replay_task
 from .shards import ShardPlan, ShardSummary, load
 
 RunStage = Callable[[str, Callable[..., Any], Sequence[tuple[Any, ...]]], Iterator[Any]]
-# file position -> the removals and near misses the replay found
+# document position -> the removals and near misses the replay found
 ReplayFound = dict[int, tuple[list[Removal], list[NearMiss]]]
 SCREEN_PAIRS = 200_000  # pairs per screening task
 REPLAY_UNITS = 20_000  # units per replay task (a bigger component is one task)
@@ -115,11 +115,14 @@ class Stages:
         self.report.components = sizes(labels)
         if self.report.components.largest > 1:
             self.report.largest_at = _describe(folders, offsets, self.report.components.largest_first)
-        names = {plans[s.number].files[p - plans[s.number].first_file].name: p for s in summaries for p in s.documents}
+        owners = np.concatenate(
+            [np.repeat(np.array(s.documents, dtype=np.int64), s.unit_counts) for s in summaries]
+            or [np.zeros(0, np.int64)]
+        )
         found: ReplayFound = {}
-        for parts in self._replay(labels, band_links, placed, folders, offsets):
+        for parts in self._replay(labels, band_links, placed, owners, folders, offsets):
             for part in parts:
-                removals, near_misses = found.setdefault(names[part.name], ([], []))
+                removals, near_misses = found.setdefault(part.position, ([], []))
                 removals += part.removals
                 near_misses += part.near_misses
         return found
@@ -149,7 +152,13 @@ class Stages:
         return found
 
     def _replay(
-        self, labels: np.ndarray, band_links: np.ndarray, placed: np.ndarray, folders: list[str], offsets: np.ndarray
+        self,
+        labels: np.ndarray,
+        band_links: np.ndarray,
+        placed: np.ndarray,
+        owners: np.ndarray,
+        folders: list[str],
+        offsets: np.ndarray,
     ) -> Iterator[list[Replayed]]:
         """Each component's removals and near misses; a component whose units and pairs
         are the same as in an earlier pass is not decided again."""
@@ -165,7 +174,7 @@ class Stages:
         tasks = []
         for ids in deal(labels, REPLAY_UNITS, skip=np.array(sorted(known), dtype=np.int64)):
             inside = np.isin(unit, ids)
-            tasks.append((folders, offsets, ids, labels[ids], band_links[inside], self.options))
+            tasks.append((folders, offsets, ids, labels[ids], owners[ids], band_links[inside], self.options))
         for done in self.stage("replay", replay_task, tasks):
             replayed.update((key_of[label], parts) for label, parts in done.items())
         self._cache.replayed = replayed  # what this pass's components gave, for the next pass

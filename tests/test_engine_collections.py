@@ -1,0 +1,136 @@
+"""Collections (JSONL, compressed JSONL, Parquet) on the staged engine: the same command
+with ``--engine ray`` writes the local engine's bytes and report, whatever lies between
+the collections' records and the text files around them."""
+
+import functools
+import gzip
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_decide import corpora
+
+import dedup.engine
+import dedup.run
+from dedup.cli import main
+from dedup.engine import InProcess, StagedRun
+from dedup.engine.shards import plan_shards, position
+from dedup.read import Found
+from dedup.records import Fields, read_records
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+CASES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def write_mixed(folder: Path, texts: list[str], layout: list[int]) -> None:
+    """Texts dealt in turn to text files, a JSONL file (with a bad line, a blank line, a
+    record without text and two records with one id), a gzipped JSONL file and a Parquet
+    file (with a null row), named so that they interleave in the listing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parts: dict[int, list[str]] = {k: [] for k in range(4)}
+    for text, where in zip(texts, layout):
+        parts[where].append(text)
+    for i, text in enumerate(parts[0]):
+        (folder / f"{2 * i:03d}.txt").write_text(text)
+    lines = ['{"id": "x", "text": ' + json.dumps(t) + ', "n": 1}' for t in parts[1]]
+    lines[1:1] = ["{not json", "", '{"id": "y"}']
+    lines.append('{"id": "x", "text": "Same id again"}')
+    (folder / "001.jsonl").write_text("\n".join(lines) + "\n")
+    with gzip.open(folder / "003.jsonl.gz", "wt") as out:
+        out.write("".join(json.dumps({"text": t}) + "\n" for t in parts[2]))
+    rows = parts[3][:1] + [None] + parts[3][1:]
+    table = pa.table({"text": pa.array(rows, type=pa.string()), "k": list(range(len(rows)))})
+    pq.write_table(table, folder / "005.parquet", row_group_size=2)
+
+
+def run_both(folder: Path, tmp: Path, monkeypatch, shard_files: int, *extra: str) -> dict[str, tuple]:
+    """The command on each engine (the staged one in process, in small shards): the
+    output files' bytes, the JSON report and the exit code."""
+    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: InProcess())
+    monkeypatch.setattr(dedup.engine, "StagedRun", functools.partial(StagedRun, shard_files=shard_files))
+    done = {}
+    for engine in ("local", "ray"):
+        out, report = tmp / f"out-{engine}", tmp / f"{engine}.json"
+        result = CliRunner().invoke(
+            main,
+            ["clean", "--engine", engine, "--id-field", "id", "-q", "-o", str(out), "--report", str(report)]
+            + list(extra)
+            + [str(folder)],
+        )
+        assert result.exit_code in (0, 1, 123), result.output  # 123: the malformed lines
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())} if out.exists() else {}
+        removals = json.loads(report.read_text())
+        removals.pop("elapsed", None)
+        done[engine] = (files, removals, result.exit_code, result.stderr.count("error"))
+    return done
+
+
+@CASES
+@given(
+    texts=corpora().filter(lambda t: len(t) >= 2),
+    layout=st.lists(st.integers(0, 3), min_size=5, max_size=5),
+    shard_files=st.integers(1, 3),
+    across=st.booleans(),
+)
+def test_collections_and_files_give_the_local_bytes_and_report(texts, layout, shard_files, across, monkeypatch):
+    with tempfile.TemporaryDirectory() as root:
+        folder = Path(root) / "in"
+        write_mixed(folder, texts * 2, layout * 2)
+        extra = ("--across-files",) if across else ()
+        done = run_both(folder, Path(root), monkeypatch, shard_files, *extra)
+        assert done["ray"] == done["local"]
+
+
+def test_a_repeat_across_a_file_and_a_collection_is_removed_from_the_later_record(tmp_path, monkeypatch):
+    para = "The harbour council approved the summer ferry plan on Monday after a long debate."
+    write_mixed(
+        tmp_path / "in",
+        [f"Ferry plan\n\n{para}\n", f"Council news\n\n{para}\n\nA new line.\n", "Quiet day\n\nNothing new.\n"] * 2,
+        [0, 1, 3, 2, 0, 1],
+    )
+    done = run_both(tmp_path / "in", tmp_path, monkeypatch, 1, "--across-files")
+    assert done["ray"] == done["local"]
+    files, report, code, _ = done["ray"]
+    assert code == 123 and para not in files["001.jsonl"].decode()  # 123: its malformed lines
+    assert b'"n": 1' in files["001.jsonl"] and b"{not json" in files["001.jsonl"]  # the rest untouched
+    assert report["summary"]["units_removed"] >= 3
+
+
+def test_keep_longest_with_a_collection_among_other_files_is_refused_before_writing(tmp_path):
+    write_mixed(tmp_path / "in", ["A\n\nSome text here.\n"] * 4, [0, 1, 2, 3])
+    before = {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()}
+    result = CliRunner().invoke(
+        main, ["clean", "--across-files", "--engine", "ray", "--keep", "longest", str(tmp_path / "in")]
+    )
+    assert result.exit_code == 2 and "--keep longest with one collection file alone" in result.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()} == before
+
+
+def test_each_collection_is_a_shard_and_its_records_have_positions_after_its_rank(tmp_path):
+    write_mixed(tmp_path, ["T\n\nOne.\n", "R\n\nTwo.\n", "G\n\nThree.\n", "P\n\nFour.\n"] * 2, [0, 1, 2, 3] * 2)
+    for extra in ("006.txt", "007.txt", "008.txt"):
+        (tmp_path / extra).write_text("More\n\nFive.\n")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    files = [Found(tmp_path / n, n, n) for n in names]
+    kinds = {k: "parquet" if n.endswith(".parquet") else "jsonl" for k, n in enumerate(names) if ".txt" not in n}
+    plans = plan_shards(files, tmp_path / "work", 2, kinds, Fields(id="id"))
+    assert [(p.first_file, len(p.files), p.kind) for p in plans] == [
+        (0, 1, None),
+        (1, 1, "jsonl"),
+        (2, 1, None),
+        (3, 1, "jsonl"),
+        (4, 1, "parquet"),
+        (5, 2, None),  # a run of text files, two to a shard
+        (7, 1, None),
+    ]
+    records = list(plans[1].documents(None, "auto"))
+    assert [at for at, _, _ in records] == [position(1, k) for k in range(3)]  # bad lines are not records
+    assert [d.name for _, d, _ in records] == ["001.jsonl#x", "001.jsonl#x:5", "001.jsonl#x:6"]  # ids repeat
+    parquet = list(read_records(files[4], "parquet", Fields()))
+    assert [name for name, _ in parquet] == ["005.parquet:1", "005.parquet:3"]  # the null row is not a record

@@ -1,7 +1,8 @@
 """The texts of the index's kept units: a batch's UTF-8 block at a time, in memory while
 they are few, then in a temporary file read back a record at a time.
 
-A long run keeps most of what it reads (541 MB of text at 100,000 generated files), and
+A long run keeps most of what it reads (459 MB of the 541 MB of text of 100,000 generated
+files), and
 only a candidate's twin is ever read again, so past ``SPILL_BYTES`` the blocks go to an
 unlinked temporary file (the operating system's page cache holds what is read, not this
 process).  A file that cannot be written leaves the blocks in memory, as before."""

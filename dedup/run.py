@@ -124,11 +124,15 @@ class Run:
             if repository is not None:
                 raise click.UsageError("--engine ray does not run as a pre-commit hook; use --engine local")
             collection = next((f for f in found if self._is_jsonl(f) or self._is_parquet(f)), None)
-            if collection is not None and len(found) > 1 and s.options.keep is Keep.LONGEST:
-                # The local engine prefers the longest copy within each collection and each
-                # run of text files; the staged engine across all of them.
+            if (
+                collection is not None
+                and s.options.keep is Keep.LONGEST
+                and (len(found) > 1 or self._is_parquet(collection))
+            ):
+                # The local engine prefers the longest copy within each JSONL file, each
+                # Parquet row group and each run of text files; the staged engine across all.
                 raise click.UsageError(
-                    f"{collection.name}: --engine ray takes --keep longest with one collection file alone; "
+                    f"{collection.name}: --engine ray takes --keep longest with one JSONL file alone; "
                     "use --engine local"
                 )
         if against:  # real paths only when there are references to tell apart

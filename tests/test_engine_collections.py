@@ -108,7 +108,7 @@ def test_keep_longest_with_a_collection_among_other_files_is_refused_before_writ
     result = CliRunner().invoke(
         main, ["clean", "--across-files", "--engine", "ray", "--keep", "longest", str(tmp_path / "in")]
     )
-    assert result.exit_code == 2 and "--keep longest with one collection file alone" in result.output
+    assert result.exit_code == 2 and "--keep longest with one JSONL file alone" in result.output
     assert {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()} == before
 
 
@@ -134,3 +134,16 @@ def test_each_collection_is_a_shard_and_its_records_have_positions_after_its_ran
     assert [d.name for _, d, _ in records] == ["001.jsonl#x", "001.jsonl#x:5", "001.jsonl#x:6"]  # ids repeat
     parquet = list(read_records(files[4], "parquet", Fields()))
     assert [name for name, _ in parquet] == ["005.parquet:1", "005.parquet:3"]  # the null row is not a record
+
+
+def test_keep_longest_on_one_jsonl_file_gives_the_local_bytes(tmp_path, monkeypatch):
+    para = "The harbour council approved the summer ferry plan on Monday after a long debate"
+    texts = [f"Plan\n\n{para}.\n", f"More\n\n  {para}.  Read more\n", f"Again\n\n{para}!!\n", f"Last\n\n{para}\u2026\n"]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in enumerate(texts)))
+    done = run_both(folder, tmp_path, monkeypatch, 1, "--across-files", "--keep", "longest")
+    assert done["ray"] == done["local"]
+    report = done["ray"][1]
+    assert report["summary"]["units_removed"] == 3
+    assert [len(f["removals"]) for f in report["files"]] == [1, 0, 1, 1]  # the longest copy, record 2, stayed

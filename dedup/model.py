@@ -58,7 +58,7 @@ class Document:
     layout: str = "text"  # "text" or "markdown" (blank-line separators), or "markup" (HTML elements)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitRef:
     """Where a unit lives: enough to name it in a report."""
 
@@ -71,7 +71,7 @@ class UnitRef:
     kind: UnitKind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Removal:
     """A unit removed because it repeats a kept twin."""
 
@@ -85,7 +85,7 @@ class Removal:
     twin_text: str = ""  # the kept twin's whole text (for the HTML report, wherever the twin is)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NearMiss:
     """A unit that resembles an earlier one but was kept, and why."""
 

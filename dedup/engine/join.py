@@ -44,7 +44,8 @@ def check_shard(
     settle: bool,
 ) -> list[Checked]:
     """The shard's documents (``positions``) with their removals, each checked for
-    stability unless ``settle`` is off (``keep=longest`` never settles)."""
+    stability unless ``settle`` is off (``keep=longest`` never settles): the spans each
+    loses, and an unstable one's output (its removals are the caller's, in unit order)."""
     segmenter = partial(segment_any, layout=layout)
     checked = []
     for position, document, _ in plan.documents(encoding, layout, set(positions)):
@@ -61,7 +62,9 @@ def check_shard(
         if deleted is None:
             deleted = deleted_spans(document, [r.unit.index for r in decided.removals])
         again = segmenter(cut(document.text, deleted), document.name) if unstable else None
-        checked.append(Checked(position, decided.removals, decided.near_misses, deleted, again))
+        # The removals and near misses stay out of the result: the driver has them (``found``),
+        # and a copy of every one coming back would double what it holds.
+        checked.append(Checked(position, [], [], deleted, again))
     return checked
 
 

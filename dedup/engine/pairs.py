@@ -41,9 +41,12 @@ def first_seen(exact: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.nda
     return takes, first
 
 
-def band_partition(folders: list[str], offsets: list[int], partition: int, takes_path: str, out: str) -> int:
-    """One partition's candidate pairs, one code per shared bucket (``repeated`` counts
-    them later), sorted, written to ``out``; returns how many."""
+def band_partition(
+    folders: list[str], offsets: list[int], partition: int, takes_path: str, out: str, bounds: np.ndarray
+) -> int:
+    """One partition's candidate pairs, one code per shared bucket (``shared_pairs``
+    counts them later), sorted and split by unit ranges (``bounds``: unit ids where each
+    range starts, then the end), written to ``out``-RRRR.npy; returns how many."""
     owners, bands, keys = [], [], []
     for folder, offset in zip(folders, offsets):
         parts = load(folder, "band_parts")
@@ -59,12 +62,19 @@ def band_partition(folders: list[str], offsets: list[int], partition: int, takes
     unit, earlier = earlier_takers(bucket, bucket.rank < MAX_SLOTS, 0)
     codes = (unit << SHIFT) | earlier
     codes.sort()
-    np.save(out, codes)
+    cuts = np.searchsorted(codes, bounds.astype(np.int64) << SHIFT).tolist()
+    for number, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
+        np.save(range_path(out, number), codes[lo:hi])
     return len(codes)
 
 
-def candidate_pairs(paths: list[str]) -> np.ndarray:
-    """Pairs sharing ``MIN_SHARED_BANDS`` open buckets, over the partitions' codes."""
+def range_path(out: str, number: int) -> str:
+    return f"{out}-{number:04d}.npy"
+
+
+def shared_pairs(paths: list[str]) -> np.ndarray:
+    """The pairs of one unit range sharing ``MIN_SHARED_BANDS`` open buckets, over the
+    codes every partition left for it (a pair's buckets may lie in several partitions)."""
     codes = np.concatenate([np.load(path) for path in paths]) if paths else np.zeros(0, dtype=np.int64)
     codes.sort()
     found: np.ndarray = repeated(codes, MIN_SHARED_BANDS)

@@ -21,13 +21,14 @@ from .join import Checked, check_shard
 from .pairs import (
     SHIFT,
     band_partition,
-    candidate_pairs,
     first_seen,
     gather,
     headline_pairs,
     pair_keys,
+    range_path,
     save,
     screen_pairs,
+    shared_pairs,
 )
 from .replay import Replayed, replay_task
 from .shards import ShardPlan, ShardSummary, load
@@ -87,10 +88,14 @@ class Stages:
         takes, exact_first = first_seen(exact, valid)
         takes_path = save(work / "takes.npy", takes)
         partitions = plans[0].partitions if plans else 1
-        paths = [str(work / f"pairs-{p:04d}.npy") for p in range(partitions)]
-        tasks = [(folders, starts, p, takes_path, paths[p]) for p in range(partitions)]
-        list(self.stage("pairs", band_partition, tasks))
-        band = candidate_pairs(paths)
+        # Each partition's codes split by unit range; each range's pairs counted apart, so
+        # no process holds every code (ranges in unit order: the pairs come out sorted).
+        bounds = np.linspace(0, units, partitions + 1).astype(np.int64)
+        outs = [str(work / f"pairs-{p:04d}") for p in range(partitions)]
+        tasks = [(folders, starts, p, takes_path, outs[p], bounds) for p in range(partitions)]
+        list(self.stage("buckets", band_partition, tasks))
+        ranges = [([range_path(out, r) for out in outs],) for r in range(partitions)]
+        band = np.concatenate([np.zeros(0, np.int64), *self.stage("pairs", shared_pairs, ranges)])
         headlines = _headline_rows(folders, starts)
         heads = headline_pairs(*headlines, exact_first)
         self.report.pairs = len(band) + len(heads)
@@ -202,6 +207,9 @@ class Stages:
                 )
         for part in self.stage("join", check_shard, tasks):
             for checked in part:
+                removals, near_misses = found.get(checked.position, ([], []))
+                checked.removals = sorted(removals, key=lambda r: r.unit.index)
+                checked.near_misses = sorted(near_misses, key=lambda m: m.unit.index)
                 kept[checked.position] = checked
         self._cache.joined = {p: (found.get(p, ([], [])), c) for p, c in kept.items()}
         return [kept[p] for p in sorted(kept)]

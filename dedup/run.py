@@ -135,8 +135,13 @@ class Run:
                     f"{collection.name}: --engine ray takes --keep longest with one JSONL file alone; "
                     "use --engine local"
                 )
+        reference_files: list[Found] = []
         if against:  # real paths only when there are references to tell apart
-            self._read_references(against, {os.path.realpath(f.path) for f in found if f.path is not None})
+            cleaning = {os.path.realpath(f.path) for f in found if f.path is not None}
+            if s.engine == "ray":  # decided in the same stages, as the run's first files
+                reference_files = self._references(against, cleaning)
+            else:
+                self._read_references(against, cleaning)
         for message in notes:
             self.messages.note(message)
         self._stale_temp_files(stale)
@@ -150,7 +155,7 @@ class Run:
         with bar as progress:
             task = progress.add_task("clean", total=len(found))
             if s.engine == "ray":
-                self._staged(found, lambda: progress.advance(task))
+                self._staged(found, lambda: progress.advance(task), reference_files)
             else:
                 self._local(found, lambda: progress.advance(task))
         self.findings.print_verbose()
@@ -170,17 +175,19 @@ class Run:
                 self._collection(item).file(item)
                 advance()
 
-    def _staged(self, found: list[Found], advance: Callable[[], None]) -> None:
+    def _staged(self, found: list[Found], advance: Callable[[], None], references: list[Found]) -> None:
         """Everything decided by the staged engine first, then each file written in turn
-        (a collection's writer reads its records again and takes their results)."""
+        (a collection's writer reads its records again and takes their results).  The
+        references come first in the listing; only their errors are said."""
         from .engine import StagedRun
 
-        if not found:
+        if not found and not references:
             return
+        listing = references + found
         collections = {
             rank: "parquet" if self._is_parquet(item) else "jsonl"
-            for rank, item in enumerate(found)
-            if self._is_jsonl(item) or self._is_parquet(item)
+            for rank, item in enumerate(listing)
+            if rank >= len(references) and (self._is_jsonl(item) or self._is_parquet(item))
         }
         executor, progress = self._ray(), StageProgress(self.messages)
         progress.peaks = lambda: executor.peak
@@ -195,11 +202,15 @@ class Run:
             progress=progress,
         )
         try:
-            decided = staged.decide(found, collections)
+            decided = staged.decide(listing, collections)
         finally:
             executor.close()
         self._component_report(staged)
-        for rank, item in enumerate(found):
+        for rank, item in enumerate(references):
+            outcome = staged.outcome(rank, item, decided)
+            if outcome.error:
+                self.messages.error(outcome.error)
+        for rank, item in enumerate(found, start=len(references)):
             if rank in collections:
                 output = self._collection(item)
                 output.cleaner = staged.records(rank, decided)
@@ -257,16 +268,26 @@ class Run:
 
     def _read_references(self, against: list[str], cleaning: set[str]) -> None:
         """Decide the reference files first, as earlier files of the run, and drop what
-        they give: only their kept units matter.  A file also being cleaned is not a
-        reference (its own older text never counts as an original).  An index folder
-        (``dedup index build``) comes first, as the files it was built from would."""
+        they give: only their kept units matter."""
+        for outcome in self.cleaner.clean_files(self._references(against, cleaning), self.settings.encoding):
+            if outcome.error:
+                self.messages.error(outcome.error)
+
+    def _references(self, against: list[str], cleaning: set[str]) -> list[Found]:
+        """The reference files, in order.  A file also being cleaned is not a reference (its
+        own older text never counts as an original).  An index folder (``dedup index
+        build``) is opened to come first, as the files it was built from would."""
         if not against:
-            return
+            return []
         from .store import is_index
 
         indexes = [path for path in against if is_index(path)]
         if len(indexes) > 1:
             raise click.UsageError(f"--against takes one index at a time, not {len(indexes)}")
+        if indexes and self.settings.engine == "ray":
+            raise click.UsageError(
+                f"{indexes[0]}: --engine ray takes reference files, not an index folder, yet; use --engine local"
+            )
         if indexes:
             self._use_index(Path(indexes[0]))
         s = self.settings
@@ -284,9 +305,7 @@ class Run:
                 self.messages.note(f"{item.name}: a JSONL or Parquet file cannot be a reference yet; skipped")
                 continue
             references.append(item)
-        for outcome in self.cleaner.clean_files(references, s.encoding):
-            if outcome.error:
-                self.messages.error(outcome.error)
+        return references
 
     def _use_index(self, directory: Path) -> None:
         """Stored kept units as the earliest originals (read-only, memory-mapped)."""

@@ -134,7 +134,6 @@ def check_ray(settings: Settings) -> None:
     """What ``--engine ray`` does not do yet: a usage error, before anything is read."""
     unsupported = [
         ("standard input", settings.paths == ("-",)),
-        ("--against", bool(settings.against)),
         ("--baseline", settings.baseline is not None or settings.write_baseline is not None),
         ("-v/--verbose (near misses)", settings.verbose),
     ]

@@ -297,3 +297,81 @@ def test_the_same_command_runs_on_a_cluster_given_by_address(tmp_path):
         assert done.returncode == 1 and "no --work-dir: the stages exchange files" in done.stderr
     finally:
         subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=env, timeout=300)
+
+
+def test_against_reference_files_on_the_staged_engine_gives_the_local_bytes_and_report(tmp_path, monkeypatch):
+    """``--against``: the reference files are the listing's first documents; they are never
+    written, their kept units are the earliest originals, and one that cannot be read is an
+    error in its place."""
+    from click.testing import CliRunner
+
+    import dedup.run
+    from dedup.cli import main
+
+    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: InProcess())
+    published, new = tmp_path / "published", tmp_path / "new"
+    write_corpus(published, [ARTICLE, "Ferry news\n\nThe ferry runs every hour from the harbour in summer.\n"])
+    (published / "002.txt").write_bytes(b"\x00binary")
+    write_corpus(
+        new, [ARTICLE.replace("votes", "decides") + "\nThe ferry runs every hour from the harbour in summer.\n"]
+    )
+    before = {p.name: p.read_bytes() for p in published.iterdir()}
+    done = {}
+    for engine in ("local", "ray"):
+        out, report = tmp_path / f"out-{engine}", tmp_path / f"{engine}.json"
+        result = CliRunner().invoke(
+            main,
+            ["clean", "--engine", engine, "--against", str(published), "-o", str(out), "--report", str(report)]
+            + [str(new)],
+        )
+        files = {p.name: p.read_bytes() for p in out.iterdir()}
+        removals = [(f["path"], f["removals"]) for f in json.loads(report.read_text())["files"]]
+        done[engine] = (result.exit_code, files, removals, result.stderr.count("002.txt: binary file"))
+    assert done["ray"] == done["local"]
+    code, files, removals, errors = done["ray"]
+    assert code == 123 and errors == 1  # the unreadable reference, said once
+    assert b"The harbour council approved" not in files["000.txt"]  # a repeat of a reference
+    assert b"every hour" not in files["000.txt"] and len(removals[0][1]) == 2
+    assert {p.name: p.read_bytes() for p in published.iterdir()} == before  # references are never written
+
+
+def test_against_an_index_folder_is_refused_on_the_staged_engine(tmp_path):
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    write_corpus(tmp_path / "published", [ARTICLE])
+    write_corpus(tmp_path / "new", [ARTICLE])
+    built = CliRunner().invoke(
+        main, ["index", "build", "--index", str(tmp_path / "index"), str(tmp_path / "published")]
+    )
+    assert built.exit_code == 0, built.output
+    result = CliRunner().invoke(
+        main, ["clean", "--engine", "ray", "--against", str(tmp_path / "index"), str(tmp_path / "new")]
+    )
+    assert result.exit_code == 2 and "not an index folder, yet" in result.output
+    assert (tmp_path / "new" / "000.txt").read_text() == ARTICLE
+
+
+@CASES
+@given(texts=corpora(), split=st.integers(0, 5), structured_case=st.lists(structured("text"), max_size=3))
+def test_any_split_into_references_and_new_files_gives_the_local_result(texts, split, structured_case, monkeypatch):
+    from click.testing import CliRunner
+
+    import dedup.run
+    from dedup.cli import main
+
+    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: InProcess())
+    texts = texts + structured_case
+    with tempfile.TemporaryDirectory() as root:
+        published, new = Path(root) / "published", Path(root) / "new"
+        write_corpus(published, texts[:split])
+        write_corpus(new, texts[split:] or ["Empty\n"])
+        done = {}
+        for engine in ("local", "ray"):
+            out = Path(root) / f"out-{engine}"
+            result = CliRunner().invoke(
+                main, ["clean", "--engine", engine, "-q", "--against", str(published), "-o", str(out), str(new)]
+            )
+            done[engine] = (result.exit_code, {p.name: p.read_bytes() for p in out.iterdir()} if out.exists() else {})
+        assert done["ray"] == done["local"]

@@ -241,7 +241,9 @@ class StoredShard:
     def __init__(self, folder: str) -> None:
         with open(Path(folder) / "batch.pkl", "rb") as data:
             self.batch: PreparedBatch = pickle.load(data)
-        blob = load(folder, "blob", mmap=True)
+        # A memoryview of the mapping: slicing it a row at a time costs far less than
+        # slicing the ``np.memmap`` (a new array object each time).
+        blob = load(folder, "blob", mmap=True).data
         valid = load(folder, "valid")
         self.batch.bands = load(folder, "bands", mmap=True)
         self.batch.blob = blob  # memory-mapped: ``select`` makes bytes of each slice
@@ -252,7 +254,7 @@ class StoredShard:
 class _Compacts(Sequence[str]):
     """A shard's compact texts, decoded when asked for (stored, or rebuilt from the text)."""
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> None:
+    def __init__(self, blob: memoryview, offsets: np.ndarray, valid: np.ndarray) -> None:
         self.blob, self.offsets, self.valid = blob, offsets, valid
 
     def __len__(self) -> int:
@@ -268,7 +270,7 @@ class _Compacts(Sequence[str]):
 
 
 class _Suffixes(Sequence[str | None]):
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+    def __init__(self, blob: memoryview, offsets: np.ndarray, lengths: np.ndarray) -> None:
         self.blob, self.offsets, self.lengths = blob, offsets, lengths
 
     def __len__(self) -> int:

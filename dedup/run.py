@@ -206,10 +206,10 @@ class Run:
         finally:
             executor.close()
         self._component_report(staged)
-        for rank, item in enumerate(references):
-            outcome = staged.outcome(rank, item, decided)
-            if outcome.error:
-                self.messages.error(outcome.error)
+        for rank in range(len(references)):
+            error = staged.error(rank, decided)
+            if error:
+                self.messages.error(error)
         for rank, item in enumerate(found, start=len(references)):
             if rank in collections:
                 output = self._collection(item)

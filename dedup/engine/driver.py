@@ -82,6 +82,10 @@ class StagedRun:
         at = position(rank)
         return self._outcome(item, decided.results.get(at), decided.errors.get(at))
 
+    def error(self, rank: int, decided: Decided) -> str | None:
+        """Why a text file could not be read (None: it was)."""
+        return decided.errors.get(position(rank))
+
     def records(self, rank: int, decided: Decided) -> DecidedRecords:
         """What a collection file's records lose, for its writer."""
         return DecidedRecords(rank, decided)

@@ -45,7 +45,7 @@ def row_records(
         if ids is None:
             records.append((f"{name}:{row + i + 1}", text))
             continue
-        key = ids[i]
+        key = str(ids[i])  # (a list or map column's value is not hashable)
         records.append((f"{name}#{key}" if seen is None or key not in seen else f"{name}#{key}:{row + i + 1}", text))
         if seen is not None:
             seen.add(key)

@@ -147,3 +147,12 @@ def test_keep_longest_on_one_jsonl_file_gives_the_local_bytes(tmp_path, monkeypa
     report = done["ray"][1]
     assert report["summary"]["units_removed"] == 3
     assert [len(f["removals"]) for f in report["files"]] == [1, 0, 1, 1]  # the longest copy, record 2, stayed
+
+
+def test_row_records_name_each_row_once_whatever_its_id():
+    from dedup.records import row_records
+
+    seen: set = set()
+    first = row_records("a.parquet", ["x", None, "y"], [[1, 2], 5, [1, 2]], 0, seen)
+    later = row_records("a.parquet", ["z"], [5], 3, seen)
+    assert [n for n, _ in first + later] == ["a.parquet#[1, 2]", "a.parquet#[1, 2]:3", "a.parquet#5"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,15 +25,25 @@ class CompressionError(Exception):
 
 def compression_of(path: str | Path) -> str | None:
     """ "gzip" or "zstd" for a compressed JSONL file's name, else None."""
-    suffixes = [s.lower() for s in Path(path).suffixes[-2:]]
-    if len(suffixes) == 2 and suffixes[0] in JSONL_SUFFIXES:
-        return COMPRESSIONS.get(suffixes[1])
+    name = _lower_name(path)
+    for suffix in JSONL_SUFFIXES:
+        for ending, kind in COMPRESSIONS.items():
+            if name.endswith(suffix + ending) and len(name) > len(suffix + ending):
+                return kind
     return None
 
 
 def is_jsonl_name(path: str | Path) -> bool:
     """Whether a file's name says JSONL, compressed or not."""
-    return Path(path).suffix.lower() in JSONL_SUFFIXES or compression_of(path) is not None
+    name = _lower_name(path)
+    plain = any(name.endswith(suffix) and len(name) > len(suffix) for suffix in JSONL_SUFFIXES)
+    return plain or compression_of(path) is not None
+
+
+def _lower_name(path: str | Path) -> str:
+    """A path's last component, lower-cased (string work, no ``Path``: a run asks it of
+    every file, several times)."""
+    return os.path.basename(os.fspath(path)).lower()
 
 
 def _zstandard() -> Any:

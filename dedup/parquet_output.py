@@ -21,7 +21,8 @@ PARQUET_GLOBS = ("*.parquet",)
 
 
 def is_parquet_name(path: str | Path) -> bool:
-    return Path(path).suffix.lower() == ".parquet"
+    name = os.path.basename(os.fspath(path)).lower()
+    return name.endswith(".parquet") and len(name) > len(".parquet")
 
 
 class ParquetProblem(Exception):

@@ -83,24 +83,28 @@ def shared_pairs(paths: list[str]) -> np.ndarray:
 
 def headline_pairs(owner: np.ndarray, key: np.ndarray, head: np.ndarray, exact_first: np.ndarray) -> np.ndarray:
     """Pairs (short unit, earlier headline with one of its headline keys), one per
-    exact text of headline (the first): units with one exact key are linked anyway."""
+    exact text of headline (the first): units with one exact key are linked anyway.
+    Every unit with a key is paired with each distinct headline of that key, in array
+    operations over all keys at once (a loop per key cost seconds a pass)."""
+    if not len(key):
+        return np.zeros(0, dtype=np.int64)
     order = np.lexsort((owner, key))
     owner, key, head = owner[order], key[order], head[order]
-    cuts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
-    codes: list[np.ndarray] = []
-    for lo, hi in zip(cuts.tolist(), cuts[1:].tolist() + [len(key)]):
-        heads = owner[lo:hi][head[lo:hi]]
-        if not len(heads):
-            continue
-        heads = np.unique(exact_first[heads])  # one headline per text, the first
-        members = owner[lo:hi]
-        unit = np.repeat(members, len(heads))
-        earlier = np.tile(heads, len(members))
-        keep = earlier < unit
-        codes.append((unit[keep] << SHIFT) | earlier[keep])
-    if not codes:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(codes))
+    group = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1
+    groups, units = int(group[-1]) + 1, np.int64(len(exact_first))
+    # Each key's headlines, one per text (its first unit), in ascending order.
+    heads = np.flatnonzero(head)
+    both = np.unique(group[heads] * units + exact_first[owner[heads]])
+    head_group, head_unit = both // units, both % units
+    per_group = np.bincount(head_group, minlength=groups)
+    first_head = np.cumsum(per_group) - per_group
+    # Each unit against every headline of its key.
+    times = per_group[group]
+    unit = np.repeat(owner, times)
+    step = np.arange(len(unit)) - np.repeat(np.cumsum(times) - times, times)
+    earlier = head_unit[np.repeat(first_head[group], times) + step]
+    keep = earlier < unit
+    return np.unique((unit[keep] << SHIFT) | earlier[keep])
 
 
 def gather(folders: list[str], offsets: np.ndarray, ids: np.ndarray) -> PreparedBatch:

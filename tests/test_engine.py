@@ -375,3 +375,24 @@ def test_any_split_into_references_and_new_files_gives_the_local_result(texts, s
             )
             done[engine] = (result.exit_code, {p.name: p.read_bytes() for p in out.iterdir()} if out.exists() else {})
         assert done["ray"] == done["local"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(1, 4), st.booleans()), max_size=40),
+    st.lists(st.integers(0, 30), min_size=31, max_size=31),
+)
+def test_headline_pairs_pair_each_unit_with_every_earlier_first_headline_of_its_keys(rows, firsts):
+    """The array version against the rule read one key at a time."""
+    from dedup.engine.pairs import SHIFT, headline_pairs
+
+    exact_first = np.minimum(np.arange(31), np.array(firsts))  # a unit's text first appears at or before it
+    owner = np.array([r[0] for r in rows], dtype=np.int64)
+    key = np.array([r[1] for r in rows], dtype=np.uint64)
+    head = np.array([r[2] for r in rows], dtype=bool)
+    expected = set()
+    for k in set(key.tolist()):
+        members = owner[key == k].tolist()
+        heads = {int(exact_first[o]) for o, h in zip(owner[key == k].tolist(), head[key == k].tolist()) if h}
+        expected |= {(m << int(SHIFT)) | h for m in members for h in heads if h < m}
+    assert headline_pairs(owner, key, head, exact_first).tolist() == sorted(expected)

@@ -396,3 +396,25 @@ def test_headline_pairs_pair_each_unit_with_every_earlier_first_headline_of_its_
         heads = {int(exact_first[o]) for o, h in zip(owner[key == k].tolist(), head[key == k].tolist()) if h}
         expected |= {(m << int(SHIFT)) | h for m in members for h in heads if h < m}
     assert headline_pairs(owner, key, head, exact_first).tolist() == sorted(expected)
+
+
+ROLLED_BACK = [
+    "the shares the\n\nthe\n\nthe\n\nthe\n\nthe\n\nthe\n\n12 rose teh the paris london shares tickets the tickets valid."
+    " Rose island numbers 12 the monday the the.\n",
+    "the the the the\n\ncrossings tickets Paris\n",
+    "the the\n\nThe fell 12 teh year tickets 12 fell market the rose shares the rose. Paris the market 12 market the"
+    " the shares the minister the monday report crossings.\n\nThe teh the the the the. The the the the the the.\n\n"
+    "crossings tickets Paris\n\n12 rose teh the paris london shares tickets the tickets valid. Rose island numbers"
+    " 12 the monday the the.\n\n12 rose teh the paris london shares tickets the tickets valid. Rose island numbers"
+    " 12 the monday the the.\n",
+]
+
+
+@pytest.mark.parametrize("shard_files", [1, 500])
+def test_a_document_whose_round_an_earlier_change_undid_is_not_advanced_in_that_pass(tmp_path, shard_files):
+    """Found by the collections property test: the last document's first round was undone
+    by the change of the one before it in the same pass, and its decisions of that pass
+    (made on the undone round's text) were then recorded as decisions on its own text."""
+    write_corpus(tmp_path, ROLLED_BACK + ROLLED_BACK[1:] + ROLLED_BACK[:1])
+    staged = same_as_local(tmp_path, Options(across_files=True), shard_files)
+    assert staged.report.undone >= 1

@@ -128,6 +128,8 @@ class StagedRun:
         rounds.rolled_back.clear()
         moved: set[int] = set()
         for checked in unstable:
+            if checked.position in rounds.rolled_back:
+                continue  # a change before it in this pass undid the text it was decided on
             reads = footprints.reads(checked.position)
             if any(touches(reads, change) for change in changed):
                 continue  # decided again next pass, after the change before it

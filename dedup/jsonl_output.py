@@ -17,7 +17,7 @@ from .jsonl import Line, byte_lines, read_lines, rewritten
 from .model import CleanResult
 from .outputs import CollectionOutput, cannot_replace
 from .read import Found
-from .records import is_binary, is_record
+from .records import as_record, is_binary
 
 MAX_LINE_ERRORS = 20  # malformed lines of one JSONL file listed one by one
 
@@ -109,9 +109,9 @@ class JsonlOutput(CollectionOutput):
                     what = "dropped" if s.drop_bad_lines else "passed through"
                     if state["problems"] <= MAX_LINE_ERRORS:
                         self.messages.error(f"{name}:{line.number}: {line.problem}, {what}")
-                if is_record(line):
-                    assert line.name is not None and line.text is not None
-                    yield line.name, line.text
+                record = as_record(line)
+                if record is not None:
+                    yield record
 
         def release(result: CleanResult | None) -> None:
             """Write the waiting lines up to the record of ``result`` (all, when None)."""

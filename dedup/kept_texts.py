@@ -28,9 +28,6 @@ class KeptTexts:
         self._size = 0  # bytes written to the file
         self._spills = self.spill_bytes >= 0
 
-    def __len__(self) -> int:
-        return len(self._memory)
-
     def append(self, block: bytes) -> int:
         """Add a block; its number."""
         self._memory.append(block)

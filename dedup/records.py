@@ -27,9 +27,10 @@ def is_binary(handle: IO[bytes]) -> bool:
     return b"\x00" in (peek(4096)[:4096] if peek is not None else b"")
 
 
-def is_record(line: Line) -> bool:
-    """Whether a JSONL line is a record that is cleaned (the others pass through)."""
-    return line.name is not None and line.text is not None
+def as_record(line: Line) -> tuple[str, str] | None:
+    """A JSONL line's (name, text) when it is a record that is cleaned (None: the line
+    passes through)."""
+    return (line.name, line.text) if line.name is not None and line.text is not None else None
 
 
 def row_records(
@@ -66,9 +67,9 @@ def read_records(item: Found, kind: str, fields: Fields) -> Iterator[tuple[str, 
             if is_binary(handle):
                 return
             for line in read_lines(byte_lines(handle), item.name, fields.text, fields.id):
-                if is_record(line):
-                    assert line.name is not None and line.text is not None
-                    yield line.name, line.text
+                record = as_record(line)
+                if record is not None:
+                    yield record
     except (OSError, ValueError, CompressionError):
         return
     except read_errors():

@@ -156,3 +156,20 @@ def test_row_records_name_each_row_once_whatever_its_id():
     first = row_records("a.parquet", ["x", None, "y"], [[1, 2], 5, [1, 2]], 0, seen)
     later = row_records("a.parquet", ["z"], [5], 3, seen)
     assert [n for n, _ in first + later] == ["a.parquet#[1, 2]", "a.parquet#[1, 2]:3", "a.parquet#5"]
+
+
+def test_records_that_settle_over_rounds_give_the_local_bytes(tmp_path, monkeypatch):
+    """Records whose output reads differently are decided again, from their own text read
+    back from the collection (``StagedRun._document``)."""
+    from test_against import SETTLES_OVER_ROUNDS
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    lines = [json.dumps({"text": t}) for t in SETTLES_OVER_ROUNDS]
+    (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
+    calls = []
+    original = StagedRun._document
+    monkeypatch.setattr(StagedRun, "_document", lambda self, *a: calls.append(a[1]) or original(self, *a))
+    done = run_both(folder, tmp_path, monkeypatch, 1, "--across-files")
+    assert done["ray"] == done["local"]
+    assert calls  # a record was read back to settle

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from ..api import FileOutcome
-from ..layouts import segment_any
 from ..model import CleanResult, Document, Options, UnitRef
 from ..read import Found, InputError, read_source
 from ..records import Fields, read_records
@@ -26,7 +25,7 @@ from ..rewrite import cut
 from .executors import Executor
 from .footprints import Footprints, touches
 from .join import Checked, Round, Rounds
-from .shards import ShardPlan, ShardSummary, map_shard, plan_shards, position, rank_of, record_of
+from .shards import ShardPlan, ShardSummary, map_shard, plan_shards, position, rank_of
 from .stages import Report, Stages
 
 Progress = Callable[[str, int, int], None]  # stage, tasks done, tasks in all
@@ -145,18 +144,15 @@ class StagedRun:
         return moved | rounds.rolled_back
 
     def _document(self, files: list[Found], at: int) -> Document:
-        """A document's own text (a file's, or a collection's record), segmented."""
+        """A document's own text (a file's, or a collection's record), segmented: read as
+        the map stage reads it, by a plan of that one file."""
         rank = rank_of(at)
-        kind = self._collections.get(rank)
-        if kind is not None:
-            for record, (name, text) in enumerate(read_records(files[rank], kind, self.fields)):
-                if record == record_of(at):
-                    return segment_any(text, name, self.layout)
-            raise InputError(f"{files[rank].name}: changed while it was cleaned")
-        item = files[rank]
-        assert item.path is not None
-        text = read_source(item.path, item.name, item.relative, self.encoding).text
-        return segment_any(text, item.name, self.layout)
+        plan = ShardPlan(0, [files[rank]], rank, "", 1, kind=self._collections.get(rank), fields=self.fields)
+        for _, document, error in plan.documents(self.encoding, self.layout, {at}):
+            if document is None:
+                raise InputError(error or f"{files[rank].name}: cannot be read")
+            return document
+        raise InputError(f"{files[rank].name}: changed while it was cleaned")
 
     @staticmethod
     def _shard_of(plans: list[ShardPlan], at: int) -> int:

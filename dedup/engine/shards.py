@@ -41,10 +41,6 @@ def rank_of(position: int) -> int:
     return position >> RECORD_BITS
 
 
-def record_of(position: int) -> int:
-    return position & ((1 << RECORD_BITS) - 1)
-
-
 @dataclass
 class ShardPlan:
     """One shard: a run of text files, or one collection file (JSONL or Parquet, ``kind``)

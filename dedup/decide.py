@@ -116,8 +116,11 @@ class Deduplicator:
         within = not self.options.across_files
         before, after = documents[:unstable], documents[unstable + 1 :]
         done = self._decide(prepare(before, within_documents=within), before) if before else []
+        start = dict(self.baseline) if self.baseline else None  # each round of the document starts here
 
         def again(outputs: list[Document]) -> tuple[list[Decisions], _BatchDecision]:
+            if start is not None:
+                self.baseline = dict(start)
             redo = _BatchDecision(self, prepare(outputs, within_documents=within), outputs)
             return redo.run(), redo
 
@@ -132,6 +135,16 @@ class Deduplicator:
         if after:
             done += self._decide(prepare(after, within_documents=within), after)
         return done
+
+    def known_repeat(self, text: str) -> bool:
+        """Whether a repeat is one the baseline still allows; takes one of its allowances."""
+        if not self.baseline:
+            return False
+        key = baseline_key(text)
+        if self.baseline.get(key, 0) <= 0:
+            return False
+        self.baseline[key] -= 1
+        return True
 
     def replay(self, batch: PreparedBatch, documents: list[Document], allowed: np.ndarray) -> list[Decisions]:
         """Decide whole components of a larger input (``engine``): the batch holds the
@@ -266,11 +279,12 @@ class _BatchDecision:
                         scores=scores,
                         ranked=ranked,
                     )
-            if match is not None and self.owner.baseline and self.owner.baseline.get(baseline_key(unit.text), 0) > 0:
-                self.owner.baseline[baseline_key(unit.text)] -= 1  # a known repeat: kept, and said so
+            if match is not None and self.owner.known_repeat(unit.text):
+                # Kept, and said so, but left out of the index like a removed repeat: its
+                # twin is there, so the baseline changes the fate of no other unit.
                 misses = [(match[0], Verdict(match[1].score, reason="a known repeat (in the baseline)"))]
-                match = None
-            if match is not None:
+                self.indexed[u] = False
+            elif match is not None:
                 code, verdict = match
                 ref, twin_ref = self.ref(BATCH + u), self.ref(code)
                 self.indexed[u] = False

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from rich.console import Console
 
 from .atomic import Identity, WriteError, identity, output_target, write_atomic, write_through_or_replace
+from .layouts import segment_any
 from .model import CleanResult, Options
 from .read import Source
 from .report import RunStats, check_lines, print_removals, printable, unified_diff
@@ -199,6 +200,18 @@ class CollectionOutput:
         self.dry = settings.check or settings.show_diff
 
 
+def removed_texts(result: CleanResult, input_format: str) -> list[str]:
+    """Each removed unit's text, as the decider saw it: a slice of the original, except
+    in HTML, whose units are the text inside the tags."""
+    slices = [result.original[r.unit.start : r.unit.end] for r in result.removals]
+    layout = input_format if input_format in ("text", "markdown", "html") else "auto"
+    document = segment_any(result.original, result.name, layout)
+    if document.layout != "markup":
+        return slices
+    by_span = {(u.start, u.end): u.text for u in document.units}
+    return [by_span.get((r.unit.start, r.unit.end), text) for r, text in zip(result.removals, slices)]
+
+
 class Findings:
     """What a run gathers besides the files it writes: records for a report, GitHub
     annotations (printed as they come), the decisions for ``-v`` tables, and the repeats
@@ -218,8 +231,8 @@ class Findings:
         if s.write_baseline is not None and result.changed:
             from .decide import baseline_key
 
-            for removal in result.removals:
-                key = baseline_key(result.original[removal.unit.start : removal.unit.end])
+            for removal, text in zip(result.removals, removed_texts(result, s.input_format)):
+                key = baseline_key(text)
                 self.known[key] += 1
                 self.known_text.setdefault(key, removal.excerpt)
         if self.report_format or s.output_format == "github":

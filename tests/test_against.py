@@ -150,6 +150,51 @@ def test_a_baseline_keeps_known_repeats_and_fails_only_on_new_ones(tmp_path, mon
     assert (tmp_path / "a.txt").read_text() == f"T\n\n{PARA}\n\n{PARA}\n\n{other}\n"
 
 
+def test_a_baseline_written_from_html_keys_the_text_inside_the_tags(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.html").write_text(f"<html><body>\n<p>{PARA}</p>\n<p>{PARA}</p>\n</body></html>\n")
+    assert run("baseline", "write", "a.html").exit_code == 0
+    assert run("clean", "--check", "--baseline", ".dedup-baseline.json", "a.html").exit_code == 0
+
+
+def test_a_known_repeat_is_no_twin_for_later_units(tmp_path, monkeypatch):
+    """A case the property below found: the list line repeats the title, and the last
+    file's paragraph looks like the list line but not like the title.  Without the
+    baseline the list line goes and the paragraph stays; with it, the paragraph must not
+    go as a repeat of a line kept only because the baseline knew it."""
+    monkeypatch.chdir(tmp_path)
+    texts = [
+        "**Big News Today**\nBig News Today\n- Big News Today\n\n" + "Big News Today\n" * 4,
+        "The the the the the the.\nThe the the the the the.\n",
+        "Big News Today\nBig News Today\n",
+    ]
+    for i, text in enumerate(texts):
+        (tmp_path / f"{i}.txt").write_text(text)
+    assert run("baseline", "write", "--across-files", ".").exit_code == 0
+    result = run("clean", "--check", "--across-files", "--baseline", ".dedup-baseline.json", ".")
+    assert result.exit_code == 0, result.output
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["text", "markdown", "html"]).flatmap(
+        lambda layout: st.tuples(st.just(layout), st.lists(structured(layout), min_size=1, max_size=4))
+    ),
+    st.booleans(),
+)
+def test_a_baseline_written_from_a_run_keeps_every_repeat_of_that_run(case, across):
+    layout, texts = case
+    suffix = {"text": ".txt", "markdown": ".md", "html": ".html"}[layout]
+    flags = ["--across-files"] if across else []
+    with tempfile.TemporaryDirectory() as folder:
+        for i, text in enumerate(texts):
+            Path(folder, f"{i}{suffix}").write_text(text, newline="")
+        baseline = str(Path(folder, ".dedup-baseline.json"))
+        assert run("baseline", "write", "--baseline", baseline, *flags, folder).exit_code == 0
+        result = run("clean", "--check", "--baseline", baseline, *flags, folder)
+        assert result.exit_code == 0, result.output
+
+
 def test_a_bad_baseline_is_one_line_with_the_command_that_rebuilds_it(tmp_path):
     (tmp_path / "b.json").write_text("{}")
     (tmp_path / "a.txt").write_text("T\n")

@@ -200,6 +200,8 @@ class Run:
             layout=self.cleaner.layout,
             fields=Fields(s.text_field, s.id_field),
             progress=progress,
+            baseline=dict(self.cleaner.deduplicator.baseline),
+            explain=s.verbose,
         )
         try:
             decided = staged.decide(listing, collections)

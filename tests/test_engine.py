@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import dedup.index
 import dedup.lookup
 from dedup.api import Cleaner
 from dedup.batch import documents_of, prepare, select
+from dedup.decide import baseline_key
 from dedup.engine import InProcess, StagedRun
 from dedup.engine.components import components, deal, sizes
 from dedup.engine.join import Checked
@@ -91,6 +93,81 @@ def test_documents_that_settle_over_rounds_settle_as_in_one_run(case, shard_file
         same_as_local(Path(folder), Options(across_files=True), shard_files)
 
 
+@CASES
+@given(
+    texts=st.one_of(corpora(), st.lists(structured("text"), min_size=2, max_size=5)),
+    shard_files=st.integers(1, 3),
+    data=st.data(),
+)
+def test_a_baseline_takes_its_allowances_in_input_order_on_both_engines(texts, shard_files, data):
+    """Known repeats (``--baseline``) allowed fewer times than they occur: which copies are
+    kept depends on the order they are met in, which the replay keeps per component."""
+    options = Options(across_files=True)
+    with tempfile.TemporaryDirectory() as folder:
+        write_corpus(Path(folder), texts)
+        found = discover([folder], tuple(DEFAULT_INCLUDE), ())
+        counts = Counter(
+            baseline_key(o.result.original[r.unit.start : r.unit.end])
+            for o in Cleaner(options).clean_files(found)
+            for r in o.result.removals
+        )
+        baseline = {key: data.draw(st.integers(0, count), label=f"allowed {key:x}") for key, count in counts.items()}
+        local = Cleaner(options)
+        local.deduplicator.baseline = dict(baseline)
+        staged = StagedRun(options, InProcess(), shard_files=shard_files, baseline=baseline)
+        assert outcomes(found, options, staged) == outcomes(found, options, local)
+
+
+@CASES
+@given(
+    texts=st.one_of(corpora(), st.lists(structured("text"), min_size=2, max_size=5)),
+    shard_files=st.integers(1, 3),
+    across=st.booleans(),
+)
+def test_explained_runs_list_the_same_look_alikes_on_both_engines(texts, shard_files, across):
+    """``-v``: every candidate pair is decided, and the ones that fail are listed with
+    why; the staged engine skips its screen so that its components hold them too."""
+    options = Options(across_files=across)
+    with tempfile.TemporaryDirectory() as folder:
+        write_corpus(Path(folder), texts)
+        found = discover([folder], tuple(DEFAULT_INCLUDE), ())
+        staged = StagedRun(options, InProcess(), shard_files=shard_files, explain=True)
+        assert outcomes(found, options, staged) == outcomes(found, options, Cleaner(options, explain=True))
+
+
+def test_explained_runs_list_a_look_alike_that_the_screen_would_drop(tmp_path):
+    """The longer paragraph quotes the shorter one: the pair scores under the threshold,
+    so the screen drops it, but ``-v`` lists it ("one contains the other")."""
+    said = "The harbour authority said on Monday that the new pier would open to ferries in the spring."
+    more = " Officials added that the work on the old quay would take another two years to finish."
+    write_corpus(tmp_path, [f"One\n\n{said}\n", f"Two\n\n{said}{more}\n"])
+    found = discover([str(tmp_path)], tuple(DEFAULT_INCLUDE), ())
+    options = Options(across_files=True)
+    expected = outcomes(found, options, Cleaner(options, explain=True))
+    assert "one contains the other" in expected[1][2][2][0].reason
+    assert outcomes(found, options, StagedRun(options, InProcess(), explain=True)) == expected
+
+
+def test_each_round_of_a_settling_document_starts_from_the_same_allowances(tmp_path):
+    """The case the property above found: the second file settles over rounds, and its
+    known repeat, kept in its first round, is met again in the next; taking a second
+    allowance for it there removed it on the single-machine run."""
+    texts = [
+        "The the the the the the.\nThe the the the the the.\n",
+        "The the the the the the the.\nBig News Today\nBig News Today\nBig News Today\n"
+        "The the the the the the the.\n- Big News Today\n",
+    ]
+    write_corpus(tmp_path, texts)
+    found = discover([str(tmp_path)], tuple(DEFAULT_INCLUDE), ())
+    options = Options(across_files=True)
+    local = Cleaner(options)
+    local.deduplicator.baseline = {baseline_key("The the the the the the the."): 1}
+    expected = outcomes(found, options, local)
+    staged = StagedRun(options, InProcess(), shard_files=1, baseline={baseline_key("The the the the the the the."): 1})
+    assert outcomes(found, options, staged) == expected
+    assert any(m.reason.startswith("a known repeat") for m in expected[1][2][2])
+
+
 def test_a_document_that_settles_takes_more_than_one_pass(tmp_path):
     """The case ``test_against`` keeps: a reference settles over rounds, and the files
     after it are decided against its final units."""
@@ -150,10 +227,13 @@ def test_engine_ray_refuses_what_it_cannot_do_yet(tmp_path):
     from dedup.cli import main
 
     (tmp_path / "a.txt").write_text(ARTICLE)
-    result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-v", str(tmp_path)])
-    assert result.exit_code == 2 and "--engine ray does not take -v" in result.output
     result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-"], input=ARTICLE)
     assert result.exit_code == 2 and "standard input" in result.output
+    (tmp_path / "b.json").write_text('{"format": "dedup-baseline/1", "repeats": []}')
+    result = CliRunner().invoke(
+        main, ["clean", "--engine", "ray", "--baseline", str(tmp_path / "b.json"), str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "--baseline without --across-files" in result.output
 
 
 def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
@@ -166,12 +246,22 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
     # A gzipped JSONL collection among them: its records are documents of the same run.
     with gzip.open(tmp_path / "in" / "004.jsonl.gz", "wt") as collection:
         collection.write("".join(json.dumps({"text": t, "n": k}) + "\n" for k, t in enumerate(texts[:3])))
+    # A baseline of the first two files' repeats: they repeat more often in the whole run.
+    write_corpus(tmp_path / "old", texts[:2])
+    written = {}
+    for engine in ("local", "ray"):
+        baseline = tmp_path / f"baseline-{engine}.json"
+        command = [sys.executable, "-m", "dedup", "baseline", "write", "--baseline", str(baseline), "--across-files"]
+        command += ["--engine", engine, str(tmp_path / "old")]
+        assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+        written[engine] = baseline.read_bytes()
+    assert written["ray"] == written["local"] and b'"count"' in written["ray"]
     outputs = {}
     for engine in ("local", "ray"):
         out, report = tmp_path / engine, tmp_path / f"{engine}.json"
         done = subprocess.run(
             [sys.executable, "-m", "dedup", "clean", "--across-files", "--engine", engine, "-o", str(out)]
-            + ["--report", str(report), str(tmp_path / "in")],
+            + ["--baseline", str(baseline), "-v", "--report", str(report), str(tmp_path / "in")],
             capture_output=True,
             text=True,
             timeout=300,
@@ -179,11 +269,14 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
         assert done.returncode == 0, done.stderr
         files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
         removals = [(f["path"], f["removals"]) for f in json.loads(report.read_text())["files"]]
-        outputs[engine] = (files, removals, done.stderr)
-    assert outputs["ray"][:2] == outputs["local"][:2]
+        tables = [line for line in done.stderr.splitlines() if "\t" in line or line.startswith("# ")]
+        outputs[engine] = (files, removals, tables, done.stderr)
+    assert outputs["ray"][:3] == outputs["local"][:3]  # files, report, and the -v tables
     assert any(removals for _, removals in outputs["ray"][1])
+    assert "a known repeat" in report.read_text()
     assert any(path.endswith("004.jsonl.gz:2") and removals for path, removals in outputs["ray"][1])
-    stderr = outputs["ray"][2]
+    assert "# Kept look-alikes (near misses)" in outputs["ray"][2] and len(outputs["ray"][2]) > 4
+    stderr = outputs["ray"][3]
     assert "replay: " in stderr and "components: " in stderr
 
 

@@ -52,6 +52,8 @@ class StagedRun:
     shard_files: int = SHARD_FILES
     fields: Fields = field(default_factory=Fields)  # a collection's text and id fields
     progress: Progress | None = None
+    baseline: dict[int, int] = field(default_factory=dict)  # known repeats (``--baseline``), by content key
+    explain: bool = False  # ``-v``: every candidate pair is decided, and the look-alikes kept are listed
     report: Report = field(default_factory=Report)
     _collections: dict[int, str] = field(default_factory=dict, init=False, repr=False)
 
@@ -92,12 +94,12 @@ class StagedRun:
     def _decide(self, files: list[Found], work: Path) -> tuple[dict[int, Checked], dict[int, str]]:
         plans = plan_shards(files, work, self.shard_files, self._collections, self.fields)
         if not self.options.across_files:
-            tasks = [(plan, self.options, self.encoding, self.layout) for plan in plans]
+            tasks = [(plan, self.options, self.encoding, self.layout, self.explain) for plan in plans]
             decided: list[Alone] = list(self._stage("decide", decide_alone, tasks))
             errors = {p: e for part in decided for p, e in part.errors.items()}
             return {c.position: c for part in decided for c in part.checked}, errors
         rounds = Rounds()
-        stages = Stages(self.options, self.encoding, self.layout, self._stage, self.report)
+        stages = Stages(self.options, self.encoding, self.layout, self._stage, self.report, self.baseline, self.explain)
         summaries: dict[int, ShardSummary] = {}
         remap = list(range(len(plans)))
         while True:
@@ -217,13 +219,13 @@ class Alone:
     errors: dict[int, str]
 
 
-def decide_alone(plan: ShardPlan, options: Options, encoding: str | None, layout: str) -> Alone:
+def decide_alone(plan: ShardPlan, options: Options, encoding: str | None, layout: str, explain: bool = False) -> Alone:
     """Without ``across_files`` each document is matched only against itself: a shard's
     documents are cleaned where they lie, by the single-machine cleaner."""
     from ..api import Cleaner
 
     done = Alone([], {})
-    cleaner = Cleaner(options, layout=layout)
+    cleaner = Cleaner(options, explain, layout=layout)
     if plan.kind is not None:
         records = read_records(plan.files[0], plan.kind, plan.fields)
         for record, result in enumerate(cleaner.clean(records)):

@@ -37,17 +37,23 @@ def replay_task(
     owners: np.ndarray,
     links: np.ndarray,
     options: Options,
+    baseline: dict[int, int] | None = None,
+    explain: bool = False,
 ) -> dict[int, list[Replayed]]:
     """Decide the units ``ids`` (whole components, ascending; ``labels``: each one's
     component, ``owners``: each one's document position), with the band pairs ``links``
-    (codes: unit << 32 | earlier) among them; the removals and near misses by component."""
+    (codes: unit << 32 | earlier) among them; the removals and near misses by component.
+    ``baseline``: the known repeats; the units of one content key lie in one component,
+    so each key's allowances are taken in input order here as in one run.  ``explain``:
+    the decider's ``-v`` mode (the pairs are then every candidate pair, not the screened ones)."""
     batch = gather(folders, offsets, ids)
     documents = documents_of(batch, [""] * len(batch.names))
     unit, earlier = links >> SHIFT, links & ((1 << SHIFT) - 1)
     inside = np.isin(unit, ids) & np.isin(earlier, ids)
     allowed = np.searchsorted(ids, unit[inside]) * PAIR + BATCH + np.searchsorted(ids, earlier[inside])
     allowed.sort()
-    deduplicator = Deduplicator(options)
+    deduplicator = Deduplicator(options, explain)
+    deduplicator.baseline = dict(baseline or {})
     decisions = deduplicator.replay(batch, documents, allowed)
     if options.keep is Keep.LONGEST:
         deduplicator.prefer_longest(decisions)

@@ -74,6 +74,8 @@ class Stages:
     layout: str
     stage: RunStage
     report: Report
+    baseline: dict[int, int] = field(default_factory=dict)  # known repeats: a key's units share a component
+    explain: bool = False  # ``-v``: no screen, so that the pairs that fail are decided (and listed) too
     footprints: Footprints | None = None
     moved: set[int] = field(default_factory=set)  # documents whose text changed since the last pass
     _cache: PassCache = field(default_factory=lambda: PassCache())
@@ -136,7 +138,10 @@ class Stages:
         self, lists: list[np.ndarray], content: np.ndarray, folders: list[str], offsets: np.ndarray
     ) -> list[np.ndarray]:
         """The pairs of each list that pass the screen; pairs of texts screened in an earlier
-        pass are not screened again."""
+        pass are not screened again.  With ``explain`` every pair passes: the decider lists
+        the look-alikes that fail, as the single-machine run does."""
+        if self.explain:
+            return [np.sort(codes) for codes in lists]
         cache = self._cache
         keys = [pair_keys(codes, content) for codes in lists]
         todo = [codes[~_within(k, cache.screened)] for codes, k in zip(lists, keys)]
@@ -179,7 +184,19 @@ class Stages:
         tasks = []
         for ids in deal(labels, REPLAY_UNITS, skip=np.array(sorted(known), dtype=np.int64)):
             inside = np.isin(unit, ids)
-            tasks.append((folders, offsets, ids, labels[ids], owners[ids], band_links[inside], self.options))
+            tasks.append(
+                (
+                    folders,
+                    offsets,
+                    ids,
+                    labels[ids],
+                    owners[ids],
+                    band_links[inside],
+                    self.options,
+                    self.baseline,
+                    self.explain,
+                )
+            )
         for done in self.stage("replay", replay_task, tasks):
             replayed.update((key_of[label], parts) for label, parts in done.items())
         self._cache.replayed = replayed  # what this pass's components gave, for the next pass

@@ -22,7 +22,6 @@ from .model import CleanResult, Keep
 from .outputs import DiffOutput, FileOutput, Findings, Messages
 from .parquet_output import PARQUET_GLOBS, ParquetOutput, is_parquet_name
 from .read import DEFAULT_INCLUDE, Found, InputError, Source, discover, source_from_bytes
-from .records import Fields
 from .report import RunStats
 from .reports import format_for
 from .repository import Repository, cache_folder, open_repository, references
@@ -31,14 +30,10 @@ from .settings import Settings, check_outputs, included, read_baseline
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from .engine import StagedRun
-    from .engine.executors import Executor
 else:
     TaskID = int  # rich.progress is imported only when a bar is shown
 
 PROGRESS_MIN_FILES = 20
-LARGE_COMPONENT = 0.05  # a component with more than this share of the units is named in a warning
-LARGE_COMPONENT_UNITS = 1_000
 JSONL_INCLUDE = JSONL_GLOBS
 
 
@@ -69,6 +64,12 @@ class Run:
         self.findings.write_baseline(self.messages)
 
     def stdin(self) -> None:
+        if self.settings.engine == "ray":
+            from .run_ray import RayRun
+
+            RayRun(self).stdin(self._references(list(self.settings.against), set()))
+            self.findings.print_verbose()
+            return
         self._read_references(list(self.settings.against), set())
         if self.settings.input_format == "jsonl":
             out = None if self.dry else sys.stdout.buffer
@@ -80,7 +81,12 @@ class Run:
         except InputError as exc:
             self.messages.error(str(exc))
             return
-        result = next(self.cleaner.clean([("-", source.text)]))
+        self.to_stdout(source, next(self.cleaner.clean([("-", source.text)])))
+        self.findings.print_verbose()
+
+    def to_stdout(self, source: Source, result: CleanResult) -> None:
+        """Standard input cleaned: counted, gathered for reports, and its text (or its
+        diff) on stdout."""
         self.stats.add(result)
         self.findings.add(source.encoding, source.bom, result)
         if self.settings.show_diff:
@@ -88,7 +94,6 @@ class Run:
         elif not self.settings.check:
             sys.stdout.buffer.write(source.encode(result.text))
             sys.stdout.flush()
-        self.findings.print_verbose()
 
     def files(self) -> None:
         s = self.settings
@@ -123,11 +128,11 @@ class Run:
         if s.engine == "ray":  # refused before anything is read or written
             if repository is not None:
                 raise click.UsageError("--engine ray does not run as a pre-commit hook; use --engine local")
-            collection = next((f for f in found if self._is_jsonl(f) or self._is_parquet(f)), None)
+            collection = next((f for f in found if self.is_jsonl(f) or self.is_parquet(f)), None)
             if (
                 collection is not None
                 and s.options.keep is Keep.LONGEST
-                and (len(found) > 1 or self._is_parquet(collection))
+                and (len(found) > 1 or self.is_parquet(collection))
             ):
                 # The local engine prefers the longest copy within each JSONL file, each
                 # Parquet row group and each run of text files; the staged engine across all.
@@ -155,7 +160,9 @@ class Run:
         with bar as progress:
             task = progress.add_task("clean", total=len(found))
             if s.engine == "ray":
-                self._staged(found, lambda: progress.advance(task), reference_files)
+                from .run_ray import RayRun
+
+                RayRun(self).files(found, lambda: progress.advance(task), reference_files)
             else:
                 self._local(found, lambda: progress.advance(task))
         self.findings.print_verbose()
@@ -164,109 +171,26 @@ class Run:
         """Runs of text files are cleaned together (batched); a collection streams alone."""
         run: list[Found] = []
         for item in found + [None]:
-            if item is not None and not self._is_jsonl(item) and not self._is_parquet(item):
+            if item is not None and not self.is_jsonl(item) and not self.is_parquet(item):
                 run.append(item)
                 continue
             for outcome in self.cleaner.clean_files(run, self.settings.encoding) if run else []:
-                self._take(outcome)
+                self.take(outcome)
                 advance()
             run = []
             if item is not None:
-                self._collection(item).file(item)
+                self.collection(item).file(item)
                 advance()
 
-    def _staged(self, found: list[Found], advance: Callable[[], None], references: list[Found]) -> None:
-        """Everything decided by the staged engine first, then each file written in turn
-        (a collection's writer reads its records again and takes their results).  The
-        references come first in the listing; only their errors are said."""
-        from .engine import StagedRun
-
-        if not found and not references:
-            return
-        listing = references + found
-        collections = {
-            rank: "parquet" if self._is_parquet(item) else "jsonl"
-            for rank, item in enumerate(listing)
-            if rank >= len(references) and (self._is_jsonl(item) or self._is_parquet(item))
-        }
-        executor, progress = self._ray(), StageProgress(self.messages)
-        progress.peaks = lambda: executor.peak
-        s = self.settings
-        staged = StagedRun(
-            self.options,
-            executor,
-            work_dir=str(s.work_dir) if s.work_dir else None,
-            encoding=s.encoding,
-            layout=self.cleaner.layout,
-            fields=Fields(s.text_field, s.id_field),
-            progress=progress,
-            baseline=dict(self.cleaner.deduplicator.baseline),
-            explain=s.verbose,
-        )
-        try:
-            decided = staged.decide(listing, collections)
-        finally:
-            executor.close()
-        self._component_report(staged)
-        for rank in range(len(references)):
-            error = staged.error(rank, decided)
-            if error:
-                self.messages.error(error)
-        for rank, item in enumerate(found, start=len(references)):
-            if rank in collections:
-                output = self._collection(item)
-                output.cleaner = staged.records(rank, decided)
-                output.file(item)
-            else:
-                self._take(staged.outcome(rank, item, decided))
-            advance()
-
-    def _take(self, outcome: FileOutcome) -> None:
+    def take(self, outcome: FileOutcome) -> None:
         """A text file's outcome to its writer, or its error to the messages."""
         if outcome.error or outcome.source is None or outcome.result is None:
             self.messages.error(outcome.error or f"{outcome.name}: cannot be read")
         else:
             self._handle(outcome.source, outcome.result)
 
-    def _collection(self, item: Found) -> JsonlOutput | ParquetOutput:
-        return self.parquet if self._is_parquet(item) else self.jsonl
-
-    def _ray(self) -> Executor:
-        import time
-
-        from .engine import EngineError, OnRay
-
-        started = time.monotonic()
-        try:
-            executor = OnRay(self.settings.ray_address, num_cpus=self.settings.jobs)
-        except EngineError as exc:
-            raise click.UsageError(str(exc)) from None
-        where = "a Ray started for this run" if executor.local else "the Ray cluster"
-        self.messages.note(f"ray: {where}, {executor.workers} CPUs ({time.monotonic() - started:.1f} s)")
-        if not executor.local and self.settings.work_dir is None:
-            self.messages.note(
-                "no --work-dir: the stages exchange files in this machine's temporary folder, "
-                "which other machines of the cluster do not see"
-            )
-        return executor
-
-    def _component_report(self, staged: StagedRun) -> None:
-        """How the units fell apart; a warning when one component holds a large share."""
-        sizes = staged.report.components
-        if sizes is None:
-            return
-        report = staged.report
-        self.messages.note(
-            f"components: {sizes.units:,} units, {sizes.alone:,} alone, {sizes.components:,} groups, "
-            f"largest {sizes.largest:,} ({sizes.largest_share:.1%}); {report.pairs:,} candidate pairs, "
-            f"{report.links:,} passed the screen; {report.passes} pass(es), {report.rounds} settling round(s)"
-            + (f", {report.undone} undone" if report.undone else "")
-        )
-        if sizes.largest_share > LARGE_COMPONENT and sizes.largest >= LARGE_COMPONENT_UNITS:
-            self.messages.say(
-                f"warning: one component holds {sizes.largest_share:.1%} of the units ({sizes.largest:,}), "
-                f"starting at {staged.report.largest_at}: boilerplate repeated everywhere decides in one task"
-            )
+    def collection(self, item: Found) -> JsonlOutput | ParquetOutput:
+        return self.parquet if self.is_parquet(item) else self.jsonl
 
     def _read_references(self, against: list[str], cleaning: set[str]) -> None:
         """Decide the reference files first, as earlier files of the run, and drop what
@@ -303,7 +227,7 @@ class Run:
         for item in found:
             if item.path is not None and os.path.realpath(item.path) in cleaning:
                 continue
-            if item.error is None and (self._is_jsonl(item) or self._is_parquet(item)):
+            if item.error is None and (self.is_jsonl(item) or self.is_parquet(item)):
                 self.messages.note(f"{item.name}: a JSONL or Parquet file cannot be a reference yet; skipped")
                 continue
             references.append(item)
@@ -341,7 +265,7 @@ class Run:
         found = [
             item
             for item in discover(references, tuple(s.include or DEFAULT_INCLUDE), tuple(s.exclude), rules=rules)
-            if not self._is_jsonl(item)
+            if not self.is_jsonl(item)
         ]
         try:
             directory = cache_folder(repository.top)
@@ -373,10 +297,10 @@ class Run:
                     f"{path}: cannot remove this temporary file of an interrupted run ({exc.strerror or exc})"
                 )
 
-    def _is_parquet(self, item: Found) -> bool:
+    def is_parquet(self, item: Found) -> bool:
         return item.path is not None and is_parquet_name(item.path)
 
-    def _is_jsonl(self, item: Found) -> bool:
+    def is_jsonl(self, item: Found) -> bool:
         if item.path is not None and compression_of(item.path) is not None:
             return True  # a compressed collection is JSONL, whatever --input-format says
         if self.settings.input_format != "auto":
@@ -394,34 +318,6 @@ def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("dedup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True
     )
-
-
-class StageProgress:
-    """``--engine ray``: one line per stage on stderr when it ends (with the largest peak
-    memory of one of its tasks), and while a long one runs, every few seconds."""
-
-    EVERY = 5.0
-
-    def __init__(self, messages: Messages) -> None:
-        self.messages = messages
-        self.started = self.said = 0.0
-        self.peaks: Callable[[], int] = lambda: 0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        import time
-
-        now = time.monotonic()
-        if done == 0:
-            self.started = self.said = now
-            return
-        if done == total:
-            self.messages.note(
-                f"{stage}: {total}/{total} tasks, {now - self.started:.1f} s, "
-                f"largest task peak {self.peaks() / 2**20:,.0f} MB"
-            )
-        elif now - self.said >= self.EVERY:
-            self.said = now
-            self.messages.note(f"{stage}: {done}/{total} tasks ({now - self.started:.1f} s)")
 
 
 class NoProgress:

@@ -132,15 +132,10 @@ def settings_from(ctx: click.Context, config_file: Path | None, params: dict[str
 
 def check_ray(settings: Settings) -> None:
     """What ``--engine ray`` does not do yet: a usage error, before anything is read."""
-    unsupported = [
-        ("standard input", settings.paths == ("-",)),
-        # Without --across-files each shard decides alone, and a known repeat's allowances
-        # are taken in input order across shards.
-        ("--baseline without --across-files", settings.baseline is not None and not settings.options.across_files),
-    ]
-    for what, given in unsupported:
-        if given:
-            raise click.UsageError(f"--engine ray does not take {what} yet; use --engine local")
+    if settings.baseline is not None and not settings.options.across_files:
+        # Each shard then decides alone, and a known repeat's allowances are taken in
+        # input order across shards.
+        raise click.UsageError("--engine ray takes --baseline with --across-files only; use --engine local")
 
 
 def config_path(config: Path | None, name: str, value: str) -> Path:

@@ -227,13 +227,11 @@ def test_engine_ray_refuses_what_it_cannot_do_yet(tmp_path):
     from dedup.cli import main
 
     (tmp_path / "a.txt").write_text(ARTICLE)
-    result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-"], input=ARTICLE)
-    assert result.exit_code == 2 and "standard input" in result.output
     (tmp_path / "b.json").write_text('{"format": "dedup-baseline/1", "repeats": []}')
     result = CliRunner().invoke(
         main, ["clean", "--engine", "ray", "--baseline", str(tmp_path / "b.json"), str(tmp_path)]
     )
-    assert result.exit_code == 2 and "--baseline without --across-files" in result.output
+    assert result.exit_code == 2 and "--baseline with --across-files only" in result.output
 
 
 def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
@@ -276,6 +274,18 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
     assert "a known repeat" in report.read_text()
     assert any(path.endswith("004.jsonl.gz:2") and removals for path, removals in outputs["ray"][1])
     assert "# Kept look-alikes (near misses)" in outputs["ray"][2] and len(outputs["ray"][2]) > 4
+    # Standard input, spooled for the stages: the local engine's bytes on stdout.
+    piped = {
+        engine: subprocess.run(
+            [sys.executable, "-m", "dedup", "clean", "--engine", engine, "-"],
+            input=(texts[0] + "\n" + texts[0]).encode("utf-8"),
+            capture_output=True,
+            timeout=300,
+        )
+        for engine in ("local", "ray")
+    }
+    assert piped["ray"].stdout == piped["local"].stdout and piped["ray"].returncode == 0
+    assert len(piped["ray"].stdout) < 2 * len(texts[0].encode("utf-8")) and b"tasks, " in piped["ray"].stderr
     stderr = outputs["ray"][3]
     assert "replay: " in stderr and "components: " in stderr
 
@@ -309,7 +319,7 @@ def test_the_work_folder_holds_the_stages_files_and_is_left_empty(tmp_path, monk
     removed at the end; the large-component warning names where that component starts."""
     from click.testing import CliRunner
 
-    import dedup.run
+    import dedup.run_ray
     from dedup.cli import main
 
     seen: list[str] = []
@@ -320,8 +330,8 @@ def test_the_work_folder_holds_the_stages_files_and_is_left_empty(tmp_path, monk
                 seen.extend(str(p) for p in (tmp_path / "work").iterdir())
                 yield result
 
-    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: Watching())
-    monkeypatch.setattr(dedup.run, "LARGE_COMPONENT_UNITS", 2)
+    monkeypatch.setattr(dedup.run_ray.RayRun, "executor", lambda self: Watching())
+    monkeypatch.setattr(dedup.run_ray, "LARGE_COMPONENT_UNITS", 2)
     write_corpus(tmp_path / "in", [ARTICLE] * 4)
     (tmp_path / "work").mkdir()
     result = CliRunner().invoke(
@@ -398,10 +408,10 @@ def test_against_reference_files_on_the_staged_engine_gives_the_local_bytes_and_
     error in its place."""
     from click.testing import CliRunner
 
-    import dedup.run
+    import dedup.run_ray
     from dedup.cli import main
 
-    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: InProcess())
+    monkeypatch.setattr(dedup.run_ray.RayRun, "executor", lambda self: InProcess())
     published, new = tmp_path / "published", tmp_path / "new"
     write_corpus(published, [ARTICLE, "Ferry news\n\nThe ferry runs every hour from the harbour in summer.\n"])
     (published / "002.txt").write_bytes(b"\x00binary")
@@ -428,6 +438,69 @@ def test_against_reference_files_on_the_staged_engine_gives_the_local_bytes_and_
     assert {p.name: p.read_bytes() for p in published.iterdir()} == before  # references are never written
 
 
+STDIN_JSONL = (
+    "".join(
+        json.dumps(record) + "\n"
+        for record in [
+            {"id": "a", "text": ARTICLE},
+            {"id": "b", "text": ARTICLE.replace("Monday", "Friday"), "n": 2},
+            {"id": "a", "text": "Note\n\nThe ferry runs every hour from the harbour in summer.\n"},
+        ]
+    )
+    + "not json\n"
+)
+
+
+@pytest.mark.parametrize(
+    "stdin, flags",
+    [
+        (ARTICLE + "\n" + ARTICLE.split("\n\n", 1)[1], []),
+        (ARTICLE + "\n" + ARTICLE.split("\n\n", 1)[1], ["--diff"]),
+        ("\ufeffFerry news\r\n\r\nThe ferry runs every hour from the harbour in summer.\r\n", ["--against", "REF"]),
+        (STDIN_JSONL, ["--format", "jsonl", "--across-files"]),
+        (STDIN_JSONL, ["--format", "jsonl", "--check", "--against", "REF"]),
+    ],
+)
+def test_standard_input_on_the_staged_engine_gives_the_local_output(stdin, flags, tmp_path, monkeypatch):
+    """``-``: standard input is spooled into the work folder and decided as the last file
+    of the listing (after ``--against`` references); stdout, stderr and the exit code are
+    the local engine's, and the spool is removed."""
+    from click.testing import CliRunner
+
+    import dedup.run_ray
+    from dedup.cli import main
+
+    monkeypatch.setattr(dedup.run_ray.RayRun, "executor", lambda self: InProcess())
+    write_corpus(tmp_path / "ref", ["Ferry news\n\nThe ferry runs every hour from the harbour in summer.\n"])
+    (tmp_path / "work").mkdir()
+    flags = [str(tmp_path / "ref") if flag == "REF" else flag for flag in flags]
+    done = {}
+    for engine in ("local", "ray"):
+        result = CliRunner().invoke(
+            main,
+            [
+                "clean",
+                "--engine",
+                engine,
+                "--work-dir",
+                str(tmp_path / "work"),
+                "--report",
+                str(tmp_path / f"{engine}.json"),
+            ]
+            + flags
+            + ["-"],
+            input=stdin.encode("utf-8"),
+        )
+        assert result.exit_code in (0, 1, 123), result.output
+        notes = [line for line in result.stderr.replace(engine, "ENGINE").splitlines() if not line.startswith("note: ")]
+        done[engine] = (result.exit_code, result.stdout_bytes, notes, (tmp_path / f"{engine}.json").read_bytes())
+        staged_stderr = result.stderr
+    assert done["ray"] == done["local"]
+    assert "tasks, " in staged_stderr  # the stages ran
+    assert done["ray"][1] != stdin.encode("utf-8") or "--check" in flags  # something was removed
+    assert not list((tmp_path / "work").iterdir())
+
+
 def test_against_an_index_folder_is_refused_on_the_staged_engine(tmp_path):
     from click.testing import CliRunner
 
@@ -451,10 +524,10 @@ def test_against_an_index_folder_is_refused_on_the_staged_engine(tmp_path):
 def test_any_split_into_references_and_new_files_gives_the_local_result(texts, split, structured_case, monkeypatch):
     from click.testing import CliRunner
 
-    import dedup.run
+    import dedup.run_ray
     from dedup.cli import main
 
-    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: InProcess())
+    monkeypatch.setattr(dedup.run_ray.RayRun, "executor", lambda self: InProcess())
     texts = texts + structured_case
     with tempfile.TemporaryDirectory() as root:
         published, new = Path(root) / "published", Path(root) / "new"

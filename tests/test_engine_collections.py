@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_decide import corpora
 
 import dedup.engine
-import dedup.run
+import dedup.run_ray
 from dedup.cli import main
 from dedup.engine import InProcess, StagedRun
 from dedup.engine.shards import plan_shards, position
@@ -52,7 +52,7 @@ def write_mixed(folder: Path, texts: list[str], layout: list[int]) -> None:
 def run_both(folder: Path, tmp: Path, monkeypatch, shard_files: int, *extra: str) -> dict[str, tuple]:
     """The command on each engine (the staged one in process, in small shards): the
     output files' bytes, the JSON report and the exit code."""
-    monkeypatch.setattr(dedup.run.Run, "_ray", lambda self: InProcess())
+    monkeypatch.setattr(dedup.run_ray.RayRun, "executor", lambda self: InProcess())
     monkeypatch.setattr(dedup.engine, "StagedRun", functools.partial(StagedRun, shard_files=shard_files))
     done = {}
     for engine in ("local", "ray"):

@@ -27,7 +27,7 @@ from .fingerprint import Features, exact_keys
 from .index import Index, IndexView, KeptUnits
 from .kept import kept_units
 from .layouts import segment_any
-from .lookup import BATCH, HEADLINE, PAIR, look_up, suffix_of
+from .lookup import BATCH, HEADLINE, PAIR, Limits, look_up, suffix_of
 from .match import Verdict, compare, confirm, headline_keys, lengths_fit, may_remove, noise_between
 from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitRef
 from .normalize import normalize
@@ -146,12 +146,12 @@ class Deduplicator:
         self.baseline[key] -= 1
         return True
 
-    def replay(self, batch: PreparedBatch, documents: list[Document], allowed: np.ndarray) -> list[Decisions]:
+    def replay(self, batch: PreparedBatch, documents: list[Document], limits: Limits) -> list[Decisions]:
         """Decide whole components of a larger input (``engine``): the batch holds the
         units of some components, in the input's order, as partial documents.  Band
-        candidates are limited to the input's own pairs (``allowed``, sorted pair codes in
-        this batch's positions); settling is left to the caller, who sees whole documents."""
-        return _BatchDecision(self, batch, documents, allowed).run()
+        candidates are limited to the input's own (``limits``); settling is left to the
+        caller, who sees whole documents."""
+        return _BatchDecision(self, batch, documents, limits).run()
 
     def _index(self, decision: _BatchDecision) -> None:
         if self.options.across_files and decision.valid.any():
@@ -207,10 +207,10 @@ class _BatchDecision:
     index."""
 
     def __init__(
-        self, owner: Deduplicator, batch: PreparedBatch, documents: list[Document], allowed: np.ndarray | None = None
+        self, owner: Deduplicator, batch: PreparedBatch, documents: list[Document], limits: Limits | None = None
     ) -> None:
         self.owner = owner
-        self.allowed = allowed
+        self.limits = limits
         self.batch = batch
         self.documents = documents
         self.units = [u for d in documents for u in d.units]
@@ -240,7 +240,7 @@ class _BatchDecision:
             self.across,
             options.threshold,
             self.owner.explain,
-            self.allowed,
+            self.limits,
         )
         # Python sequences from here on: the loop reads them one unit at a time.
         self.global_exact: list[int] = self.look.global_exact.tolist()

@@ -28,6 +28,17 @@ HEADLINE = KINDS.index(UnitKind.HEADLINE)
 
 
 @dataclass
+class Limits:
+    """What a replay (``engine``) may find of the whole input's candidates: its band pairs
+    (sorted pair codes in the replayed batch's positions), and the (unit, band) rows,
+    ``unit * BANDS + band``, whose bucket the whole input had filled before the unit
+    reached it: an index's members are not candidates through those."""
+
+    pairs: np.ndarray
+    closed: np.ndarray
+
+
+@dataclass
 class Lookup:
     """What the array pass found for a batch (positions are units of the batch)."""
 
@@ -63,10 +74,10 @@ def look_up(
     across: bool,
     threshold: float,
     explain: bool,
-    allowed: np.ndarray | None = None,
+    limits: Limits | None = None,
 ) -> Lookup:
-    """Mark the units that may have an earlier twin, with their band candidates (only
-    those in ``allowed``, sorted pair codes, when given)."""
+    """Mark the units that may have an earlier twin, with their band candidates (within
+    ``limits``, in a replay)."""
     n = len(units)
     valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=n)
     exact, bands = batch.exact, batch.bands
@@ -99,6 +110,8 @@ def look_up(
     settled = _settled_by_exact_key(batch, index, global_exact)
     open_bands = open_ & ~settled[owner]
     pick = open_bands & (before > 0)
+    if limits is not None and len(limits.closed):  # the bucket was full in the whole input
+        pick &= ~np.isin(flat, limits.closed)
     pair_owner, entry = (
         index.members(global_buckets[owner[pick], band[pick]], owner[pick])
         if pick.any()
@@ -110,8 +123,8 @@ def look_up(
     codes = np.concatenate([pair_owner * PAIR + entry, batch_owner * PAIR + BATCH + partner])
     codes.sort()
     pairs = repeated(codes, MIN_SHARED_BANDS)
-    if allowed is not None:  # a replay: only the pairs the whole input has (``engine.pairs``)
-        pairs = pairs[np.isin(pairs, allowed)]
+    if limits is not None:  # a replay: only the pairs the whole input has (``engine.pairs``)
+        pairs = pairs[(pairs % PAIR < BATCH) | np.isin(pairs, limits.pairs)]  # an index's pairs are its own
     cand_owner = pairs // PAIR
     cand_codes = pairs % PAIR
     if len(cand_owner):  # pairs that could never count, e.g. "Advertisement" lines

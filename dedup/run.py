@@ -57,6 +57,7 @@ class Run:
             self.cleaner.deduplicator.baseline = read_baseline(settings.baseline)
         self.jsonl = JsonlOutput(settings, self.cleaner, self.messages, self.stats, self.findings, self.diff)
         self.parquet = ParquetOutput(settings, self.cleaner, self.messages, self.stats, self.findings, self.diff)
+        self.index_folder: Path | None = None  # --against an index folder (the staged engine opens it in its tasks)
 
     def finish(self) -> None:
         """The report and the baseline, once every file is done."""
@@ -210,12 +211,9 @@ class Run:
         indexes = [path for path in against if is_index(path)]
         if len(indexes) > 1:
             raise click.UsageError(f"--against takes one index at a time, not {len(indexes)}")
-        if indexes and self.settings.engine == "ray":
-            raise click.UsageError(
-                f"{indexes[0]}: --engine ray takes reference files, not an index folder, yet; use --engine local"
-            )
         if indexes:
             self._use_index(Path(indexes[0]))
+            self.index_folder = Path(indexes[0])
         s = self.settings
         from .ignore import IgnoreRules
 

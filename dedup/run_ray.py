@@ -106,6 +106,7 @@ class RayRun:
             progress=progress,
             baseline=dict(deduplicator.baseline),
             explain=s.verbose,
+            index=str(self.run.index_folder) if self.run.index_folder is not None else None,
         )
         try:
             decided = staged.decide(listing, collections)

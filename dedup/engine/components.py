@@ -69,12 +69,16 @@ def sizes(labels: np.ndarray) -> ComponentSizes:
     )
 
 
-def deal(labels: np.ndarray, units_per_task: int, skip: np.ndarray | None = None) -> list[np.ndarray]:
-    """The units of components of two or more (but those labelled in ``skip``), dealt into
-    tasks of whole components of about ``units_per_task`` units (a bigger component is a
-    task of its own); each task's units ascending."""
+def deal(
+    labels: np.ndarray, units_per_task: int, skip: np.ndarray | None = None, alone: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """The units of components of two or more, and of the components of one labelled in
+    ``alone`` (but those labelled in ``skip``), dealt into tasks of whole components of
+    about ``units_per_task`` units (a bigger component is a task of its own); each task's
+    units ascending."""
     roots, counts = np.unique(labels, return_counts=True)
-    shared = set(roots[counts > 1].tolist()) - set(skip.tolist() if skip is not None else ())
+    shared = set(roots[counts > 1].tolist()) | set(alone.tolist() if alone is not None else ())
+    shared -= set(skip.tolist() if skip is not None else ())
     if not shared:
         return []
     ids = np.flatnonzero(np.isin(labels, list(shared)))

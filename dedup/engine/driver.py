@@ -54,6 +54,7 @@ class StagedRun:
     progress: Progress | None = None
     baseline: dict[int, int] = field(default_factory=dict)  # known repeats (``--baseline``), by content key
     explain: bool = False  # ``-v``: every candidate pair is decided, and the look-alikes kept are listed
+    index: str | None = None  # an index folder (``dedup index build``) whose kept units come first
     report: Report = field(default_factory=Report)
     _collections: dict[int, str] = field(default_factory=dict, init=False, repr=False)
 
@@ -99,7 +100,9 @@ class StagedRun:
             errors = {p: e for part in decided for p, e in part.errors.items()}
             return {c.position: c for part in decided for c in part.checked}, errors
         rounds = Rounds()
-        stages = Stages(self.options, self.encoding, self.layout, self._stage, self.report, self.baseline, self.explain)
+        stages = Stages(
+            self.options, self.encoding, self.layout, self._stage, self.report, self.baseline, self.explain, self.index
+        )
         summaries: dict[int, ShardSummary] = {}
         remap = list(range(len(plans)))
         while True:
@@ -107,7 +110,9 @@ class StagedRun:
             replaced = rounds.replaced()
             for plan in plans:
                 plan.replaced = {p: d for p, d in replaced.items() if plan.holds(p)}
-            for summary in self._stage("map", map_shard, [(plans[n], self.encoding, self.layout) for n in remap]):
+            for summary in self._stage(
+                "map", map_shard, [(plans[n], self.encoding, self.layout, self.index) for n in remap]
+            ):
                 summaries[summary.number] = summary
             ordered = [summaries[n] for n in range(len(plans))]
             checked = stages.join(plans, ordered, stages.decisions(plans, ordered, work))

@@ -20,7 +20,7 @@ from ..fingerprint import BANDS, _mix
 from ..index import MAX_SLOTS, Index
 from ..lookup import BATCH, bucket_rows, earlier_takers, removable_pairs, repeated, screen
 from ..match import MIN_SHARED_BANDS
-from .shards import StoredShard, load
+from .shards import StoredShard, load, stored_index
 
 SHIFT = np.int64(32)  # pair codes: unit << 32 | earlier unit (ids below 2**31)
 _NO_INDEX = Index()
@@ -42,11 +42,21 @@ def first_seen(exact: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def band_partition(
-    folders: list[str], offsets: list[int], partition: int, takes_path: str, out: str, bounds: np.ndarray
+    folders: list[str],
+    offsets: list[int],
+    partition: int,
+    takes_path: str,
+    out: str,
+    bounds: np.ndarray,
+    index: str | None = None,
 ) -> int:
     """One partition's candidate pairs, one code per shared bucket (``shared_pairs``
     counts them later), sorted and split by unit ranges (``bounds``: unit ids where each
-    range starts, then the end), written to ``out``-RRRR.npy; returns how many."""
+    range starts, then the end), written to ``out``-RRRR.npy; returns how many.  With an
+    ``index`` folder, the slots its units took in a bucket come first (``lookup``), and the
+    rows whose bucket holds some of the index's but was full when the unit reached it are
+    written to ``out``-closed.npy (``unit * BANDS + band``): a replay sees fewer units
+    before it, and must not take the index's members through them."""
     owners, bands, keys = [], [], []
     for folder, offset in zip(folders, offsets):
         parts = load(folder, "band_parts")
@@ -59,7 +69,18 @@ def band_partition(
     order = np.argsort(key, kind="stable")  # rows came in (unit, band) order
     takes = np.load(takes_path, mmap_mode="r")
     bucket = bucket_rows(owner[order], band[order], key[order], np.asarray(takes[owner[order]]))
-    unit, earlier = earlier_takers(bucket, bucket.rank < MAX_SLOTS, 0)
+    before: np.ndarray | int = 0
+    if index is not None:
+        stored = stored_index(index)
+        buckets = stored.find_buckets(bucket.keys)
+        before = np.zeros(len(buckets), dtype=np.int64)
+        known = buckets >= 0
+        before[known] = stored.bucket_counts(buckets[known])
+    open_ = before + bucket.rank < MAX_SLOTS
+    if index is not None:
+        closed = ~open_ & (before > 0)
+        np.save(closed_path(out), np.sort(bucket.owner[closed] * BANDS + bucket.band[closed]))
+    unit, earlier = earlier_takers(bucket, open_, before)
     codes = (unit << SHIFT) | earlier
     codes.sort()
     cuts = np.searchsorted(codes, bounds.astype(np.int64) << SHIFT).tolist()
@@ -70,6 +91,10 @@ def band_partition(
 
 def range_path(out: str, number: int) -> str:
     return f"{out}-{number:04d}.npy"
+
+
+def closed_path(out: str) -> str:
+    return f"{out}-closed.npy"
 
 
 def shared_pairs(paths: list[str]) -> np.ndarray:

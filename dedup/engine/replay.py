@@ -14,9 +14,11 @@ import numpy as np
 
 from ..batch import documents_of
 from ..decide import Deduplicator
-from ..lookup import BATCH, PAIR
+from ..fingerprint import BANDS
+from ..lookup import BATCH, PAIR, Limits
 from ..model import Keep, NearMiss, Options, Removal
 from .pairs import SHIFT, gather
+from .shards import stored_index
 
 
 @dataclass
@@ -39,13 +41,17 @@ def replay_task(
     options: Options,
     baseline: dict[int, int] | None = None,
     explain: bool = False,
+    index: str | None = None,
+    closed: np.ndarray | None = None,
 ) -> dict[int, list[Replayed]]:
     """Decide the units ``ids`` (whole components, ascending; ``labels``: each one's
     component, ``owners``: each one's document position), with the band pairs ``links``
     (codes: unit << 32 | earlier) among them; the removals and near misses by component.
     ``baseline``: the known repeats; the units of one content key lie in one component,
     so each key's allowances are taken in input order here as in one run.  ``explain``:
-    the decider's ``-v`` mode (the pairs are then every candidate pair, not the screened ones)."""
+    the decider's ``-v`` mode (the pairs are then every candidate pair, not the screened ones).
+    ``index``: an index folder whose kept units come before the input (``--against``), and
+    ``closed`` the (unit, band) rows through which its members are not candidates."""
     batch = gather(folders, offsets, ids)
     documents = documents_of(batch, [""] * len(batch.names))
     unit, earlier = links >> SHIFT, links & ((1 << SHIFT) - 1)
@@ -53,8 +59,12 @@ def replay_task(
     allowed = np.searchsorted(ids, unit[inside]) * PAIR + BATCH + np.searchsorted(ids, earlier[inside])
     allowed.sort()
     deduplicator = Deduplicator(options, explain)
+    if index is not None:
+        deduplicator.index = stored_index(index)
     deduplicator.baseline = dict(baseline or {})
-    decisions = deduplicator.replay(batch, documents, allowed)
+    rows = np.zeros(0, dtype=np.int64) if closed is None else closed
+    local = np.searchsorted(ids, rows // BANDS) * BANDS + rows % BANDS
+    decisions = deduplicator.replay(batch, documents, Limits(allowed, np.sort(local)))
     if options.keep is Keep.LONGEST:
         deduplicator.prefer_longest(decisions)
     found: dict[int, list[Replayed]] = {}

@@ -21,6 +21,7 @@ import numpy as np
 from ..batch import PreparedBatch, prepare
 from ..decide import _SECTION_HEADING
 from ..fingerprint import BANDS, _mix, exact_keys
+from ..layered import Layered
 from ..layouts import segment_any
 from ..lookup import HEADLINE
 from ..match import HEADLINE_LOOKUP_WORDS, headline_keys
@@ -28,6 +29,7 @@ from ..model import Document
 from ..normalize import derivable_compact
 from ..read import Found, InputError, read_source
 from ..records import Fields, read_records
+from ..store import StoredIndex
 
 RECORD_BITS = 32  # a document's position: its file's rank in the listing, then its record
 
@@ -132,8 +134,9 @@ def plan_shards(
     ]
 
 
-def map_shard(plan: ShardPlan, encoding: str | None, layout: str) -> ShardSummary:
-    """Read, segment and fingerprint a shard's documents, and write its folder."""
+def map_shard(plan: ShardPlan, encoding: str | None, layout: str, index: str | None = None) -> ShardSummary:
+    """Read, segment and fingerprint a shard's documents, and write its folder (with an
+    ``index`` folder, which of its units the index has seen, or may hold a twin of)."""
     documents: list[Document] = []
     positions: list[int] = []
     errors: dict[int, str] = {}
@@ -145,9 +148,38 @@ def map_shard(plan: ShardPlan, encoding: str | None, layout: str) -> ShardSummar
         positions.append(at)
     batch = prepare(documents, keep_documents=False)
     write_shard(Path(plan.folder), batch, documents, plan.partitions)
+    if index is not None:
+        seen, touched = index_touches(batch, stored_index(index))
+        np.save(Path(plan.folder) / "index_seen.npy", seen)
+        np.save(Path(plan.folder) / "index_touched.npy", touched)
     rows = np.repeat(np.array(positions, dtype=np.int64), batch.unit_counts)
     np.save(Path(plan.folder) / "placed.npy", placed(batch, rows))
     return ShardSummary(plan.number, len(batch.exact), positions, batch.unit_counts, errors)
+
+
+def stored_index(folder: str) -> Layered:
+    """An index folder (``dedup index build``) opened read-only, as the local engine's
+    ``--against`` opens it: its kept units are the earliest originals."""
+    return Layered(StoredIndex(Path(folder)))
+
+
+def index_touches(batch: PreparedBatch, index: Layered) -> tuple[np.ndarray, np.ndarray]:
+    """Which units' exact keys the index has seen (they take no bucket slot), and which
+    units may find a twin in it (``lookup``): by exact key, through a bucket it has
+    filled, or by a headline key.  A unit alone in its component is decided only then."""
+    valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=len(batch.compacts))
+    seen: np.ndarray = index.find_seen(batch.exact) & valid
+    touched = valid & (index.find_exact(batch.exact) >= 0)
+    buckets = index.find_buckets(batch.bands.ravel())
+    counts = np.zeros(len(buckets), dtype=np.int64)
+    known = buckets >= 0
+    counts[known] = index.bucket_counts(buckets[known])
+    touched |= valid & (counts.reshape(-1, BANDS) > 0).any(axis=1)
+    if index.has_headlines():
+        for u in np.flatnonzero(valid & ~touched & (batch.words <= HEADLINE_LOOKUP_WORDS)).tolist():
+            keys = headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u]))
+            touched[u] = any(index.headline_entries(key) for key in keys)
+    return seen, touched
 
 
 def write_shard(folder: Path, batch: PreparedBatch, documents: list[Document], partitions: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..batch import documents_of
-from ..fingerprint import _mix
+from ..fingerprint import BANDS, _mix
 from ..model import Keep, NearMiss, Options, Removal
 from .components import ComponentSizes, components, deal, sizes
 from .footprints import Footprints
@@ -21,6 +21,7 @@ from .join import Checked, check_shard
 from .pairs import (
     SHIFT,
     band_partition,
+    closed_path,
     first_seen,
     gather,
     headline_pairs,
@@ -76,6 +77,7 @@ class Stages:
     report: Report
     baseline: dict[int, int] = field(default_factory=dict)  # known repeats: a key's units share a component
     explain: bool = False  # ``-v``: no screen, so that the pairs that fail are decided (and listed) too
+    index: str | None = None  # an index folder whose kept units come before the input (``--against``)
     footprints: Footprints | None = None
     moved: set[int] = field(default_factory=set)  # documents whose text changed since the last pass
     _cache: PassCache = field(default_factory=lambda: PassCache())
@@ -88,15 +90,24 @@ class Stages:
         units = int(offsets[-1])
         exact, valid, content, placed = (_joined(folders, name) for name in ("exact", "valid", "content", "placed"))
         takes, exact_first = first_seen(exact, valid)
+        touched = np.zeros(units, dtype=bool)  # units that may have a twin in the index
+        if self.index is not None:  # a key the index has seen takes no slot
+            takes &= ~_joined(folders, "index_seen")
+            touched = _joined(folders, "index_touched")
         takes_path = save(work / "takes.npy", takes)
         partitions = plans[0].partitions if plans else 1
         # Each partition's codes split by unit range; each range's pairs counted apart, so
         # no process holds every code (ranges in unit order: the pairs come out sorted).
         bounds = np.linspace(0, units, partitions + 1).astype(np.int64)
         outs = [str(work / f"pairs-{p:04d}") for p in range(partitions)]
-        tasks = [(folders, starts, p, takes_path, outs[p], bounds) for p in range(partitions)]
+        tasks = [(folders, starts, p, takes_path, outs[p], bounds, self.index) for p in range(partitions)]
         list(self.stage("buckets", band_partition, tasks))
         ranges = [([range_path(out, r) for out in outs],) for r in range(partitions)]
+        closed = (
+            np.sort(np.concatenate([np.load(closed_path(out)) for out in outs]))
+            if self.index is not None and outs
+            else np.zeros(0, dtype=np.int64)
+        )
         band = np.concatenate([np.zeros(0, np.int64), *self.stage("pairs", shared_pairs, ranges)])
         headlines = _headline_rows(folders, starts)
         heads = headline_pairs(*headlines, exact_first)
@@ -127,7 +138,7 @@ class Stages:
             or [np.zeros(0, np.int64)]
         )
         found: ReplayFound = {}
-        for parts in self._replay(labels, band_links, placed, owners, folders, offsets):
+        for parts in self._replay(labels, band_links, placed, owners, folders, offsets, touched, closed):
             for part in parts:
                 removals, near_misses = found.setdefault(part.position, ([], []))
                 removals += part.removals
@@ -169,21 +180,28 @@ class Stages:
         owners: np.ndarray,
         folders: list[str],
         offsets: np.ndarray,
+        touched: np.ndarray,
+        closed: np.ndarray,
     ) -> Iterator[list[Replayed]]:
-        """Each component's removals and near misses; a component whose units and pairs
-        are the same as in an earlier pass is not decided again."""
+        """Each component's removals and near misses (a unit alone is decided only when
+        it may have a twin in the index: ``touched``); a component whose units and pairs
+        are the same as in an earlier pass is not decided again.  ``closed``: the (unit,
+        band) rows through which the index's members are not candidates (``band_partition``)."""
         roots, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
         keys = np.zeros(len(roots), dtype=np.uint64)
         np.add.at(keys, inverse, _mix(placed))
         unit, earlier = band_links >> SHIFT, band_links & ((1 << SHIFT) - 1)
         np.add.at(keys, inverse[unit], _mix(placed[unit] ^ _mix(placed[earlier])))
         shared = counts > 1
+        shared[inverse[touched]] = True  # a unit that may have a twin in the index is decided, alone or not
         key_of = dict(zip(roots[shared].tolist(), keys[shared].tolist()))
         known = {label for label, key in key_of.items() if key in self._cache.replayed}
         replayed = {key_of[label]: self._cache.replayed[key_of[label]] for label in known}
         tasks = []
-        for ids in deal(labels, REPLAY_UNITS, skip=np.array(sorted(known), dtype=np.int64)):
+        skip = np.array(sorted(known), dtype=np.int64)
+        for ids in deal(labels, REPLAY_UNITS, skip=skip, alone=roots[shared & (counts == 1)]):
             inside = np.isin(unit, ids)
+            rows = closed[np.isin(closed // BANDS, ids)] if len(closed) else closed
             tasks.append(
                 (
                     folders,
@@ -195,6 +213,8 @@ class Stages:
                     self.options,
                     self.baseline,
                     self.explain,
+                    self.index,
+                    rows,
                 )
             )
         for done in self.stage("replay", replay_task, tasks):

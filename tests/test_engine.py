@@ -58,6 +58,8 @@ def same_as_local(folder: Path, options: Options, shard_files: int) -> StagedRun
 
 
 CASES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Generated corpora, or texts whose documents settle over rounds.
+CORPORA_THAT_SETTLE = st.one_of(corpora(), st.lists(structured("text"), min_size=2, max_size=5))
 
 
 @CASES
@@ -94,11 +96,7 @@ def test_documents_that_settle_over_rounds_settle_as_in_one_run(case, shard_file
 
 
 @CASES
-@given(
-    texts=st.one_of(corpora(), st.lists(structured("text"), min_size=2, max_size=5)),
-    shard_files=st.integers(1, 3),
-    data=st.data(),
-)
+@given(texts=CORPORA_THAT_SETTLE, shard_files=st.integers(1, 3), data=st.data())
 def test_a_baseline_takes_its_allowances_in_input_order_on_both_engines(texts, shard_files, data):
     """Known repeats (``--baseline``) allowed fewer times than they occur: which copies are
     kept depends on the order they are met in, which the replay keeps per component."""
@@ -119,11 +117,7 @@ def test_a_baseline_takes_its_allowances_in_input_order_on_both_engines(texts, s
 
 
 @CASES
-@given(
-    texts=st.one_of(corpora(), st.lists(structured("text"), min_size=2, max_size=5)),
-    shard_files=st.integers(1, 3),
-    across=st.booleans(),
-)
+@given(texts=CORPORA_THAT_SETTLE, shard_files=st.integers(1, 3), across=st.booleans())
 def test_explained_runs_list_the_same_look_alikes_on_both_engines(texts, shard_files, across):
     """``-v``: every candidate pair is decided, and the ones that fail are listed with
     why; the staged engine skips its screen so that its components hold them too."""

@@ -188,7 +188,7 @@ def main() -> None:
 )
 @click.option(
     "--work-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, writable=True, path_type=Path),
     help="--engine ray: where stages exchange files; on a cluster, a path every node sees "
     "(default: a temporary folder).",
 )

@@ -59,16 +59,13 @@ class RayRun:
             advance()
 
     def stdin(self, references: list[Found]) -> None:
-        """Standard input, spooled to a file beside the stages' (on a cluster, a path
-        every node sees: ``--work-dir``) and decided as the listing's last file; its
-        output goes to stdout as on the local engine."""
-        s = self.settings
-        jsonl = s.input_format == "jsonl"
-        folder = str(s.work_dir) if s.work_dir else None
-        descriptor, spool = tempfile.mkstemp(prefix="dedup-stdin-", suffix=".jsonl" if jsonl else ".txt", dir=folder)
+        """Standard input, spooled into the work folder and decided as the listing's last
+        file; its output goes to stdout as on the local engine."""
+        jsonl = self.settings.input_format == "jsonl"
+        spool = self._spool(".jsonl" if jsonl else ".txt")
+        if spool is None:
+            return
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(sys.stdin.buffer.read())
             item = Found(Path(spool), "-", "-")
             rank = len(references)
             staged, decided = self._decide(references + [item], {rank: "jsonl"} if jsonl else {}, rank)
@@ -85,6 +82,22 @@ class RayRun:
                 self.run.to_stdout(outcome.source, outcome.result)
         finally:
             os.unlink(spool)
+
+    def _spool(self, suffix: str) -> str | None:
+        """Standard input in a file of the work folder (on a cluster, a path every node
+        sees: ``--work-dir``); None when it cannot be written (said)."""
+        folder = str(self.settings.work_dir) if self.settings.work_dir else tempfile.gettempdir()
+        spool = None
+        try:
+            descriptor, spool = tempfile.mkstemp(prefix="dedup-stdin-", suffix=suffix, dir=folder)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(sys.stdin.buffer.read())
+            return spool
+        except OSError as exc:
+            self.messages.error(f"-: cannot spool standard input into {folder}: {exc.strerror or exc}")
+            if spool is not None:
+                os.unlink(spool)
+            return None
 
     def _decide(self, listing: list[Found], collections: dict[int, str], references: int) -> tuple[StagedRun, Decided]:
         """Every stage over the listing (its first ``references`` files are references:

@@ -445,6 +445,27 @@ def test_against_reference_files_on_the_staged_engine_gives_the_local_bytes_and_
     assert {p.name: p.read_bytes() for p in published.iterdir()} == before  # references are never written
 
 
+def test_a_work_folder_that_is_missing_or_full_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    import errno
+
+    from click.testing import CliRunner
+
+    import dedup.run_ray
+    from dedup.cli import main
+
+    missing = CliRunner().invoke(main, ["clean", "--engine", "ray", "--work-dir", str(tmp_path / "no"), "-"], input="x")
+    assert missing.exit_code == 2 and "does not exist" in missing.output and missing.exc_info[0] is SystemExit
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dedup.run_ray.RayRun, "executor", lambda self: InProcess())
+    monkeypatch.setattr(dedup.run_ray.tempfile, "mkstemp", full)
+    result = CliRunner().invoke(main, ["clean", "--engine", "ray", "-"], input=ARTICLE)
+    assert result.exit_code == 123 and result.exc_info[0] is SystemExit
+    assert "-: cannot spool standard input into" in result.stderr and "No space left" in result.stderr
+
+
 STDIN_JSONL = (
     "".join(
         json.dumps(record) + "\n"

@@ -5,10 +5,12 @@ import gzip
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -372,15 +374,22 @@ def test_the_same_command_runs_on_a_cluster_given_by_address(tmp_path):
         port = probe.getsockname()[1]
     # Ray authenticates by token: one secret on every node and where the command runs.
     env = dict(os.environ, RAY_ADDRESS="", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))
-    started = subprocess.run(
-        [str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert started.returncode == 0, started.stderr
+    # --block keeps the head's own command running: stopping it stops this cluster alone
+    # (``ray stop`` would stop every Ray on the machine, a developer's own included).
+    log = tmp_path / "head.log"
+    with open(log, "w") as out:
+        head = subprocess.Popen(
+            [str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false", "--block"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
+        deadline = time.monotonic() + 120
+        while "Ray runtime started" not in log.read_text():
+            assert head.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
         write_corpus(tmp_path / "in", [ARTICLE] * 3)
         done = subprocess.run(
             [sys.executable, "-m", "dedup", "clean", "--across-files", "--engine", "ray"]
@@ -406,7 +415,12 @@ def test_the_same_command_runs_on_a_cluster_given_by_address(tmp_path):
         )
         assert done.returncode == 1 and "no --work-dir: the stages exchange files" in done.stderr
     finally:
-        subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=env, timeout=300)
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
 
 
 def test_against_reference_files_on_the_staged_engine_gives_the_local_bytes_and_report(tmp_path, monkeypatch):

@@ -187,6 +187,27 @@ def test_files_that_cannot_be_read_are_reported_in_their_place(tmp_path):
     assert staged[1][1] is not None and staged[2][2][1]  # the error, and the third file's removal
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(1, 40), st.booleans()), max_size=30), max_size=5))
+def test_the_screen_cache_answers_as_a_dict_of_every_key_screened(rounds):
+    """``Screened``: keys added over passes (repeats within one pass included) and looked
+    up again, against a plain dict."""
+    from dedup.engine.stages import Screened
+
+    cache, model = Screened(), {}
+    for screened in rounds:
+        keys = np.array([k for k, _ in screened], dtype=np.uint64)
+        passed = np.array([model.get(k, p) for k, p in screened], dtype=bool)  # a key's answer never changes
+        for k, p in zip(keys.tolist(), passed.tolist()):
+            model.setdefault(k, p)
+        cache.add(keys, passed)
+        probe = np.arange(0, 42, dtype=np.uint64)
+        seen, ok = cache.look_up(probe)
+        assert seen.tolist() == [k in model for k in probe.tolist()]
+        assert ok.tolist() == [model.get(k, False) for k in probe.tolist()]
+    assert np.all(np.diff(cache.keys.astype(np.int64)) > 0)
+
+
 def test_selected_rows_prepare_as_their_partial_documents():
     texts = ["Title\n\nFirst paragraph of words.\n\nSecond one, **bold**.\n\nThird.\n", "Other\n\nMore words here.\n"]
     documents = [segment_any(t, f"{i}.md") for i, t in enumerate(texts)]

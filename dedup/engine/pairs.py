@@ -143,21 +143,20 @@ def gather(folders: list[str], offsets: np.ndarray, ids: np.ndarray) -> Prepared
 
 
 def screen_pairs(folders: list[str], offsets: np.ndarray, codes: np.ndarray, threshold: float) -> np.ndarray:
-    """The pairs (codes) that may be repeats: removable, and lengths and ratios that
-    reach the threshold (``lookup.screen``, which the decider runs on the same pairs)."""
+    """Which pairs (codes) may be repeats: removable, and lengths and ratios that reach
+    the threshold (``lookup.screen``, which the decider runs on the same pairs)."""
     if not len(codes):
-        return codes
+        return np.zeros(0, dtype=bool)
     unit, earlier = codes >> SHIFT, codes & ((1 << SHIFT) - 1)
     ids = np.unique(np.concatenate([unit, earlier]))
     batch = gather(folders, offsets, ids)
     units = [u for d in documents_of(batch, [""] * len(batch.names)) for u in d.units]
     owners = np.searchsorted(ids, unit)
     others = np.searchsorted(ids, earlier) + BATCH
-    keep = removable_pairs(batch, _NO_INDEX, owners, others)
-    owners, others, codes = owners[keep], others[keep], codes[keep]
-    passed = screen(batch, units, _NO_INDEX, owners, others, threshold, {})
-    linked: np.ndarray = codes[passed]
-    return linked
+    keep = np.flatnonzero(removable_pairs(batch, _NO_INDEX, owners, others))
+    passed = np.zeros(len(codes), dtype=bool)
+    passed[keep[screen(batch, units, _NO_INDEX, owners[keep], others[keep], threshold, {})]] = True
+    return passed
 
 
 def pair_keys(codes: np.ndarray, content: np.ndarray) -> np.ndarray:

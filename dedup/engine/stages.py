@@ -55,12 +55,37 @@ class Report:
 
 
 @dataclass
+class Screened:
+    """Pair keys screened in earlier passes (sorted, unique), and whether each passed.  One
+    binary search per key answers both; new keys are inserted in place (after the first
+    pass they are few, where merging whole arrays cost seconds a pass)."""
+
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    passed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def look_up(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each key was screened, and whether it passed."""
+        if not len(self.keys):
+            return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        screened = self.keys[at] == keys
+        return screened, screened & self.passed[at]
+
+    def add(self, keys: np.ndarray, passed: np.ndarray) -> None:
+        """Keys just screened, and whether each passed (a key's answer is its texts')."""
+        keys, first = np.unique(keys, return_index=True)
+        new = ~self.look_up(keys)[0]
+        keys, passed = keys[new], passed[first][new]
+        at = np.searchsorted(self.keys, keys)
+        self.keys, self.passed = np.insert(self.keys, at, keys), np.insert(self.passed, at, passed)
+
+
+@dataclass
 class PassCache:
     """What a pass found that the next one reuses where its inputs are the same: screen
     results by the pair's texts, replays by component, checks by document."""
 
-    screened: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # pair keys screened
-    passed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # those that passed
+    screened: Screened = field(default_factory=Screened)
     replayed: dict[int, list[Replayed]] = field(default_factory=dict)  # component key -> what it gave
     joined: dict[int, tuple[tuple[list[Removal], list[NearMiss]], Checked]] = field(default_factory=dict)
 
@@ -153,24 +178,20 @@ class Stages:
         the look-alikes that fail, as the single-machine run does."""
         if self.explain:
             return [np.sort(codes) for codes in lists]
-        cache = self._cache
+        cache = self._cache.screened
         keys = [pair_keys(codes, content) for codes in lists]
-        todo = [codes[~_within(k, cache.screened)] for codes, k in zip(lists, keys)]
+        known = [cache.look_up(k) for k in keys]  # (screened, passed) for each list
+        todo = [np.flatnonzero(~screened) for screened, _ in known]
         chunks = [
-            (n, codes[i : i + SCREEN_PAIRS]) for n, codes in enumerate(todo) for i in range(0, len(codes), SCREEN_PAIRS)
+            (n, rows[i : i + SCREEN_PAIRS]) for n, rows in enumerate(todo) for i in range(0, len(rows), SCREEN_PAIRS)
         ]
-        tasks = [(folders, offsets, chunk, self.options.threshold) for _, chunk in chunks]
-        fresh: list[list[np.ndarray]] = [[] for _ in lists]
-        for (n, _), linked in zip(chunks, list(self.stage("screen", screen_pairs, tasks))):
-            fresh[n].append(linked)
-        found = []
-        for codes, k, new, todo_codes in zip(lists, keys, fresh, todo):
-            known = _within(k, cache.passed)
-            linked = np.concatenate([codes[known], *new]) if new or known.any() else codes[:0]
-            found.append(np.sort(linked))
-            cache.screened = np.union1d(cache.screened, pair_keys(todo_codes, content))
-            cache.passed = np.union1d(cache.passed, pair_keys(np.concatenate(new) if new else codes[:0], content))
-        return found
+        tasks = [(folders, offsets, lists[n][rows], self.options.threshold) for n, rows in chunks]
+        found = [passed.copy() for _, passed in known]
+        for (n, rows), passed in zip(chunks, list(self.stage("screen", screen_pairs, tasks))):
+            found[n][rows] = passed
+        for k, rows, passed in zip(keys, todo, found):
+            cache.add(k[rows], passed[rows])
+        return [np.sort(codes[passed]) for codes, passed in zip(lists, found)]
 
     def _replay(
         self,
@@ -259,16 +280,6 @@ def _describe(folders: list[str], offsets: np.ndarray, unit: int) -> str:
     batch = gather(folders, offsets, np.array([unit], dtype=np.int64))
     document = documents_of(batch, [""])[0]
     return f"{document.name}:{document.units[0].first_line} {excerpt(document.units[0].text)!r}"
-
-
-def _within(keys: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Whether each key is in ``known`` (sorted, unique): a binary search per key, where
-    ``np.isin`` sorts both arrays together (seconds a pass for millions of pairs)."""
-    if not len(known):
-        return np.zeros(len(keys), dtype=bool)
-    at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
-    found: np.ndarray = known[at] == keys
-    return found
 
 
 def _joined(folders: list[str], name: str) -> np.ndarray:

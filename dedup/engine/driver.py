@@ -183,11 +183,14 @@ class StagedRun:
             for position, result in final.items():
                 # A settled document's twins in itself are placed already (``settle._record``).
                 own = rounds.states[position].original.name if position in rounds.states else None
+                # Most twins lie in documents that did not settle: those stay as they are.
                 result.removals = [
-                    r if r.twin.document == own else replace(r, twin=placed(r.twin)) for r in result.removals
+                    r if r.twin.document == own or r.twin.document not in states else replace(r, twin=placed(r.twin))
+                    for r in result.removals
                 ]
                 result.near_misses = [
-                    m if m.twin.document == own else replace(m, twin=placed(m.twin)) for m in result.near_misses
+                    m if m.twin.document == own or m.twin.document not in states else replace(m, twin=placed(m.twin))
+                    for m in result.near_misses
                 ]
         return final
 

@@ -81,6 +81,7 @@ class Deduplicator:
         self.explain = explain
         self.segmenter = segmenter or segment_any  # how an output is segmented again (``settle``)
         self.baseline: dict[int, int] = {}  # exact key -> repeats of it still allowed (``--baseline``)
+        self.asked: set[str] = set()  # documents that met a repeat the baseline lists
         self.index: IndexView = Index()
         self._features: dict[UnitRef, Features] = {}
         self._ignore = [compile_ignore(pattern) for pattern in options.ignore]
@@ -136,11 +137,15 @@ class Deduplicator:
             done += self._decide(prepare(after, within_documents=within), after)
         return done
 
-    def known_repeat(self, text: str) -> bool:
-        """Whether a repeat is one the baseline still allows; takes one of its allowances."""
+    def known_repeat(self, text: str, document: str) -> bool:
+        """Whether a repeat is one the baseline still allows; takes one of its allowances.
+        A document that meets a repeat the baseline lists, allowed or not, is noted in
+        ``asked``: its decisions depend on what the documents before it left."""
         if not self.baseline:
             return False
         key = baseline_key(text)
+        if key in self.baseline:
+            self.asked.add(document)
         if self.baseline.get(key, 0) <= 0:
             return False
         self.baseline[key] -= 1
@@ -279,7 +284,7 @@ class _BatchDecision:
                         scores=scores,
                         ranked=ranked,
                     )
-            if match is not None and self.owner.known_repeat(unit.text):
+            if match is not None and self.owner.known_repeat(unit.text, self.documents[self.unit_docs[u]].name):
                 # Kept, and said so, but left out of the index like a removed repeat: its
                 # twin is there, so the baseline changes the fate of no other unit.
                 misses = [(match[0], Verdict(match[1].score, reason="a known repeat (in the baseline)"))]

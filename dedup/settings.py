@@ -125,17 +125,7 @@ def settings_from(ctx: click.Context, config_file: Path | None, params: dict[str
         except PatternError as exc:
             raise click.UsageError(str(exc)) from None
     settings.jobs = min(settings.jobs or cores(), cores())
-    if settings.engine == "ray":
-        check_ray(settings)
     return settings
-
-
-def check_ray(settings: Settings) -> None:
-    """What ``--engine ray`` does not do yet: a usage error, before anything is read."""
-    if settings.baseline is not None and not settings.options.across_files:
-        # Each shard then decides alone, and a known repeat's allowances are taken in
-        # input order across shards.
-        raise click.UsageError("--engine ray takes --baseline with --across-files only; use --engine local")
 
 
 def config_path(config: Path | None, name: str, value: str) -> Path:

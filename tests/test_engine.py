@@ -98,11 +98,12 @@ def test_documents_that_settle_over_rounds_settle_as_in_one_run(case, shard_file
 
 
 @CASES
-@given(texts=CORPORA_THAT_SETTLE, shard_files=st.integers(1, 3), data=st.data())
-def test_a_baseline_takes_its_allowances_in_input_order_on_both_engines(texts, shard_files, data):
+@given(texts=CORPORA_THAT_SETTLE, shard_files=st.integers(1, 3), across=st.booleans(), data=st.data())
+def test_a_baseline_takes_its_allowances_in_input_order_on_both_engines(texts, shard_files, across, data):
     """Known repeats (``--baseline``) allowed fewer times than they occur: which copies are
-    kept depends on the order they are met in, which the replay keeps per component."""
-    options = Options(across_files=True)
+    kept depends on the order they are met in, which the replay keeps per component (across
+    files), or the documents that meet one are decided again in order (each file alone)."""
+    options = Options(across_files=across)
     with tempfile.TemporaryDirectory() as folder:
         write_corpus(Path(folder), texts)
         found = discover([folder], tuple(DEFAULT_INCLUDE), ())
@@ -238,17 +239,41 @@ def test_components_join_units_through_chains_of_links():
 ARTICLE = "Harbour council votes\n\nThe harbour council approved the summer ferry plan on Monday after a long debate.\n"
 
 
-def test_engine_ray_refuses_what_it_cannot_do_yet(tmp_path):
+def test_a_baseline_without_across_files_passes_its_allowances_from_file_to_file(tmp_path, monkeypatch):
+    """Each file decided alone, but the baseline's allowances run through the files and a
+    JSONL file's records (a shard of its own) in input order: the documents that meet a
+    known repeat are decided again one after another."""
     from click.testing import CliRunner
 
+    import dedup.run_ray
     from dedup.cli import main
 
-    (tmp_path / "a.txt").write_text(ARTICLE)
-    (tmp_path / "b.json").write_text('{"format": "dedup-baseline/1", "repeats": []}')
-    result = CliRunner().invoke(
-        main, ["clean", "--engine", "ray", "--baseline", str(tmp_path / "b.json"), str(tmp_path)]
-    )
-    assert result.exit_code == 2 and "--baseline with --across-files only" in result.output
+    monkeypatch.setattr(dedup.run_ray.RayRun, "executor", lambda self: InProcess())
+    doubled = ARTICLE + "\n" + ARTICLE.split("\n\n", 1)[1]
+    write_corpus(tmp_path / "in", [doubled, ARTICLE, doubled, doubled])
+    (tmp_path / "in" / "002.jsonl").write_text("".join(json.dumps({"text": doubled}) + "\n" for _ in range(3)))
+    write_corpus(tmp_path / "old", [doubled, doubled])  # two known repeats: fewer than the run has
+    baseline = tmp_path / "baseline.json"
+    written = CliRunner().invoke(main, ["baseline", "write", "--baseline", str(baseline), str(tmp_path / "old")])
+    assert written.exit_code == 0, written.output
+    done = {}
+    for engine in ("local", "ray"):
+        out, report = tmp_path / f"out-{engine}", tmp_path / f"{engine}.json"
+        result = CliRunner().invoke(
+            main,
+            ["clean", "--engine", engine, "--baseline", str(baseline)]
+            + ["-o", str(out), "--report", str(report), str(tmp_path / "in")],
+        )
+        assert result.exit_code == 0, result.output
+        files = {p.name: p.read_bytes() for p in out.iterdir()}
+        done[engine] = (
+            files,
+            [(f["path"], f["removals"], f["near_misses"]) for f in json.loads(report.read_text())["files"]],
+        )
+    assert done["ray"] == done["local"]
+    known = sum(m["reason"].startswith("a known repeat") for _, _, misses in done["ray"][1] for m in misses)
+    removed = sum(len(removals) for _, removals, _ in done["ray"][1])
+    assert known == 2 and removed == 4  # the first two repeats met are known, the later ones go
 
 
 def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):

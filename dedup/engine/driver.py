@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..api import FileOutcome
+from ..api import Cleaner, FileOutcome
 from ..model import CleanResult, Document, Options, UnitRef
 from ..read import Found, InputError, read_source
 from ..records import Fields, read_records
@@ -95,10 +96,14 @@ class StagedRun:
     def _decide(self, files: list[Found], work: Path) -> tuple[dict[int, Checked], dict[int, str]]:
         plans = plan_shards(files, work, self.shard_files, self._collections, self.fields)
         if not self.options.across_files:
-            tasks = [(plan, self.options, self.encoding, self.layout, self.explain) for plan in plans]
+            known = frozenset(self.baseline)
+            tasks = [(plan, self.options, self.encoding, self.layout, self.explain, known) for plan in plans]
             decided: list[Alone] = list(self._stage("decide", decide_alone, tasks))
             errors = {p: e for part in decided for p, e in part.errors.items()}
-            return {c.position: c for part in decided for c in part.checked}, errors
+            results = {c.position: c for part in decided for c in part.checked}
+            asked = sorted(p for part in decided for p in part.asked)
+            results.update((c.position, c) for c in self._with_baseline(plans, asked))
+            return results, errors
         rounds = Rounds()
         stages = Stages(
             self.options, self.encoding, self.layout, self._stage, self.report, self.baseline, self.explain, self.index
@@ -122,6 +127,25 @@ class StagedRun:
                 return self._final(checked, rounds), errors
             stages.moved = self._advance(files, unstable, rounds, stages.footprints)
             remap = sorted({self._shard_of(plans, position) for position in stages.moved})
+
+    def _with_baseline(self, plans: list[ShardPlan], asked: list[int]) -> Iterator[Checked]:
+        """Without ``across_files`` the documents are decided apart, but a baseline's
+        allowances pass from each to the next: the documents that met a repeat it lists
+        are decided again here, one after another in input order, taking them as one run
+        does (the others took none)."""
+        if not asked:
+            return
+        cleaner = Cleaner(self.options, self.explain, layout=self.layout)
+        cleaner.deduplicator.baseline = dict(self.baseline)
+        for plan in plans:  # in input order, and so are their documents
+            lo = bisect_left(asked, position(plan.first_file))
+            hi = bisect_left(asked, position(plan.first_file + len(plan.files)))
+            if lo == hi:
+                continue
+            for at, document, _ in plan.documents(self.encoding, self.layout, set(asked[lo:hi])):
+                if document is not None:
+                    result = next(cleaner.clean([(document.name, document.text)]))
+                    yield Checked(at, result.removals, result.near_misses, result.deleted)
 
     def _advance(
         self, files: list[Found], unstable: list[Checked], rounds: Rounds, footprints: Footprints | None
@@ -225,20 +249,38 @@ class Alone:
 
     checked: list[Checked]
     errors: dict[int, str]
+    asked: list[int] = field(default_factory=list)  # documents that met a repeat the baseline lists
+    names: list[str] = field(default_factory=list)  # each checked document's name
 
 
-def decide_alone(plan: ShardPlan, options: Options, encoding: str | None, layout: str, explain: bool = False) -> Alone:
+def decide_alone(
+    plan: ShardPlan,
+    options: Options,
+    encoding: str | None,
+    layout: str,
+    explain: bool = False,
+    known: frozenset[int] = frozenset(),
+) -> Alone:
     """Without ``across_files`` each document is matched only against itself: a shard's
-    documents are cleaned where they lie, by the single-machine cleaner."""
-    from ..api import Cleaner
-
-    done = Alone([], {})
+    documents are cleaned where they lie, by the single-machine cleaner.  ``known``: the
+    content keys a baseline lists; they are allowed nothing here, and the documents that
+    meet one are noted, to be decided again in input order (``StagedRun._with_baseline``)."""
     cleaner = Cleaner(options, explain, layout=layout)
+    cleaner.deduplicator.baseline = dict.fromkeys(known, 0)
+    done = _decided_alone(plan, cleaner, encoding)
+    asked = cleaner.deduplicator.asked
+    done.asked = [c.position for c, name in zip(done.checked, done.names) if name in asked]
+    return done
+
+
+def _decided_alone(plan: ShardPlan, cleaner: Cleaner, encoding: str | None) -> Alone:
+    done = Alone([], {})
     if plan.kind is not None:
         records = read_records(plan.files[0], plan.kind, plan.fields)
         for record, result in enumerate(cleaner.clean(records)):
             at = position(plan.first_file, record)
             done.checked.append(Checked(at, result.removals, result.near_misses, result.deleted))
+            done.names.append(result.name)
         return done
     for k, outcome in enumerate(cleaner.clean_files(plan.files, encoding)):
         at = position(plan.first_file + k)
@@ -247,6 +289,7 @@ def decide_alone(plan: ShardPlan, options: Options, encoding: str | None, layout
             continue
         r = outcome.result
         done.checked.append(Checked(at, r.removals, r.near_misses, r.deleted))
+        done.names.append(r.name)
     return done
 
 

@@ -163,7 +163,9 @@ class Deduplicator:
             self.index.add(decision.kept())
 
     def prefer_longest(self, all_decisions: list[Decisions]) -> None:
-        """Re-aim each duplicate group at its longest member (``keep=longest``)."""
+        """Re-aim each duplicate group at its longest member (``keep=longest``), among the
+        documents given: a group whose first copy lies in a document decided before them
+        (an earlier file, JSONL file or Parquet row group, already written) keeps it."""
         groups: dict[UnitRef, list[Removal]] = {}
         for decisions in all_decisions:
             for removal in decisions.removals:
@@ -171,6 +173,8 @@ class Deduplicator:
         by_document = {d.document.name: d for d in all_decisions}
         replaced: dict[UnitRef, Removal | None] = {}
         for first, removals in groups.items():
+            if first.document not in by_document:
+                continue
             members = [first] + [r.unit for r in removals]
             feats = {ref: self._features[ref] for ref in members}
             keeper = max(members, key=lambda ref: (len(feats[ref].text), -members.index(ref)))

@@ -43,6 +43,18 @@ def test_other_fields_line_order_and_unchanged_lines_stay_byte_identical(tmp_pat
     assert second == json.dumps({**changed, "text": f"T\n\n{PARA}"}, ensure_ascii=False)
 
 
+def test_keep_longest_keeps_a_first_copy_an_earlier_file_already_holds(tmp_path):
+    """The longer copy is a JSONL record after a text file that holds the first: the text
+    file is written by then, so its copy stays and the record's goes (it was a KeyError)."""
+    said = "The harbour council approved the summer ferry plan on Monday after a long debate"
+    (tmp_path / "a.txt").write_text(f"Title A\n\n{said}.\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"text": f"Title B\n\n{said}, officials said.\n"}) + "\n")
+    result = run("clean", "--across-files", "--keep", "longest", tmp_path)
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert said in (tmp_path / "a.txt").read_text()
+    assert said not in json.loads((tmp_path / "b.jsonl").read_text())["text"]
+
+
 def test_within_record_by_default_and_across_records_when_asked(tmp_path):
     path = tmp_path / "docs.jsonl"
     rows = [

@@ -69,19 +69,16 @@ def sizes(labels: np.ndarray) -> ComponentSizes:
     )
 
 
-def deal(
-    labels: np.ndarray, units_per_task: int, skip: np.ndarray | None = None, alone: np.ndarray | None = None
-) -> list[np.ndarray]:
-    """The units of components of two or more, and of the components of one labelled in
-    ``alone`` (but those labelled in ``skip``), dealt into tasks of whole components of
-    about ``units_per_task`` units (a bigger component is a task of its own); each task's
-    units ascending."""
-    roots, counts = np.unique(labels, return_counts=True)
-    shared = set(roots[counts > 1].tolist()) | set(alone.tolist() if alone is not None else ())
-    shared -= set(skip.tolist() if skip is not None else ())
-    if not shared:
+def deal(labels: np.ndarray, units_per_task: int, chosen: np.ndarray | None = None) -> list[np.ndarray]:
+    """The units of the components labelled in ``chosen`` (by default, those of two units
+    or more), dealt into tasks of whole components of about ``units_per_task`` units (a
+    bigger component is a task of its own); each task's units ascending."""
+    if chosen is None:
+        roots, counts = np.unique(labels, return_counts=True)
+        chosen = roots[counts > 1]
+    if not len(chosen):
         return []
-    ids = np.flatnonzero(np.isin(labels, list(shared)))
+    ids = np.flatnonzero(np.isin(labels, chosen))
     order = np.argsort(labels[ids], kind="stable")
     ids, grouped = ids[order], labels[ids][order]
     cuts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]).tolist() + [len(ids)]

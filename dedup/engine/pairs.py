@@ -20,7 +20,7 @@ from ..fingerprint import BANDS, _mix
 from ..index import MAX_SLOTS, Index
 from ..lookup import BATCH, bucket_rows, earlier_takers, removable_pairs, repeated, screen
 from ..match import MIN_SHARED_BANDS
-from .shards import StoredShard, load, stored_index
+from .shards import StoredShard, load, slot_counts, stored_index
 
 SHIFT = np.int64(32)  # pair codes: unit << 32 | earlier unit (ids below 2**31)
 _NO_INDEX = Index()
@@ -69,13 +69,7 @@ def band_partition(
     order = np.argsort(key, kind="stable")  # rows came in (unit, band) order
     takes = np.load(takes_path, mmap_mode="r")
     bucket = bucket_rows(owner[order], band[order], key[order], np.asarray(takes[owner[order]]))
-    before: np.ndarray | int = 0
-    if index is not None:
-        stored = stored_index(index)
-        buckets = stored.find_buckets(bucket.keys)
-        before = np.zeros(len(buckets), dtype=np.int64)
-        known = buckets >= 0
-        before[known] = stored.bucket_counts(buckets[known])
+    before: np.ndarray | int = 0 if index is None else slot_counts(stored_index(index), bucket.keys)
     open_ = before + bucket.rank < MAX_SLOTS
     if index is not None:
         closed = ~open_ & (before > 0)

@@ -163,6 +163,15 @@ def stored_index(folder: str) -> Layered:
     return Layered(StoredIndex(Path(folder)))
 
 
+def slot_counts(index: Layered, keys: np.ndarray) -> np.ndarray:
+    """How many slots the index's units took in the bucket of each band key (0: none)."""
+    buckets = index.find_buckets(keys)
+    counts = np.zeros(len(buckets), dtype=np.int64)
+    known = buckets >= 0
+    counts[known] = index.bucket_counts(buckets[known])
+    return counts
+
+
 def index_touches(batch: PreparedBatch, index: Layered) -> tuple[np.ndarray, np.ndarray]:
     """Which units' exact keys the index has seen (they take no bucket slot), and which
     units may find a twin in it (``lookup``): by exact key, through a bucket it has
@@ -170,11 +179,7 @@ def index_touches(batch: PreparedBatch, index: Layered) -> tuple[np.ndarray, np.
     valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=len(batch.compacts))
     seen: np.ndarray = index.find_seen(batch.exact) & valid
     touched = valid & (index.find_exact(batch.exact) >= 0)
-    buckets = index.find_buckets(batch.bands.ravel())
-    counts = np.zeros(len(buckets), dtype=np.int64)
-    known = buckets >= 0
-    counts[known] = index.bucket_counts(buckets[known])
-    touched |= valid & (counts.reshape(-1, BANDS) > 0).any(axis=1)
+    touched |= valid & (slot_counts(index, batch.bands.ravel()).reshape(-1, BANDS) > 0).any(axis=1)
     if index.has_headlines():
         for u in np.flatnonzero(valid & ~touched & (batch.words <= HEADLINE_LOOKUP_WORDS)).tolist():
             keys = headline_keys(batch.compacts[u], batch.suffix_compacts[u] or "", int(batch.words[u]))

@@ -219,8 +219,8 @@ class Stages:
         known = {label for label, key in key_of.items() if key in self._cache.replayed}
         replayed = {key_of[label]: self._cache.replayed[key_of[label]] for label in known}
         tasks = []
-        skip = np.array(sorted(known), dtype=np.int64)
-        for ids in deal(labels, REPLAY_UNITS, skip=skip, alone=roots[shared & (counts == 1)]):
+        chosen = np.array([label for label in key_of if label not in known], dtype=np.int64)
+        for ids in deal(labels, REPLAY_UNITS, chosen):
             inside = np.isin(unit, ids)
             rows = closed[np.isin(closed // BANDS, ids)] if len(closed) else closed
             tasks.append(

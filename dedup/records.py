@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from .compressed import CompressionError, compression_of, read_errors, reader
 from .jsonl import Line, byte_lines, read_lines
 from .read import Found
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,25 +60,46 @@ def read_records(item: Found, kind: str, fields: Fields) -> Iterator[tuple[str, 
     file that stops being readable ends its records there, as its writer's run does."""
     if item.path is None or item.error:
         return
+    if kind == "parquet":
+        for group in _readable(_parquet_groups(item, fields)):
+            yield from group
+        return
+    yield from _readable(_jsonl_records(item, fields))
+
+
+def _readable(items: Iterator[T]) -> Iterator[T]:
+    """The items until reading fails (the file is damaged, or went away)."""
     try:
-        if kind == "parquet":
-            yield from _parquet_records(item, fields)
-            return
-        with open(item.path, "rb") as raw:
-            handle = reader(raw, compression_of(item.path))
-            if is_binary(handle):
-                return
-            for line in read_lines(byte_lines(handle), item.name, fields.text, fields.id):
-                record = as_record(line)
-                if record is not None:
-                    yield record
+        yield from items
     except (OSError, ValueError, CompressionError):
         return
     except read_errors():
         return
 
 
-def _parquet_records(item: Found, fields: Fields) -> Iterator[tuple[str, str]]:
+def _jsonl_records(item: Found, fields: Fields) -> Iterator[tuple[str, str]]:
+    assert item.path is not None
+    with open(item.path, "rb") as raw:
+        handle = reader(raw, compression_of(item.path))
+        if is_binary(handle):
+            return
+        for line in read_lines(byte_lines(handle), item.name, fields.text, fields.id):
+            record = as_record(line)
+            if record is not None:
+                yield record
+
+
+def parquet_group_sizes(item: Found, fields: Fields) -> list[int]:
+    """How many records each row group of a Parquet file holds, in order, as far as it
+    reads: its writer cleans one row group at a time (``keep=longest`` chooses among a
+    group's records)."""
+    if item.path is None or item.error:
+        return []
+    return [len(group) for group in _readable(_parquet_groups(item, fields))]
+
+
+def _parquet_groups(item: Found, fields: Fields) -> Iterator[list[tuple[str, str]]]:
+    """A Parquet file's records, a row group at a time."""
     from .parquet_output import ParquetProblem, _pyarrow
 
     try:
@@ -93,5 +116,5 @@ def _parquet_records(item: Found, fields: Fields) -> Iterator[tuple[str, str]]:
         table = source.read_row_group(number)
         texts = table.column(column).to_pylist()
         names = table.column(ids).to_pylist() if ids >= 0 else None
-        yield from row_records(item.name, texts, names, row, seen)
+        yield row_records(item.name, texts, names, row, seen)
         row += len(texts)

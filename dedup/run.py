@@ -18,7 +18,7 @@ from .api import Cleaner, FileOutcome
 from .cli_index import IndexProblem
 from .compressed import JSONL_GLOBS, compression_of, is_jsonl_name
 from .jsonl_output import JsonlOutput
-from .model import CleanResult, Keep
+from .model import CleanResult
 from .outputs import DiffOutput, FileOutput, Findings, Messages
 from .parquet_output import PARQUET_GLOBS, ParquetOutput, is_parquet_name
 from .read import DEFAULT_INCLUDE, Found, InputError, Source, discover, source_from_bytes
@@ -126,21 +126,8 @@ class Run:
             else []
         )
         check_outputs(s, found)
-        if s.engine == "ray":  # refused before anything is read or written
-            if repository is not None:
-                raise click.UsageError("--engine ray does not run as a pre-commit hook; use --engine local")
-            collection = next((f for f in found if self.is_jsonl(f) or self.is_parquet(f)), None)
-            if (
-                collection is not None
-                and s.options.keep is Keep.LONGEST
-                and (len(found) > 1 or self.is_parquet(collection))
-            ):
-                # The local engine prefers the longest copy within each JSONL file, each
-                # Parquet row group and each run of text files; the staged engine across all.
-                raise click.UsageError(
-                    f"{collection.name}: --engine ray takes --keep longest with one JSONL file alone; "
-                    "use --engine local"
-                )
+        if s.engine == "ray" and repository is not None:  # refused before anything is read or written
+            raise click.UsageError("--engine ray does not run as a pre-commit hook; use --engine local")
         reference_files: list[Found] = []
         if against:  # real paths only when there are references to tell apart
             cleaning = {os.path.realpath(f.path) for f in found if f.path is not None}

@@ -329,6 +329,16 @@ def test_the_ray_engine_writes_the_local_engine_bytes_and_report(tmp_path):
         against[engine] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert against["ray"] == against["local"]
     assert len(against["ray"]["000.txt"]) < len(texts[0]) / 2  # the indexed file's copy repeats it
+    # --keep longest with the JSONL collection among the text files: the same copies stay.
+    longest = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"longest-{engine}"
+        command = [sys.executable, "-m", "dedup", "clean", "--engine", engine, "--across-files", "--keep", "longest"]
+        done = subprocess.run(command + ["-o", str(out), str(tmp_path / "in")], capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        longest[engine] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert longest["ray"] == longest["local"]
+    assert any(data != (tmp_path / "in" / name).read_bytes() for name, data in longest["ray"].items())
     # Standard input, spooled for the stages: the local engine's bytes on stdout.
     piped = {
         engine: subprocess.run(

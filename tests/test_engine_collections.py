@@ -77,12 +77,16 @@ def run_both(folder: Path, tmp: Path, monkeypatch, shard_files: int, *extra: str
     layout=st.lists(st.integers(0, 3), min_size=5, max_size=5),
     shard_files=st.integers(1, 3),
     across=st.booleans(),
+    longest=st.booleans(),
 )
-def test_collections_and_files_give_the_local_bytes_and_report(texts, layout, shard_files, across, monkeypatch):
+def test_collections_and_files_give_the_local_bytes_and_report(
+    texts, layout, shard_files, across, longest, monkeypatch
+):
     with tempfile.TemporaryDirectory() as root:
         folder = Path(root) / "in"
         write_mixed(folder, texts * 2, layout * 2)
         extra = ("--across-files",) if across else ()
+        extra += ("--keep", "longest") if longest else ()
         done = run_both(folder, Path(root), monkeypatch, shard_files, *extra)
         assert done["ray"] == done["local"]
 
@@ -102,14 +106,30 @@ def test_a_repeat_across_a_file_and_a_collection_is_removed_from_the_later_recor
     assert report["summary"]["units_removed"] >= 3
 
 
-def test_keep_longest_with_a_collection_among_other_files_is_refused_before_writing(tmp_path):
-    write_mixed(tmp_path / "in", ["A\n\nSome text here.\n"] * 4, [0, 1, 2, 3])
-    before = {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()}
-    result = CliRunner().invoke(
-        main, ["clean", "--across-files", "--engine", "ray", "--keep", "longest", str(tmp_path / "in")]
-    )
-    assert result.exit_code == 2 and "--keep longest with one JSONL file alone" in result.output
-    assert {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()} == before
+def test_keep_longest_chooses_within_each_file_run_and_row_group_as_the_local_engine(tmp_path, monkeypatch):
+    """The local engine prefers the longest copy among what it cleans together: a run of
+    text files, a JSONL file, a Parquet row group.  A longer copy in a later one is
+    removed as a repeat of the copy kept before it."""
+    ferry = "The harbour council approved the summer ferry plan on Monday after a long debate"
+    road = "Work on the coast road will start in March and last until the end of the summer"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "0.txt").write_text(f"One\n\n{ferry}.\n")
+    (folder / "1.txt").write_text(f"Two\n\n{ferry}!!\n")
+    (folder / "2.jsonl").write_text(json.dumps({"text": f"Three\n\n{ferry}!!!\n"}) + "\n")
+    rows = [f"Four\n\n{road}.\n", f"Five\n\n{road}!!\n", f"Six\n\n{road}!!!\n"]
+    pq.write_table(pa.table({"text": rows}), folder / "3.parquet", row_group_size=2)
+    done = run_both(folder, tmp_path, monkeypatch, 1, "--across-files", "--keep", "longest")
+    assert done["ray"] == done["local"]
+    twins = {
+        Path(f["path"]).name: [Path(r["twin"]["file"]).name for r in f["removals"]] for f in done["ray"][1]["files"]
+    }
+    # The run of text files keeps its longest copy; the longer one in the JSONL file, cleaned
+    # after them, goes as a repeat of the run's first copy.
+    assert twins["0.txt"] == ["1.txt"] and twins["1.txt"] == [] and twins["2.jsonl:1"] == ["0.txt"]
+    # So with the row groups: the first keeps its longer copy, the second loses its longest.
+    assert twins["3.parquet:1"] == ["3.parquet:2"] and twins["3.parquet:2"] == []
+    assert twins["3.parquet:3"] == ["3.parquet:1"]
 
 
 def test_each_collection_is_a_shard_and_its_records_have_positions_after_its_rank(tmp_path):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..api import Cleaner, FileOutcome
-from ..model import CleanResult, Document, Options, UnitRef
+from ..model import CleanResult, Document, Keep, Options, UnitRef
 from ..read import Found, InputError, read_source
 from ..records import Fields, read_records
 from ..rewrite import cut
@@ -115,8 +115,9 @@ class StagedRun:
             replaced = rounds.replaced()
             for plan in plans:
                 plan.replaced = {p: d for p, d in replaced.items() if plan.holds(p)}
+            longest = self.options.keep is Keep.LONGEST  # its choice is within each cleaning call
             for summary in self._stage(
-                "map", map_shard, [(plans[n], self.encoding, self.layout, self.index) for n in remap]
+                "map", map_shard, [(plans[n], self.encoding, self.layout, self.index, longest) for n in remap]
             ):
                 summaries[summary.number] = summary
             ordered = [summaries[n] for n in range(len(plans))]

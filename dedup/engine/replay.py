@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..batch import documents_of
-from ..decide import Deduplicator
+from ..decide import Decisions, Deduplicator
 from ..fingerprint import BANDS
 from ..lookup import BATCH, PAIR, Limits
 from ..model import Keep, NearMiss, Options, Removal
@@ -43,6 +43,7 @@ def replay_task(
     explain: bool = False,
     index: str | None = None,
     closed: np.ndarray | None = None,
+    calls: np.ndarray | None = None,
 ) -> dict[int, list[Replayed]]:
     """Decide the units ``ids`` (whole components, ascending; ``labels``: each one's
     component, ``owners``: each one's document position), with the band pairs ``links``
@@ -51,7 +52,9 @@ def replay_task(
     so each key's allowances are taken in input order here as in one run.  ``explain``:
     the decider's ``-v`` mode (the pairs are then every candidate pair, not the screened ones).
     ``index``: an index folder whose kept units come before the input (``--against``), and
-    ``closed`` the (unit, band) rows through which its members are not candidates."""
+    ``closed`` the (unit, band) rows through which its members are not candidates.
+    ``calls``: the positions where the local engine's cleaning calls start; with
+    ``keep=longest`` each call's copies are chosen among apart, as it chooses."""
     batch = gather(folders, offsets, ids)
     documents = documents_of(batch, [""] * len(batch.names))
     unit, earlier = links >> SHIFT, links & ((1 << SHIFT) - 1)
@@ -66,7 +69,8 @@ def replay_task(
     local = np.searchsorted(ids, rows // BANDS) * BANDS + rows % BANDS
     decisions = deduplicator.replay(batch, documents, Limits(allowed, np.sort(local)))
     if options.keep is Keep.LONGEST:
-        deduplicator.prefer_longest(decisions)
+        for call in by_call(decisions, owners, calls):
+            deduplicator.prefer_longest(call)
     found: dict[int, list[Replayed]] = {}
     at = 0
     for decided in decisions:
@@ -84,3 +88,17 @@ def replay_task(
         for label, part in by_label.items():
             found.setdefault(label, []).append(part)
     return found
+
+
+def by_call(decisions: list[Decisions], owners: np.ndarray, calls: np.ndarray | None) -> list[list[Decisions]]:
+    """The decisions (of partial documents, in input order; ``owners``: each unit's
+    document position) split by the cleaning call their document lies in (``calls``:
+    where each call starts; None: one call)."""
+    if calls is None or not len(calls):
+        return [decisions]
+    firsts = np.cumsum([0] + [len(d.document.units) for d in decisions[:-1]]).astype(np.int64)
+    numbers = np.searchsorted(calls, owners[firsts], side="right") if decisions else firsts
+    split: dict[int, list[Decisions]] = {}
+    for number, decided in zip(numbers.tolist(), decisions):
+        split.setdefault(number, []).append(decided)
+    return list(split.values())

@@ -28,7 +28,7 @@ from ..match import HEADLINE_LOOKUP_WORDS, headline_keys
 from ..model import Document
 from ..normalize import derivable_compact
 from ..read import Found, InputError, read_source
-from ..records import Fields, read_records
+from ..records import Fields, parquet_group_sizes, read_records
 from ..store import StoredIndex
 
 RECORD_BITS = 32  # a document's position: its file's rank in the listing, then its record
@@ -105,6 +105,26 @@ class ShardSummary:
     documents: list[int]  # positions of the documents, in order (files that failed are not there)
     unit_counts: list[int]
     errors: dict[int, str]  # position -> one-line error
+    groups: list[int] = field(default_factory=list)  # a Parquet shard's records per row group, when asked
+
+
+def call_starts(plans: list[ShardPlan], summaries: list[ShardSummary]) -> np.ndarray:
+    """Where each of the local engine's cleaning calls starts, as a document position: a
+    run of text files is one call, a JSONL file another, each Parquet row group another
+    (``keep=longest`` chooses among one call's copies).  A Parquet shard's groups are
+    its summary's, mapped with ``groups`` asked."""
+    starts: list[int] = []
+    in_text_run = False
+    for plan, summary in zip(plans, summaries):
+        if plan.kind is None:
+            if not in_text_run:
+                starts.append(position(plan.first_file))
+            in_text_run = True
+            continue
+        in_text_run = False
+        records = np.cumsum([0] + summary.groups[:-1]).tolist() if plan.kind == "parquet" else [0]
+        starts += [position(plan.first_file, record) for record in records]
+    return np.array(starts, dtype=np.int64)
 
 
 def plan_shards(
@@ -134,9 +154,12 @@ def plan_shards(
     ]
 
 
-def map_shard(plan: ShardPlan, encoding: str | None, layout: str, index: str | None = None) -> ShardSummary:
+def map_shard(
+    plan: ShardPlan, encoding: str | None, layout: str, index: str | None = None, groups: bool = False
+) -> ShardSummary:
     """Read, segment and fingerprint a shard's documents, and write its folder (with an
-    ``index`` folder, which of its units the index has seen, or may hold a twin of)."""
+    ``index`` folder, which of its units the index has seen, or may hold a twin of).
+    ``groups``: a Parquet shard's row group sizes are read too (``call_starts``)."""
     documents: list[Document] = []
     positions: list[int] = []
     errors: dict[int, str] = {}
@@ -154,7 +177,10 @@ def map_shard(plan: ShardPlan, encoding: str | None, layout: str, index: str | N
         np.save(Path(plan.folder) / "index_touched.npy", touched)
     rows = np.repeat(np.array(positions, dtype=np.int64), batch.unit_counts)
     np.save(Path(plan.folder) / "placed.npy", placed(batch, rows))
-    return ShardSummary(plan.number, len(batch.exact), positions, batch.unit_counts, errors)
+    summary = ShardSummary(plan.number, len(batch.exact), positions, batch.unit_counts, errors)
+    if groups and plan.kind == "parquet":
+        summary.groups = parquet_group_sizes(plan.files[0], plan.fields)
+    return summary
 
 
 def stored_index(folder: str) -> Layered:

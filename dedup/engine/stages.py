@@ -32,7 +32,7 @@ from .pairs import (
     shared_pairs,
 )
 from .replay import Replayed, replay_task
-from .shards import ShardPlan, ShardSummary, load
+from .shards import ShardPlan, ShardSummary, call_starts, load
 
 RunStage = Callable[[str, Callable[..., Any], Sequence[tuple[Any, ...]]], Iterator[Any]]
 # document position -> the removals and near misses the replay found
@@ -162,8 +162,9 @@ class Stages:
             [np.repeat(np.array(s.documents, dtype=np.int64), s.unit_counts) for s in summaries]
             or [np.zeros(0, np.int64)]
         )
+        calls = call_starts(plans, summaries) if self.options.keep is Keep.LONGEST else None
         found: ReplayFound = {}
-        for parts in self._replay(labels, band_links, placed, owners, folders, offsets, touched, closed):
+        for parts in self._replay(labels, band_links, placed, owners, folders, offsets, touched, closed, calls):
             for part in parts:
                 removals, near_misses = found.setdefault(part.position, ([], []))
                 removals += part.removals
@@ -203,11 +204,13 @@ class Stages:
         offsets: np.ndarray,
         touched: np.ndarray,
         closed: np.ndarray,
+        calls: np.ndarray | None,
     ) -> Iterator[list[Replayed]]:
         """Each component's removals and near misses (a unit alone is decided only when
         it may have a twin in the index: ``touched``); a component whose units and pairs
         are the same as in an earlier pass is not decided again.  ``closed``: the (unit,
-        band) rows through which the index's members are not candidates (``band_partition``)."""
+        band) rows through which the index's members are not candidates (``band_partition``);
+        ``calls``: where the local engine's cleaning calls start (``keep=longest``)."""
         roots, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
         keys = np.zeros(len(roots), dtype=np.uint64)
         np.add.at(keys, inverse, _mix(placed))
@@ -236,6 +239,7 @@ class Stages:
                     self.explain,
                     self.index,
                     rows,
+                    calls,
                 )
             )
         for done in self.stage("replay", replay_task, tasks):

@@ -17,7 +17,7 @@ The result is the same as deciding unit by unit, whatever the batches.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,6 +84,7 @@ class Deduplicator:
         self.asked: set[str] = set()  # documents that met a repeat the baseline lists
         self.index: IndexView = Index()
         self._features: dict[UnitRef, Features] = {}
+        self._moved: dict[UnitRef, UnitRef] = {}  # keep=longest: a first copy removed -> the copy kept
         self._ignore = [compile_ignore(pattern) for pattern in options.ignore]
 
     def expect(self, chars: int) -> None:
@@ -165,7 +166,8 @@ class Deduplicator:
     def prefer_longest(self, all_decisions: list[Decisions]) -> None:
         """Re-aim each duplicate group at its longest member (``keep=longest``), among the
         documents given: a group whose first copy lies in a document decided before them
-        (an earlier file, JSONL file or Parquet row group, already written) keeps it."""
+        (an earlier file, JSONL file or Parquet row group, already written) keeps it, or
+        the copy kept in its place when that call re-aimed it."""
         groups: dict[UnitRef, list[Removal]] = {}
         for decisions in all_decisions:
             for removal in decisions.removals:
@@ -173,30 +175,19 @@ class Deduplicator:
         by_document = {d.document.name: d for d in all_decisions}
         replaced: dict[UnitRef, Removal | None] = {}
         for first, removals in groups.items():
-            if first.document not in by_document:
-                continue
             members = [first] + [r.unit for r in removals]
-            feats = {ref: self._features[ref] for ref in members}
-            keeper = max(members, key=lambda ref: (len(feats[ref].text), -members.index(ref)))
+            if first.document not in by_document:  # written already
+                keeper = self._moved.get(first)
+                if keeper is not None:
+                    replaced.update(self._aimed_at(keeper, members[1:]))
+                continue
+            keeper = max(members, key=lambda ref: (len(self._features[ref].text), -members.index(ref)))
             if keeper == first:
                 continue
-            for member in members:
-                if member == keeper:
-                    replaced[member] = None
-                    continue
-                verdict = compare(feats[member], feats[keeper], self.options.threshold)
-                if verdict is not None and verdict.method is not None:
-                    replaced[member] = Removal(
-                        member,
-                        keeper,
-                        verdict.score,
-                        verdict.method,
-                        excerpt(feats[member].text),
-                        excerpt(feats[keeper].text),
-                        twin_text=feats[keeper].text,
-                    )
-                else:
-                    replaced[member] = None
+            replaced[keeper] = None
+            replaced.update(self._aimed_at(keeper, [m for m in members if m != keeper]))
+            if replaced[first] is not None:  # later calls' copies of it go as copies of the keeper
+                self._moved[first] = keeper
         if not replaced:
             return
         for decisions in all_decisions:
@@ -207,6 +198,29 @@ class Deduplicator:
                 by_document[ref.document].removals.append(replacement)
         for decisions in all_decisions:
             decisions.removals.sort(key=lambda r: r.unit.index)
+
+    def _aimed_at(self, keeper: UnitRef, members: list[UnitRef]) -> Iterator[tuple[UnitRef, Removal | None]]:
+        """Each member as a repeat of the kept copy, or kept (None) when the two do not
+        confirm as repeats of each other."""
+        kept = self._features[keeper]
+        for member in members:
+            features = self._features[member]
+            verdict = compare(features, kept, self.options.threshold)
+            if verdict is None or verdict.method is None:
+                yield member, None
+                continue
+            yield (
+                member,
+                Removal(
+                    member,
+                    keeper,
+                    verdict.score,
+                    verdict.method,
+                    excerpt(features.text),
+                    excerpt(kept.text),
+                    twin_text=kept.text,
+                ),
+            )
 
 
 class _BatchDecision:

@@ -125,11 +125,11 @@ def test_keep_longest_chooses_within_each_file_run_and_row_group_as_the_local_en
         Path(f["path"]).name: [Path(r["twin"]["file"]).name for r in f["removals"]] for f in done["ray"][1]["files"]
     }
     # The run of text files keeps its longest copy; the longer one in the JSONL file, cleaned
-    # after them, goes as a repeat of the run's first copy.
-    assert twins["0.txt"] == ["1.txt"] and twins["1.txt"] == [] and twins["2.jsonl:1"] == ["0.txt"]
+    # after them, goes as a repeat of the copy the run kept (not of its first, removed).
+    assert twins["0.txt"] == ["1.txt"] and twins["1.txt"] == [] and twins["2.jsonl:1"] == ["1.txt"]
     # So with the row groups: the first keeps its longer copy, the second loses its longest.
     assert twins["3.parquet:1"] == ["3.parquet:2"] and twins["3.parquet:2"] == []
-    assert twins["3.parquet:3"] == ["3.parquet:1"]
+    assert twins["3.parquet:3"] == ["3.parquet:2"]
 
 
 def test_each_collection_is_a_shard_and_its_records_have_positions_after_its_rank(tmp_path):

@@ -354,3 +354,24 @@ def test_one_job_and_two_jobs_give_the_same_results(monkeypatch, texts, across):
     one = [(r.text, r.removals) for r in clean_texts(items, options, jobs=1)]
     two = [(r.text, r.removals) for r in clean_texts(items, options, jobs=2)]
     assert one == two
+
+
+@PROPERTY
+@given(st.lists(st.lists(articles(), min_size=1, max_size=3), min_size=2, max_size=3))
+def test_keep_longest_over_several_calls_aims_every_removal_at_a_copy_that_stays(calls):
+    """One cleaner, several calls (a run of files, then a JSONL file, then a row group):
+    a copy a later call removes names a twin that is still there, even when an earlier
+    call removed that call's first copy in favour of a longer one."""
+    from dedup.api import Cleaner
+    from dedup.model import Keep
+
+    cleaner = Cleaner(Options(across_files=True, keep=Keep.LONGEST))
+    results = [
+        result
+        for number, texts in enumerate(calls)
+        for result in cleaner.clean([(f"{number}-{k}", text) for k, text in enumerate(texts)])
+    ]
+    removed = {(result.name, r.unit.index) for result in results for r in result.removals}
+    for result in results:
+        for removal in result.removals:
+            assert (removal.twin.document, removal.twin.index) not in removed

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,15 +144,20 @@ def _copy_xattrs(original: Path, tmp: str) -> None:
             continue
 
 
-def write_through_or_replace(path: Path, data: bytes) -> None:
+def write_through_or_replace(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write an output file the user named (a report): a device, FIFO or ``/dev/std*``
-    is written through, a symbolic link is followed, a regular file is replaced."""
+    is written through, a symbolic link is followed, a regular file is replaced.  The
+    data may come in pieces, written as they come (a large report)."""
     path = Path(path)
+    pieces = [data] if isinstance(data, bytes) else data
     if _written_through(path):
         with open(path, "ab") as handle:
-            handle.write(data)
+            for piece in pieces:
+                handle.write(piece)
         return
-    write_atomic(Path(os.path.realpath(path)), data)
+    with _signals_held(), atomic_writer(Path(os.path.realpath(path))) as out:
+        for piece in pieces:
+            out.write(piece)
 
 
 def _written_through(path: Path) -> bool:

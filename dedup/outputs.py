@@ -19,7 +19,7 @@ from .layouts import segment_any
 from .model import CleanResult, Options
 from .read import Source
 from .report import RunStats, check_lines, print_removals, printable, unified_diff
-from .reports import FileRecord, github_annotations, record, to_json, to_markdown, to_sarif
+from .reports import FileRecord, github_annotations, json_pieces, record, to_markdown, to_sarif
 from .settings import Settings, baseline_text
 
 if TYPE_CHECKING:
@@ -268,12 +268,17 @@ class Findings:
             return
         from .html_report import to_html
 
-        writer = {"json": to_json, "md": to_markdown, "sarif": to_sarif, "html": to_html}[self.report_format]
+        writer = {"md": to_markdown, "sarif": to_sarif, "html": to_html}.get(self.report_format)
         try:
-            text = writer(self.records, options, messages.errors)
+            # JSON goes a file's entry at a time: a large run's report is not held whole.
+            pieces = (
+                json_pieces(self.records, options, messages.errors)
+                if writer is None
+                else [writer(self.records, options, messages.errors)]
+            )
             # A file name that is not UTF-8 holds surrogate escapes: in JSON they read back as
             # \udcNN escapes (the name's bytes), in the other formats as that text.
-            write_through_or_replace(path, text.encode("utf-8", "backslashreplace"))
+            write_through_or_replace(path, (piece.encode("utf-8", "backslashreplace") for piece in pieces))
         except (OSError, WriteError) as exc:
             messages.error(f"{path}: cannot write the report ({getattr(exc, 'strerror', None) or exc})")
             return

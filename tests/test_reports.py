@@ -56,6 +56,24 @@ def test_json_report_loads_back_with_settings_stats_and_every_removal(articles, 
     assert footer["twin"]["file"].endswith("01-harbour-bridge-reopens.md") and footer["method"] == "near"
 
 
+@pytest.mark.parametrize("case", ["files", "errors", "nothing"])
+def test_json_report_written_in_pieces_is_the_whole_document_dumped_at_once(articles, tmp_path, case):
+    """The JSON report goes out a file's entry at a time; its text is what one
+    ``json.dumps(indent=2)`` of the whole document gives, whatever the run found."""
+    if case == "errors":
+        (articles / "05-binary.txt").write_bytes(b"\x00\x01\xff binary")
+    if case == "nothing":
+        for path in articles.iterdir():
+            path.unlink()
+    path = tmp_path / "r.json"
+    result = run("clean", "--across-files", "--check", "--report", path, articles)
+    assert result.exit_code in (0, 1, 123), result.output
+    text = path.read_text(encoding="utf-8")
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+    data = json.loads(text)
+    assert bool(data["files"]) == (case != "nothing") and bool(data["errors"]) == (case == "errors")
+
+
 def test_json_byte_spans_reproduce_the_cleaned_bytes_in_utf16(tmp_path):
     text = f"T\u00eftle\n\n{PARA} \u00e9\U0001f600\n\nOther paragraph with enough words in it.\n\n{PARA} \u00e9\U0001f600\n"
     path = tmp_path / "a.txt"

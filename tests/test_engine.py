@@ -174,6 +174,34 @@ def test_a_document_that_settles_takes_more_than_one_pass(tmp_path):
     assert staged.report.passes > 1
 
 
+def test_documents_that_share_boilerplate_settle_in_the_same_pass(tmp_path):
+    """Six files lose a repeated title, so their next line becomes the title: each must be
+    decided again.  They share the title's and the footer's components, but cutting an
+    exact repeat touches no other document's decisions, and their new titles differ, so
+    all six take their round in one pass (each took a pass of its own before)."""
+    footer = "Shared footer paragraph that every file has, with the same long words in it for readers.\n"
+    firsts = ["Harbour opens early", "Council meets tonight", "Ferry timetable changes", "Market stalls return"]
+    firsts += ["School fete planned", "Bridge repairs finish"]
+    texts = ["Big News Today\n\nThe first file says something of its own about the harbour today.\n\n" + footer]
+    texts += [
+        f"Big News Today\n\n{first}\n\nFile {i} says the ferry runs at {i} o'clock in the morning, and more.\n\n{footer}"
+        for i, first in enumerate(firsts)
+    ]
+    write_corpus(tmp_path, texts)
+    staged = same_as_local(tmp_path, Options(across_files=True), 2)
+    assert staged.report.rounds == 6 and staged.report.passes == 2
+
+
+def test_a_change_touches_the_units_it_cuts_or_makes_not_those_it_keeps():
+    from dedup.engine.footprints import unchanged
+
+    before = segment_any("Big News Today\n\nHarbour opens early\n\nA paragraph that stays.\n", "a.txt")
+    after = segment_any("Harbour opens early\n\nA paragraph that stays.\n", "a.txt")
+    kept_old, kept_new = unchanged(before.units, after.units)
+    # The old title goes; the next line is now the title (another kind, and first): changed.
+    assert kept_old.tolist() == [False, False, True] and kept_new.tolist() == [False, True]
+
+
 def test_without_across_files_each_shard_decides_its_own_documents(tmp_path):
     write_corpus(tmp_path, ["A\n\nSame paragraph here, long enough to count as one.\n" * 2] * 3)
     same_as_local(tmp_path, Options(), 2)

@@ -167,7 +167,9 @@ class StagedRun:
             state = rounds.states.get(checked.position)
             original = state.original if state is not None else self._document(files, checked.position)
             assert checked.again is not None
-            change = footprints.changes(checked.position, checked.again)
+            current = state.current if state is not None else original
+            removed = {r.unit.index for r in checked.removals}
+            change = footprints.changes(checked.position, current, checked.again, removed)
             rounds.advance(checked, original, Round(self.report.passes, reads, change, None))
             changed.append(change)
             moved.add(checked.position)

@@ -94,10 +94,10 @@ def by_call(decisions: list[Decisions], owners: np.ndarray, calls: np.ndarray | 
     """The decisions (of partial documents, in input order; ``owners``: each unit's
     document position) split by the cleaning call their document lies in (``calls``:
     where each call starts; None: one call)."""
-    if calls is None or not len(calls):
+    if calls is None or not decisions:
         return [decisions]
     firsts = np.cumsum([0] + [len(d.document.units) for d in decisions[:-1]]).astype(np.int64)
-    numbers = np.searchsorted(calls, owners[firsts], side="right") if decisions else firsts
+    numbers = np.searchsorted(calls, owners[firsts], side="right")
     split: dict[int, list[Decisions]] = {}
     for number, decided in zip(numbers.tolist(), decisions):
         split.setdefault(number, []).append(decided)

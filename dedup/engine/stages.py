@@ -154,7 +154,7 @@ class Stages:
         for summary, start in zip(summaries, starts):
             ends = np.cumsum(summary.unit_counts) + start
             documents.update(zip(summary.documents, zip((ends - summary.unit_counts).tolist(), ends.tolist())))
-        self.footprints = Footprints(folders, offsets, labels, exact, headlines[:2], documents)
+        self.footprints = Footprints(folders, offsets, labels, exact, headlines[:2], documents, exact_first)
         self.report.components = sizes(labels)
         if self.report.components.largest > 1:
             self.report.largest_at = _describe(folders, offsets, self.report.components.largest_first)

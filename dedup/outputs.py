@@ -19,7 +19,7 @@ from .layouts import segment_any
 from .model import CleanResult, Options
 from .read import Source
 from .report import RunStats, check_lines, print_removals, printable, unified_diff
-from .reports import FileRecord, github_annotations, json_pieces, record, to_markdown, to_sarif
+from .reports import REPORT_ENCODING, FileRecord, JsonSpool, github_annotations, record, to_markdown, to_sarif
 from .settings import Settings, baseline_text
 
 if TYPE_CHECKING:
@@ -221,7 +221,8 @@ class Findings:
         self.settings = settings
         self.report_format = report_format
         self.console = console
-        self.records: list[FileRecord] = []
+        self.records: list[FileRecord] = []  # for the reports written whole (not JSON)
+        self.json = JsonSpool() if report_format == "json" else None
         self.verbose_results: list[CleanResult] = []
         self.known: Counter[int] = Counter()  # repeats found, for --write-baseline
         self.known_text: dict[int, str] = {}
@@ -239,7 +240,9 @@ class Findings:
             item = record(result, encoding, bom, keep_text=self.report_format == "html")
             if s.output_format == "github":
                 sys.stdout.write(printable(github_annotations([item]), keep="\n"))
-            if self.report_format:
+            if self.json is not None:
+                self.json.add(item)
+            elif self.report_format:
                 self.records.append(item)
         if s.verbose:  # the tables need the decisions, not the texts
             self.verbose_results.append(CleanResult(result.name, "", "", result.removals, result.near_misses))
@@ -270,15 +273,11 @@ class Findings:
 
         writer = {"md": to_markdown, "sarif": to_sarif, "html": to_html}.get(self.report_format)
         try:
-            # JSON goes a file's entry at a time: a large run's report is not held whole.
-            pieces = (
-                json_pieces(self.records, options, messages.errors)
-                if writer is None
-                else [writer(self.records, options, messages.errors)]
-            )
-            # A file name that is not UTF-8 holds surrogate escapes: in JSON they read back as
-            # \udcNN escapes (the name's bytes), in the other formats as that text.
-            write_through_or_replace(path, (piece.encode("utf-8", "backslashreplace") for piece in pieces))
+            if self.json is not None:  # gathered a file at a time, written in blocks
+                write_through_or_replace(path, self.json.pieces(options, messages.errors))
+            elif writer is not None:
+                text = writer(self.records, options, messages.errors)
+                write_through_or_replace(path, text.encode(*REPORT_ENCODING))
         except (OSError, WriteError) as exc:
             messages.error(f"{path}: cannot write the report ({getattr(exc, 'strerror', None) or exc})")
             return

@@ -12,17 +12,21 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from . import __version__
 from .model import CleanResult, Options, Removal
 
 FORMATS = ("json", "md", "html", "sarif")
+# A file name that is not UTF-8 holds surrogate escapes: in JSON they read back as \udcNN
+# escapes (the name's bytes), in the other formats as that text.
+REPORT_ENCODING = ("utf-8", "backslashreplace")
 NORMALIZATION = "nfkc+casefold+typography+markup+whitespace; compare words only, no read-more tail"
 RULES = {
     "exact": ("DD001", "exact-repeat", "A unit repeats a kept unit exactly (after normalisation)."),
@@ -156,31 +160,98 @@ def settings_of(options: Options) -> dict[str, Any]:
     }
 
 
-def totals(files: list[FileRecord], errors: list[str]) -> dict[str, Any]:
-    return {
-        "files_scanned": len(files),
-        "files_changed": sum(f.changed for f in files),
-        "units_removed": sum(len(f.removals) for f in files if f.changed),
-        "chars_removed": sum(f.chars_removed for f in files),
-        "bytes_removed": sum(f.bytes_removed for f in files),
-        "errors": len(errors),
-    }
+def totals(files: Iterable[FileRecord], errors: list[str]) -> dict[str, Any]:
+    summed = Totals()
+    for f in files:
+        summed.add(f)
+    return summed.as_dict(errors)
+
+
+@dataclass
+class Totals:
+    """The report's summary, summed a file at a time."""
+
+    files_scanned: int = 0
+    files_changed: int = 0
+    units_removed: int = 0
+    chars_removed: int = 0
+    bytes_removed: int = 0
+
+    def add(self, f: FileRecord) -> None:
+        self.files_scanned += 1
+        self.files_changed += f.changed
+        self.units_removed += len(f.removals) if f.changed else 0
+        self.chars_removed += f.chars_removed
+        self.bytes_removed += f.bytes_removed
+
+    def as_dict(self, errors: list[str]) -> dict[str, Any]:
+        return {**asdict(self), "errors": len(errors)}
 
 
 def to_json(files: list[FileRecord], options: Options, errors: list[str]) -> str:
     """One JSON document: settings, totals, per-file stats and every removal."""
-    return "".join(json_pieces(files, options, errors))
+    spool = JsonSpool()
+    for f in files:
+        spool.add(f)
+    return b"".join(spool.pieces(options, errors)).decode("utf-8")
 
 
-def json_pieces(files: list[FileRecord], options: Options, errors: list[str]) -> Iterator[str]:
-    """The JSON report a file's entry at a time, for writing as it comes: the text of
-    ``json.dumps`` of the whole document (indent 2), which at 100,000 files held about
-    1 GB of dicts and text at once."""
-    head = {"tool": "dedup", "settings": settings_of(options), "summary": totals(files, errors)}
-    yield _dumped(head, "")[: -len("\n}")] + ',\n  "files": ['
-    for k, f in enumerate(files):
-        yield ("," if k else "") + "\n" + textwrap.indent(_dumped(_file_json(f), ""), "    ")
-    yield ("\n  ]" if files else "]") + ',\n  "errors": ' + _dumped(errors, "  ") + "\n}\n"
+class JsonSpool:
+    """The JSON report's file entries, gathered as files are cleaned (with the totals)
+    and moved to an unlinked temporary file every ``SPILL_BYTES``, so that a run's memory
+    does not grow with its report (at 100,000 files the report held whole took 1.5 GB).
+    A temporary file that cannot be written leaves the entries in memory.  The report is
+    a header, the entries and the errors: the text of ``json.dumps`` of the whole
+    document, indent 2."""
+
+    SPILL_BYTES = 16 << 20
+
+    def __init__(self) -> None:
+        self.blocks: list[bytes] = []
+        self.held = 0
+        self.file: IO[bytes] | None = None
+        self.spilled = 0  # bytes of the file that were written whole
+        self.broken = False
+        self.totals = Totals()
+
+    def add(self, f: FileRecord) -> None:
+        entry = textwrap.indent(_dumped(_file_json(f), ""), "    ")
+        data = (("," if self.totals.files_scanned else "") + "\n" + entry).encode(*REPORT_ENCODING)
+        self.blocks.append(data)
+        self.held += len(data)
+        self.totals.add(f)
+        if self.held >= self.SPILL_BYTES and not self.broken:
+            self._spill()
+
+    def _spill(self) -> None:
+        block = b"".join(self.blocks)
+        try:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(prefix="dedup-report-")  # noqa: SIM115 (kept for the run)
+            self.file.write(block)
+            self.file.flush()
+        except OSError:
+            self.broken = True  # what was written whole before stays usable
+            return
+        self.spilled += len(block)
+        self.blocks, self.held = [], 0
+
+    def pieces(self, options: Options, errors: list[str]) -> Iterator[bytes]:
+        """The report's bytes, a block at a time (the spilled entries read back)."""
+        head = {"tool": "dedup", "settings": settings_of(options), "summary": self.totals.as_dict(errors)}
+        yield (_dumped(head, "")[: -len("\n}")] + ',\n  "files": [').encode(*REPORT_ENCODING)
+        if self.file is not None:
+            self.file.seek(0)
+            left = self.spilled
+            while left:
+                block = self.file.read(min(left, 1 << 20))
+                if not block:
+                    raise OSError("the report's temporary file was cut short")
+                left -= len(block)
+                yield block
+        yield from self.blocks
+        end = "\n  ]" if self.totals.files_scanned else "]"
+        yield (end + ',\n  "errors": ' + _dumped(errors, "  ") + "\n}\n").encode(*REPORT_ENCODING)
 
 
 def _dumped(value: Any, indent: str) -> str:

@@ -74,6 +74,40 @@ def test_json_report_written_in_pieces_is_the_whole_document_dumped_at_once(arti
     assert bool(data["files"]) == (case != "nothing") and bool(data["errors"]) == (case == "errors")
 
 
+@pytest.mark.parametrize("spill", ["memory", "file", "file-fails", "write-fails"])
+def test_json_report_entries_spilled_to_a_file_give_the_same_report(articles, tmp_path, monkeypatch, spill):
+    """The report's entries move to a temporary file as they grow; a file that cannot be
+    made, or fails part way, leaves them in memory, and the report is the same."""
+    import tempfile
+
+    from dedup.reports import JsonSpool
+
+    expected = report(articles, tmp_path, "whole.json").read_bytes()
+    if spill != "memory":
+        monkeypatch.setattr(JsonSpool, "SPILL_BYTES", 1)  # after every file
+    if spill == "file-fails":
+        monkeypatch.setattr(tempfile, "TemporaryFile", lambda **_: (_ for _ in ()).throw(OSError("no space")))
+    if spill == "write-fails":
+        made = tempfile.TemporaryFile
+
+        class Full:
+            def __init__(self, **kwargs):
+                self.file, self.writes = made(**kwargs), 0
+
+            def write(self, data):
+                self.writes += 1
+                if self.writes > 1:
+                    self.file.write(data[:3])  # part of it, then the disk is full
+                    raise OSError("no space left on device")
+                return self.file.write(data)
+
+            def __getattr__(self, name):
+                return getattr(self.file, name)
+
+        monkeypatch.setattr(tempfile, "TemporaryFile", Full)
+    assert report(articles, tmp_path, f"{spill}.json").read_bytes() == expected
+
+
 def test_json_byte_spans_reproduce_the_cleaned_bytes_in_utf16(tmp_path):
     text = f"T\u00eftle\n\n{PARA} \u00e9\U0001f600\n\nOther paragraph with enough words in it.\n\n{PARA} \u00e9\U0001f600\n"
     path = tmp_path / "a.txt"

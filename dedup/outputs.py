@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Protocol
 from rich.console import Console
 
 from .atomic import Identity, WriteError, identity, output_target, write_atomic, write_through_or_replace
+from .json_report import JsonSpool
 from .layouts import segment_any
 from .model import CleanResult, Options
 from .read import Source
 from .report import RunStats, check_lines, print_removals, printable, unified_diff
-from .reports import REPORT_ENCODING, FileRecord, JsonSpool, github_annotations, record, to_markdown, to_sarif
+from .reports import REPORT_ENCODING, FileRecord, github_annotations, record, to_markdown, to_sarif
 from .settings import Settings, baseline_text
 
 if TYPE_CHECKING:

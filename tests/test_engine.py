@@ -756,11 +756,23 @@ ROLLED_BACK = [
 ]
 
 
+# A corpus whose rounds are undone with changes that touch only the units they cut or make
+# (found by hypothesis.find over the engine's corpora; ROLLED_BACK no longer is one).
+UNDONE = [
+    "the council\n\nthe the\n",
+    "the the\n\n" * 7 + "the\n",
+    "the the\n\nthe the\n\nthe\n",
+    "the the\n\nthe the\n",
+]
+
+
 @pytest.mark.parametrize("shard_files", [1, 500])
-def test_a_document_whose_round_an_earlier_change_undid_is_not_advanced_in_that_pass(tmp_path, shard_files):
+@pytest.mark.parametrize("corpus", ["rolled-back", "undone"])
+def test_a_document_whose_round_an_earlier_change_undid_is_not_advanced_in_that_pass(tmp_path, shard_files, corpus):
     """Found by the collections property test: the last document's first round was undone
     by the change of the one before it in the same pass, and its decisions of that pass
     (made on the undone round's text) were then recorded as decisions on its own text."""
-    write_corpus(tmp_path, ROLLED_BACK + ROLLED_BACK[1:] + ROLLED_BACK[:1])
+    texts = ROLLED_BACK + ROLLED_BACK[1:] + ROLLED_BACK[:1] if corpus == "rolled-back" else UNDONE
+    write_corpus(tmp_path, texts)
     staged = same_as_local(tmp_path, Options(across_files=True), shard_files)
-    assert staged.report.undone >= 1
+    assert staged.report.undone >= 1 or corpus == "rolled-back"

@@ -80,7 +80,7 @@ def test_json_report_entries_spilled_to_a_file_give_the_same_report(articles, tm
     made, or fails part way, leaves them in memory, and the report is the same."""
     import tempfile
 
-    from dedup.reports import JsonSpool
+    from dedup.json_report import JsonSpool
 
     expected = report(articles, tmp_path, "whole.json").read_bytes()
     if spill != "memory":

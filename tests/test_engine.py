@@ -22,6 +22,7 @@ from test_against import SETTLES_OVER_ROUNDS
 from test_decide import corpora
 from test_properties import structured
 
+import dedup.engine.footprints
 import dedup.engine.pairs
 import dedup.index
 import dedup.lookup
@@ -757,7 +758,7 @@ ROLLED_BACK = [
 
 
 # A corpus whose rounds are undone with changes that touch only the units they cut or make
-# (found by hypothesis.find over the engine's corpora; ROLLED_BACK no longer is one).
+# (found by hypothesis.find over the engine's corpora).
 UNDONE = [
     "the council\n\nthe the\n",
     "the the\n\n" * 7 + "the\n",
@@ -766,13 +767,29 @@ UNDONE = [
 ]
 
 
+def every_key_of_the_document(self, position, current, output, removed):
+    """The footprint before it was made finer: a change touches every key the document
+    had and has.  Coarser, so still right (only more rounds wait and are undone)."""
+    start, end = self.documents[position]
+    batch = prepare([output], keep_documents=False)
+    valid = np.fromiter(map(bool, batch.compacts), dtype=bool, count=len(batch.compacts))
+    _, headline, _ = dedup.engine.footprints.headline_rows(batch, valid)
+    new = np.concatenate([batch.exact[valid], batch.bands[valid].ravel(), headline])
+    return np.union1d(self.keys(np.arange(start, end, dtype=np.int64)), new)
+
+
 @pytest.mark.parametrize("shard_files", [1, 500])
 @pytest.mark.parametrize("corpus", ["rolled-back", "undone"])
-def test_a_document_whose_round_an_earlier_change_undid_is_not_advanced_in_that_pass(tmp_path, shard_files, corpus):
+def test_a_document_whose_round_an_earlier_change_undid_is_not_advanced_in_that_pass(
+    tmp_path, shard_files, corpus, monkeypatch
+):
     """Found by the collections property test: the last document's first round was undone
     by the change of the one before it in the same pass, and its decisions of that pass
-    (made on the undone round's text) were then recorded as decisions on its own text."""
+    (made on the undone round's text) were then recorded as decisions on its own text.
+    That corpus is undone so with the coarser footprint it was found with."""
+    if corpus == "rolled-back":
+        monkeypatch.setattr(dedup.engine.footprints.Footprints, "changes", every_key_of_the_document)
     texts = ROLLED_BACK + ROLLED_BACK[1:] + ROLLED_BACK[:1] if corpus == "rolled-back" else UNDONE
     write_corpus(tmp_path, texts)
     staged = same_as_local(tmp_path, Options(across_files=True), shard_files)
-    assert staged.report.undone >= 1 or corpus == "rolled-back"
+    assert staged.report.undone >= 1

@@ -67,10 +67,11 @@ class Replacement:
         self.wanted = False
 
 
-def write_atomic(path: Path, data: bytes, expected: Identity | None = None) -> None:
-    """Replace ``path`` with ``data`` (see ``atomic_writer``)."""
+def write_atomic(path: Path, data: bytes | Iterable[bytes], expected: Identity | None = None) -> None:
+    """Replace ``path`` with ``data``, which may come in pieces (see ``atomic_writer``)."""
     with _signals_held(), atomic_writer(path, expected) as out:
-        out.write(data)
+        for piece in [data] if isinstance(data, bytes) else data:
+            out.write(piece)
 
 
 @contextmanager
@@ -149,15 +150,12 @@ def write_through_or_replace(path: Path, data: bytes | Iterable[bytes]) -> None:
     is written through, a symbolic link is followed, a regular file is replaced.  The
     data may come in pieces, written as they come (a large report)."""
     path = Path(path)
-    pieces = [data] if isinstance(data, bytes) else data
-    if _written_through(path):
-        with open(path, "ab") as handle:
-            for piece in pieces:
-                handle.write(piece)
+    if not _written_through(path):
+        write_atomic(Path(os.path.realpath(path)), data)
         return
-    with _signals_held(), atomic_writer(Path(os.path.realpath(path))) as out:
-        for piece in pieces:
-            out.write(piece)
+    with open(path, "ab") as handle:
+        for piece in [data] if isinstance(data, bytes) else data:
+            handle.write(piece)
 
 
 def _written_through(path: Path) -> bool:

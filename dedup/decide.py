@@ -3,9 +3,7 @@
 A ``Deduplicator`` holds the index of kept units.  Without ``across_files`` every
 document is matched only against itself; with it, later documents are matched against
 the kept units of earlier ones.  ``keep=longest`` is a second pass over the duplicate
-groups once every document is seen: the longest member stays where it is and every
-other member is re-confirmed against it (a member that does not match the new keeper
-stays).
+groups once every document is seen (``longest``).
 
 Documents come in batches.  The decision is sequential by definition (a unit is
 compared only with units kept before it), but most units have no earlier look-alike at
@@ -17,7 +15,7 @@ The result is the same as deciding unit by unit, whatever the batches.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,16 +25,16 @@ from .fingerprint import Features, exact_keys
 from .index import Index, IndexView, KeptUnits
 from .kept import kept_units
 from .layouts import segment_any
+from .longest import LongestChoice
 from .lookup import BATCH, HEADLINE, PAIR, Limits, look_up, suffix_of
-from .match import Verdict, compare, confirm, headline_keys, lengths_fit, may_remove, noise_between
-from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitRef
+from .match import Verdict, confirm, headline_keys, lengths_fit, may_remove, noise_between
+from .model import Document, Keep, Method, NearMiss, Options, Removal, Unit, UnitRef, excerpt
 from .normalize import normalize
 from .patterns import compile_ignore
 from .settle import first_unstable, original_spans, settle
 
 __all__ = ["Decisions", "Deduplicator", "PreparedBatch", "baseline_key", "excerpt", "prepare", "unit_ref"]
 
-EXCERPT_CHARS = 80
 _NO_INDEX = Index()
 _SECTION_HEADING = re.compile(
     r" {0,3}#{2,6}(?:[ \t]|$)"
@@ -63,14 +61,6 @@ def unit_ref(document: Document, unit: Unit) -> UnitRef:
     return UnitRef(document.name, unit.index, unit.first_line, unit.last_line, unit.start, unit.end, unit.kind)
 
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The start of a unit on one line, for reports."""
-    flat = " ".join(text[: 4 * limit].split())  # the start is enough unless it flattens short
-    if len(flat) <= limit:
-        flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
-
-
 class Deduplicator:
     """Matches each document's units against the units kept so far."""
 
@@ -83,8 +73,7 @@ class Deduplicator:
         self.baseline: dict[int, int] = {}  # exact key -> repeats of it still allowed (``--baseline``)
         self.asked: set[str] = set()  # documents that met a repeat the baseline lists
         self.index: IndexView = Index()
-        self._features: dict[UnitRef, Features] = {}
-        self._moved: dict[UnitRef, UnitRef] = {}  # keep=longest: a first copy removed -> the copy kept
+        self.longest = LongestChoice(options.threshold)  # keep=longest: the features of each group's members
         self._ignore = [compile_ignore(pattern) for pattern in options.ignore]
 
     def expect(self, chars: int) -> None:
@@ -164,63 +153,8 @@ class Deduplicator:
             self.index.add(decision.kept())
 
     def prefer_longest(self, all_decisions: list[Decisions]) -> None:
-        """Re-aim each duplicate group at its longest member (``keep=longest``), among the
-        documents given: a group whose first copy lies in a document decided before them
-        (an earlier file, JSONL file or Parquet row group, already written) keeps it, or
-        the copy kept in its place when that call re-aimed it."""
-        groups: dict[UnitRef, list[Removal]] = {}
-        for decisions in all_decisions:
-            for removal in decisions.removals:
-                groups.setdefault(removal.twin, []).append(removal)
-        by_document = {d.document.name: d for d in all_decisions}
-        replaced: dict[UnitRef, Removal | None] = {}
-        for first, removals in groups.items():
-            members = [first] + [r.unit for r in removals]
-            if first.document not in by_document:  # written already
-                keeper = self._moved.get(first)
-                if keeper is not None:
-                    replaced.update(self._aimed_at(keeper, members[1:]))
-                continue
-            keeper = max(members, key=lambda ref: (len(self._features[ref].text), -members.index(ref)))
-            if keeper == first:
-                continue
-            replaced[keeper] = None
-            replaced.update(self._aimed_at(keeper, [m for m in members if m != keeper]))
-            if replaced[first] is not None:  # later calls' copies of it go as copies of the keeper
-                self._moved[first] = keeper
-        if not replaced:
-            return
-        for decisions in all_decisions:
-            kept = [r for r in decisions.removals if r.unit not in replaced]
-            decisions.removals = kept
-        for ref, replacement in replaced.items():
-            if replacement is not None:
-                by_document[ref.document].removals.append(replacement)
-        for decisions in all_decisions:
-            decisions.removals.sort(key=lambda r: r.unit.index)
-
-    def _aimed_at(self, keeper: UnitRef, members: list[UnitRef]) -> Iterator[tuple[UnitRef, Removal | None]]:
-        """Each member as a repeat of the kept copy, or kept (None) when the two do not
-        confirm as repeats of each other."""
-        kept = self._features[keeper]
-        for member in members:
-            features = self._features[member]
-            verdict = compare(features, kept, self.options.threshold)
-            if verdict is None or verdict.method is None:
-                yield member, None
-                continue
-            yield (
-                member,
-                Removal(
-                    member,
-                    keeper,
-                    verdict.score,
-                    verdict.method,
-                    excerpt(features.text),
-                    excerpt(kept.text),
-                    twin_text=kept.text,
-                ),
-            )
+        """``keep=longest``'s second pass over the documents cleaned together (``longest``)."""
+        self.longest.prefer(all_decisions)
 
 
 class _BatchDecision:
@@ -328,8 +262,8 @@ class _BatchDecision:
                 if self.kinds[u] == HEADLINE and twin_ref.index > 0 and _SECTION_HEADING.match(unit.text):
                     headings.append((u, removal))
                 if keep_longest:
-                    self.owner._features[ref] = self.unit_features(u)
-                    self.owner._features[twin_ref] = self.features(code)
+                    self.owner.longest.features[ref] = self.unit_features(u)
+                    self.owner.longest.features[twin_ref] = self.features(code)
             else:
                 self.indexed[u] = exact_twin is None  # u is valid: it has a possible twin
                 if exact_twin is None:

@@ -135,3 +135,14 @@ class CleanResult:
     @property
     def chars_removed(self) -> int:
         return len(self.original) - len(self.text)
+
+
+EXCERPT_CHARS = 80
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a unit on one line, for reports."""
+    flat = " ".join(text[: 4 * limit].split())  # the start is enough unless it flattens short
+    if len(flat) <= limit:
+        flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
